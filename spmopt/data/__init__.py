@@ -1,0 +1,1 @@
+"""Input data: reading, validating and shaping the tables a scenario names."""

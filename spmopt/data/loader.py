@@ -1,0 +1,234 @@
+"""Load every table a scenario names into one validated, immutable `PlanningData`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from spmopt.config import ScenarioConfig
+from spmopt.data import geography
+from spmopt.data.tables import (
+    check_ids,
+    check_known,
+    numeric_column,
+    read_table,
+    require_columns,
+)
+from spmopt.errors import DataError
+
+
+@dataclass(frozen=True, slots=True)
+class PlanningData:
+    """Validated inputs. Coordinates are planar km (`x_km`, `y_km`); ids are text."""
+
+    units: pd.DataFrame
+    """Index `unit_id`; columns `x_km`, `y_km` and every measure the scenario uses (float, >= 0)."""
+    measures: tuple[str, ...]
+    adjacency: nx.Graph | None = None
+    geometry: gpd.GeoDataFrame | None = None
+    """Polygons in the same planar km frame, index `unit_id` (for maps)."""
+    current_alignment: pd.Series | None = None
+    """unit_id -> territory_id; units missing from the file are new (not counted as moved)."""
+    reps: pd.DataFrame | None = None
+    """Index `rep_id`; columns `x_km`, `y_km`, `territory_id`, `target_share` (relative)."""
+    locks: pd.Series | None = None
+    """unit_id -> territory_id that the unit must stay in."""
+    input_hashes: dict[str, str] = field(default_factory=dict)
+    """sha256 of every input file, keyed by path."""
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def referenced_measures(cfg: ScenarioConfig) -> tuple[str, ...]:
+    """Measures the scenario uses, in first-mention order."""
+    t = cfg.territory
+    names = [b.measure for b in t.balance]
+    for extra in (t.distance_weight, cfg.disruption_measure):
+        if extra is not None and extra not in names:
+            names.append(extra)
+    return tuple(names)
+
+
+def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
+    """Read and cross-check units, geometry, adjacency, current alignment, reps and locks."""
+    d = cfg.data
+    measures = referenced_measures(cfg)
+    units_raw = read_table(d.units, "units")
+    require_columns(units_raw, ["unit_id"], d.units, "units")
+    check_ids(units_raw, "unit_id", d.units, "units")
+    require_columns(units_raw, measures, d.units, "units")
+
+    geometry = geography.read_geometry(d.geometry) if d.geometry else None
+    scale = 1.0 if d.xy_unit == "km" else 1 / geography.M_PER_KM
+    x_km, y_km, crs = _unit_coordinates(units_raw, geometry, scale, d.units)
+    units = pd.DataFrame({"x_km": x_km, "y_km": y_km}, index=pd.Index(units_raw["unit_id"], name="unit_id"))
+    for m in measures:
+        units[m] = numeric_column(units_raw, m, d.units, "units").to_numpy()
+    unit_ids = units.index
+
+    geo_km = None
+    if geometry is not None:
+        missing = unit_ids.difference(geometry.index)
+        if len(missing):
+            raise DataError(
+                f"{d.geometry}: no polygon for {len(missing)} unit(s) of {d.units.name}, "
+                f"e.g. {', '.join(map(str, missing[:5]))}"
+            )
+        geometry = geometry.loc[unit_ids]
+        if "x" in units_raw.columns and geometry.crs is not None and geometry.crs.is_geographic:
+            raise DataError(
+                f"{d.geometry}: polygons are in longitude/latitude but {d.units.name} gives projected "
+                "x,y; give the units lat,lon instead, or a geometry file in the units' projection"
+            )
+        geo_km = geography.geometry_to_km(geometry, crs, scale)
+        geo_km.index = unit_ids
+
+    adjacency = None
+    if d.adjacency is not None:
+        adjacency = geography.adjacency_graph(unit_ids, _read_edges(d.adjacency, unit_ids))
+    elif geometry is not None:
+        adjacency = geography.adjacency_graph(
+            unit_ids, geography.adjacency_from_polygons(geometry, d.adjacency_rule)
+        )
+
+    hashes = {str(p): sha256_file(p) for p in _input_files(cfg)}
+    return PlanningData(
+        units=units,
+        measures=measures,
+        adjacency=adjacency,
+        geometry=geo_km,
+        current_alignment=_read_assignment(d.current_alignment, unit_ids, "current alignment")
+        if d.current_alignment
+        else None,
+        reps=_read_reps(d.reps, scale, crs) if d.reps else None,
+        locks=_read_assignment(cfg.territory.locks, unit_ids, "locks") if cfg.territory.locks else None,
+        input_hashes=hashes,
+    )
+
+
+def _input_files(cfg: ScenarioConfig) -> list[Path]:
+    d = cfg.data
+    files = [d.units, d.geometry, d.adjacency, d.current_alignment, d.reps, cfg.territory.locks]
+    out = [p for p in files if p is not None]
+    if d.geometry is not None and d.geometry.suffix.lower() == ".shp":
+        out += [d.geometry.with_suffix(s) for s in (".shx", ".dbf", ".prj") if d.geometry.with_suffix(s).is_file()]
+    return out
+
+
+def _unit_coordinates(
+    raw: pd.DataFrame, geometry: gpd.GeoDataFrame | None, scale: float, path: Path
+) -> tuple[np.ndarray, np.ndarray, object]:
+    """Planar km coordinates of the units and the CRS used to project any lat/lon input."""
+    if "x" in raw.columns or "y" in raw.columns:
+        require_columns(raw, ["x", "y"], path, "units")
+        x = numeric_column(raw, "x", path, "units", allow_negative=True).to_numpy() * scale
+        y = numeric_column(raw, "y", path, "units", allow_negative=True).to_numpy() * scale
+        crs = geometry.crs if geometry is not None and geometry.crs and not geometry.crs.is_geographic else None
+        return x, y, crs
+    if "lat" in raw.columns or "lon" in raw.columns:
+        require_columns(raw, ["lat", "lon"], path, "units")
+        lat = numeric_column(raw, "lat", path, "units", allow_negative=True).to_numpy()
+        lon = numeric_column(raw, "lon", path, "units", allow_negative=True).to_numpy()
+        _check_lat_lon(raw, lat, lon, path)
+        crs = geography.local_projected_crs(lon, lat)
+        x, y = geography.project_lonlat(lon, lat, crs)
+        return x, y, crs
+    if geometry is None:
+        raise DataError(
+            f"{path}: units need coordinates: columns x,y (projected) or lat,lon, "
+            "or a data.geometry file to take polygon centres from"
+        )
+    ids = raw["unit_id"]
+    missing = pd.Index(ids).difference(geometry.index)
+    if len(missing):
+        raise DataError(f"no polygon for unit(s) {', '.join(map(str, missing[:5]))} of {path}")
+    geo = geometry.loc[ids]
+    crs = geo.crs if geo.crs is not None and not geo.crs.is_geographic else (
+        geo.estimate_utm_crs() if geo.crs is not None else None
+    )
+    km = geography.geometry_to_km(geo, crs, scale)
+    centre = km.geometry.representative_point()
+    return centre.x.to_numpy(), centre.y.to_numpy(), crs
+
+
+def _check_lat_lon(raw: pd.DataFrame, lat: np.ndarray, lon: np.ndarray, path: Path) -> None:
+    bad = (np.abs(lat) > 90) | (np.abs(lon) > 180)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{path}: row {pos + 2}: lat/lon ({lat[pos]}, {lon[pos]}) is out of range")
+
+
+def _read_edges(path: Path, unit_ids: pd.Index) -> list[tuple[str, str]]:
+    edges = read_table(path, "adjacency")
+    require_columns(edges, ["unit_a", "unit_b"], path, "adjacency")
+    for col in ("unit_a", "unit_b"):
+        check_known(edges, col, unit_ids, path, "adjacency", "unit of the units file")
+    loops = edges["unit_a"] == edges["unit_b"]
+    if loops.any():
+        pos = int(np.flatnonzero(loops.to_numpy())[0])
+        raise DataError(f"{path}: row {pos + 2}: edge joins unit '{edges['unit_a'].iloc[pos]}' to itself")
+    return list(zip(edges["unit_a"], edges["unit_b"], strict=True))
+
+
+def _read_assignment(path: Path, unit_ids: pd.Index, what: str) -> pd.Series:
+    frame = read_table(path, what)
+    require_columns(frame, ["unit_id", "territory_id"], path, what)
+    check_ids(frame, "unit_id", path, what)
+    check_known(frame, "unit_id", unit_ids, path, what, "unit of the units file")
+    blank = frame["territory_id"].isna()
+    if blank.any():
+        pos = int(np.flatnonzero(blank.to_numpy())[0])
+        raise DataError(f"{path}: row {pos + 2}: territory_id is empty in {what}")
+    return pd.Series(frame["territory_id"].to_numpy(), index=pd.Index(frame["unit_id"], name="unit_id"),
+                     name="territory_id")
+
+
+def _read_reps(path: Path, scale: float, crs: object) -> pd.DataFrame:
+    raw = read_table(path, "reps")
+    require_columns(raw, ["rep_id"], path, "reps")
+    check_ids(raw, "rep_id", path, "reps")
+    if "x" in raw.columns or "y" in raw.columns:
+        require_columns(raw, ["x", "y"], path, "reps")
+        x = numeric_column(raw, "x", path, "reps", allow_negative=True).to_numpy() * scale
+        y = numeric_column(raw, "y", path, "reps", allow_negative=True).to_numpy() * scale
+    elif "lat" in raw.columns or "lon" in raw.columns:
+        require_columns(raw, ["lat", "lon"], path, "reps")
+        if crs is None:
+            raise DataError(
+                f"{path}: reps give lat,lon but the units' coordinate system is unknown; give reps x,y "
+                "in the units' system, or units lat,lon, or a projected geometry file"
+            )
+        lat = numeric_column(raw, "lat", path, "reps", allow_negative=True).to_numpy()
+        lon = numeric_column(raw, "lon", path, "reps", allow_negative=True).to_numpy()
+        _check_lat_lon(raw, lat, lon, path)
+        x, y = geography.project_lonlat(lon, lat, crs)
+    else:
+        raise DataError(f"{path}: reps need a home base: columns x,y or lat,lon")
+    territory = raw["territory_id"] if "territory_id" in raw.columns else raw["rep_id"]
+    territory = territory.fillna(raw["rep_id"])
+    if territory.duplicated().any():
+        dup = territory[territory.duplicated()].iloc[0]
+        raise DataError(f"{path}: territory_id '{dup}' is given to more than one rep")
+    share = np.ones(len(raw))
+    if "target_share" in raw.columns:
+        share = numeric_column(raw, "target_share", path, "reps").to_numpy()
+        if (share <= 0).any():
+            pos = int(np.flatnonzero(share <= 0)[0])
+            raise DataError(f"{path}: row {pos + 2}: target_share must be > 0")
+    return pd.DataFrame(
+        {"x_km": x, "y_km": y, "territory_id": territory.to_numpy(), "target_share": share},
+        index=pd.Index(raw["rep_id"], name="rep_id"),
+    )

@@ -1,0 +1,107 @@
+"""Seeded generators of planning data: the Georgia demo and random instances for tests and benchmarks.
+
+The Georgia demo starts from real geography (the 159 Georgia counties with 1990 census population
+that libpysal ships, from Fotheringham, Brunsdon & Charlton, *Geographically Weighted Regression*,
+2002) and synthesises accounts on it. Per county c with population P_c, share of adults with a
+bachelor's degree B_c (%) and area A_c (km^2):
+
+* accounts N_c ~ Poisson(3 + P_c / 2000)
+* each account's annual potential (USD) ~ LogNormal(ln(25 000 * (0.8 + B_c / 50)), 1.1), rounded to $100
+* potential_c = sum of its accounts' potential
+* workload_c (hours a year) = 10 h per account + 2 h * sqrt(A_c): visits plus travel within the county
+
+Nine reps live in Georgia's largest cities, four of them in metro Atlanta; the "current" alignment gives each
+county to the nearest rep, which is compact but badly unbalanced, as inherited alignments often are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+# (rep_id, county FIPS of the home base)
+GEORGIA_REPS: tuple[tuple[str, str], ...] = (
+    ("R01-ATLANTA", "13121"),
+    ("R02-MARIETTA", "13067"),
+    ("R03-LAWRENCEVILLE", "13135"),
+    ("R04-DECATUR", "13089"),
+    ("R05-SAVANNAH", "13051"),
+    ("R06-AUGUSTA", "13245"),
+    ("R07-MACON", "13021"),
+    ("R08-COLUMBUS", "13215"),
+    ("R09-ALBANY", "13095"),
+)
+GEORGIA_CRS = "EPSG:26917"  # NAD83 / UTM zone 17N, the projection of libpysal's G_utm.shp
+
+
+def georgia_counties() -> gpd.GeoDataFrame:
+    """The 159 Georgia counties bundled with libpysal (offline), keyed by FIPS `unit_id`."""
+    from libpysal import examples  # dev-only dependency: only the generator needs it
+
+    path = Path(examples.get_path("G_utm.shp"))
+    frame = gpd.read_file(path)
+    frame = frame.set_crs(GEORGIA_CRS, allow_override=True)
+    frame["unit_id"] = frame["AreaKey"].astype(int).astype(str)
+    return frame.sort_values("unit_id").reset_index(drop=True)
+
+
+def synthesize_georgia(counties: gpd.GeoDataFrame, seed: int) -> pd.DataFrame:
+    """County measures (accounts, potential, workload) drawn as the module docstring says."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    pop = counties["TotPop90"].to_numpy(dtype=float)
+    bach = counties["PctBach"].to_numpy(dtype=float)
+    area_km2 = counties.geometry.area.to_numpy() / 1e6
+    n_accounts = rng.poisson(3 + pop / 2000)
+    potential = np.empty(len(counties))
+    for c, n in enumerate(n_accounts):
+        median = 25_000 * (0.8 + bach[c] / 50)
+        draws = rng.lognormal(np.log(median), 1.1, size=n)
+        potential[c] = float(np.round(draws / 100).sum() * 100)
+    workload = 10.0 * n_accounts + 2.0 * np.sqrt(area_km2)
+    centre = counties.geometry.representative_point()
+    return pd.DataFrame(
+        {
+            "unit_id": counties["unit_id"],
+            "x": np.round(centre.x.to_numpy(), 0),
+            "y": np.round(centre.y.to_numpy(), 0),
+            "population": counties["TotPop90"].astype(int),
+            "accounts": n_accounts,
+            "potential": potential.astype(np.int64),
+            "workload": np.round(workload, 1),
+        }
+    )
+
+
+def write_georgia_demo(out_dir: Path, seed: int) -> list[Path]:
+    """Write units.csv, counties.geojson, reps.csv and current_alignment.csv for the demo."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counties = georgia_counties()
+    units = synthesize_georgia(counties, seed)
+    geometry = gpd.GeoDataFrame(
+        {"unit_id": counties["unit_id"]},
+        geometry=shapely.set_precision(counties.geometry.values, 1.0),
+        crs=GEORGIA_CRS,
+    )
+    by_id = units.set_index("unit_id")
+    reps = pd.DataFrame(
+        {
+            "rep_id": [r for r, _ in GEORGIA_REPS],
+            "x": [by_id.loc[c, "x"] for _, c in GEORGIA_REPS],
+            "y": [by_id.loc[c, "y"] for _, c in GEORGIA_REPS],
+        }
+    )
+    dx = units["x"].to_numpy()[:, None] - reps["x"].to_numpy()[None, :]
+    dy = units["y"].to_numpy()[:, None] - reps["y"].to_numpy()[None, :]
+    nearest = np.argmin(np.hypot(dx, dy), axis=1)
+    current = pd.DataFrame({"unit_id": units["unit_id"], "territory_id": reps["rep_id"].to_numpy()[nearest]})
+    paths = [out_dir / n for n in ("units.csv", "counties.geojson", "reps.csv", "current_alignment.csv")]
+    units.to_csv(paths[0], index=False)
+    paths[1].unlink(missing_ok=True)
+    geometry.to_file(paths[1], driver="GeoJSON", COORDINATE_PRECISION=0)
+    reps.to_csv(paths[2], index=False)
+    current.to_csv(paths[3], index=False)
+    return paths

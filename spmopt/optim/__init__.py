@@ -1,0 +1,1 @@
+"""Solver access shared by every optimisation model (territory, quota, coaching)."""

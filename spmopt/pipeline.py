@@ -1,0 +1,104 @@
+"""Run a scenario's stages in order (orchestration only: the maths lives in the stage modules)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from spmopt.config import ScenarioConfig
+from spmopt.data.loader import PlanningData, load_planning_data
+from spmopt.errors import InfeasibleModelError, SolverError
+from spmopt.optim.solve import SolveStatus, solve
+from spmopt.territory.diagnose import explain_infeasibility, precheck
+from spmopt.territory.inputs import territory_inputs
+from spmopt.territory.model import build_territory_model
+from spmopt.territory.plan import TerritoryPlan, extract_territory_plan, moved_share_pct
+from spmopt.territory.start import contiguous_start
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StageRecord:
+    """What one stage did and how long it took."""
+
+    name: str
+    seconds: float
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioResult:
+    """Everything a run produced, ready for `write_outputs`."""
+
+    config: ScenarioConfig
+    data: PlanningData
+    territory: TerritoryPlan
+    stages: tuple[StageRecord, ...]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioResult:
+    """Load data and design territories; raises `SpmoptError` subclasses with planner-readable text."""
+    stages: list[StageRecord] = []
+    clock = time.perf_counter()
+    progress("Loading and checking input data")
+    data = load_planning_data(cfg)
+    stages.append(StageRecord("data", time.perf_counter() - clock, {"units": len(data.units)}))
+    plan, record = design_territories(cfg, data, progress)
+    stages.append(record)
+    return ScenarioResult(config=cfg, data=data, territory=plan, stages=tuple(stages))
+
+
+def design_territories(
+    cfg: ScenarioConfig, data: PlanningData, progress: Progress = _quiet
+) -> tuple[TerritoryPlan, StageRecord]:
+    """Inputs -> prechecks -> MILP -> HiGHS -> plan, with the infeasibility explained when it occurs."""
+    clock = time.perf_counter()
+    inp = territory_inputs(data, cfg)
+    precheck(inp)
+    progress(f"Building the territory model ({len(inp.units)} units, {inp.territories} territories)")
+    build_start = time.perf_counter()
+    model = build_territory_model(inp)
+    build_seconds = time.perf_counter() - build_start
+    settings = cfg.territory.solver
+    warm = False
+    start_report = None
+    if inp.contiguity:
+        progress("Finding a first contiguous alignment (shortest-path model)")
+        seed_limit = max(min(settings.time_limit / 3, 60.0), 1.0)
+        start_report = contiguous_start(model, inp, settings.model_copy(update={"time_limit": seed_limit}))
+        warm = start_report.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+        remaining = max(settings.time_limit - start_report.solve_seconds, 1.0)
+        settings = settings.model_copy(update={"time_limit": remaining})
+    progress(f"Solving with HiGHS (time limit {settings.time_limit:g} s, gap {settings.mip_gap:g})")
+    report = solve(model, settings, warm_start=warm)
+    report = dataclasses.replace(report, build_seconds=build_seconds)
+    if report.status == SolveStatus.INFEASIBLE:
+        progress("Model is infeasible: finding which requirement conflicts")
+        raise explain_infeasibility(inp, settings)
+    if report.status == SolveStatus.NO_SOLUTION:
+        raise SolverError(
+            f"no alignment found within the time limit of {settings.time_limit:g} s; raise "
+            "territory.solver.time_limit, relax tolerances, or set territory.candidate_sites to prune"
+        )
+    plan = extract_territory_plan(model, inp, data, report)
+    if inp.contiguity and "contiguous" in plan.territories and not plan.territories["contiguous"].all():
+        bad = plan.territories.loc[~plan.territories["contiguous"], "territory_id"].tolist()
+        raise InfeasibleModelError(f"internal check failed: territories {bad} are not contiguous")
+    details = {
+        **report.as_dict(),
+        "start": start_report.as_dict() if start_report is not None else None,
+        "units": len(inp.units),
+        "territories": inp.territories,
+        "variables": model.nvariables(),
+        "constraints": model.nconstraints(),
+        "moved_share_pct": moved_share_pct(plan.alignment, inp),
+        **plan.objective_breakdown,
+    }
+    return plan, StageRecord("territory", time.perf_counter() - clock, details)

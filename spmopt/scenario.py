@@ -1,0 +1,153 @@
+"""Load a scenario YAML into a validated `ScenarioConfig`: `extends:`, dotted overrides, path resolution.
+
+Errors name the file, the key path and (where the YAML has it) the line, so a planner can fix the
+scenario without reading a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from spmopt.config import ScenarioConfig
+from spmopt.errors import ConfigError
+
+# Keys holding file paths; they resolve against the folder of the YAML file that sets them.
+_PATH_KEYS: tuple[tuple[str, str], ...] = (
+    ("data", "units"),
+    ("data", "geometry"),
+    ("data", "adjacency"),
+    ("data", "current_alignment"),
+    ("data", "reps"),
+    ("territory", "locks"),
+    ("output", "dir"),
+)
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> ScenarioConfig:
+    """Read, merge (`extends:`), override (`key.path=value`) and validate one scenario file."""
+    path = Path(path)
+    raw = _read_with_extends(path, chain=())
+    for item in overrides:
+        _apply_override(raw, item, path)
+    try:
+        return ScenarioConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, path)) from None
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: scenario file not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError(f"{path}{where}: YAML syntax error: {exc.problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a scenario must be a mapping of keys, got {type(data).__name__}")
+    return data, node
+
+
+def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in chain:
+        loop = " -> ".join(str(p) for p in (*chain, resolved))
+        raise ConfigError(f"{path}: 'extends' forms a loop: {loop}")
+    data, _ = _read_yaml(path)
+    _resolve_paths(data, path.parent)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: extends: must be the path of another scenario file")
+    base = _read_with_extends(path.parent / parent, (*chain, resolved))
+    return _deep_merge(base, data)
+
+
+def _resolve_paths(data: dict[str, Any], base_dir: Path) -> None:
+    for section, key in _PATH_KEYS:
+        block = data.get(section)
+        if isinstance(block, dict) and isinstance(block.get(key), str):
+            block[key] = str((base_dir / block[key]).resolve())
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _apply_override(raw: dict[str, Any], item: str, path: Path) -> None:
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"override {item!r}: expected key.path=value")
+    value = yaml.safe_load(text)
+    parts = key.split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {item!r}: {part} is not a section")
+        node = child
+    if (parts[0], parts[-1]) in _PATH_KEYS and isinstance(value, str):
+        value = str(Path(value).resolve())  # overrides come from the command line: relative to cwd
+    node[parts[-1]] = value
+
+
+def _format_validation_error(exc: ValidationError, path: Path) -> str:
+    try:
+        _, root = _read_yaml(path)
+    except ConfigError:
+        root = None
+    lines = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if p not in ("function-after",))
+        key = _loc_to_text(loc) or "(top level)"
+        line = _line_of(root, loc)
+        where = f" (line {line})" if line else ""
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see the scenario reference in README.md)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"  {key}{where}: {msg}")
+    return f"{path}: invalid scenario\n" + "\n".join(lines)
+
+
+def _loc_to_text(loc: Iterable[str | int]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
+    """1-based line of the deepest YAML node on `loc` (None when the key is not in this file)."""
+    found = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((kv for kv in node.value if kv[0].value == part), None)
+            if match is None:
+                break
+            found = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            found = node.start_mark.line + 1
+        else:
+            break
+    return found

@@ -1,0 +1,1 @@
+"""Territory design: assign basic units to territories (inputs -> MILP -> solve -> plan)."""
