@@ -119,9 +119,7 @@ class ScenarioConfig(StrictModel):
                 "territory.territories is required when data.reps is not given "
                 "(the number of territories is otherwise one per rep)"
             )
-        if (t.max_disruption is not None or t.disruption_weight > 0) and (
-            self.data.current_alignment is None
-        ):
+        if (t.max_disruption is not None or t.disruption_weight > 0) and (self.data.current_alignment is None):
             raise ValueError(
                 "territory.max_disruption / disruption_weight need data.current_alignment "
                 "(disruption is measured against today's alignment)"
@@ -143,5 +141,3 @@ class ScenarioConfig(StrictModel):
         if t.disruption_measure is not None:
             return t.disruption_measure
         return t.balance[0].measure if t.balance else None
-
-

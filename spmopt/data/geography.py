@@ -67,8 +67,8 @@ def adjacency_from_polygons(geometry: gpd.GeoDataFrame, rule: str) -> list[tuple
     right = pairs["uid_right"].to_numpy()
     if rule == "rook" and len(pairs):
         geo = geometry.geometry
-        shared = geo.loc[left].boundary.reset_index(drop=True).intersection(
-            geo.loc[right].boundary.reset_index(drop=True)
+        shared = (
+            geo.loc[left].boundary.reset_index(drop=True).intersection(geo.loc[right].boundary.reset_index(drop=True))
         )
         keep = shared.length.to_numpy() > 0
         left, right = left[keep], right[keep]

@@ -100,9 +100,7 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
     if d.adjacency is not None:
         adjacency = geography.adjacency_graph(unit_ids, _read_edges(d.adjacency, unit_ids))
     elif geometry is not None:
-        adjacency = geography.adjacency_graph(
-            unit_ids, geography.adjacency_from_polygons(geometry, d.adjacency_rule)
-        )
+        adjacency = geography.adjacency_graph(unit_ids, geography.adjacency_from_polygons(geometry, d.adjacency_rule))
 
     hashes = {str(p): sha256_file(p) for p in _input_files(cfg)}
     return PlanningData(
@@ -156,8 +154,10 @@ def _unit_coordinates(
     if len(missing):
         raise DataError(f"no polygon for unit(s) {', '.join(map(str, missing[:5]))} of {path}")
     geo = geometry.loc[ids]
-    crs = geo.crs if geo.crs is not None and not geo.crs.is_geographic else (
-        geo.estimate_utm_crs() if geo.crs is not None else None
+    crs = (
+        geo.crs
+        if geo.crs is not None and not geo.crs.is_geographic
+        else (geo.estimate_utm_crs() if geo.crs is not None else None)
     )
     km = geography.geometry_to_km(geo, crs, scale)
     centre = km.geometry.representative_point()
@@ -192,8 +192,9 @@ def _read_assignment(path: Path, unit_ids: pd.Index, what: str) -> pd.Series:
     if blank.any():
         pos = int(np.flatnonzero(blank.to_numpy())[0])
         raise DataError(f"{path}: row {pos + 2}: territory_id is empty in {what}")
-    return pd.Series(frame["territory_id"].to_numpy(), index=pd.Index(frame["unit_id"], name="unit_id"),
-                     name="territory_id")
+    return pd.Series(
+        frame["territory_id"].to_numpy(), index=pd.Index(frame["unit_id"], name="unit_id"), name="territory_id"
+    )
 
 
 def _read_reps(path: Path, scale: float, crs: object) -> pd.DataFrame:

@@ -76,9 +76,7 @@ def numeric_column(
     bad = values.isna() & raw.notna()
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"{path}: row {row_number(frame, pos)}: {column} = {raw.iloc[pos]!r} is not a number"
-        )
+        raise DataError(f"{path}: row {row_number(frame, pos)}: {column} = {raw.iloc[pos]!r} is not a number")
     missing = values.isna()
     if missing.any():
         pos = int(np.flatnonzero(missing.to_numpy())[0])
@@ -96,9 +94,7 @@ def numeric_column(
     return values
 
 
-def check_known(
-    frame: pd.DataFrame, column: str, known: pd.Index, path: Path, what: str, known_what: str
-) -> None:
+def check_known(frame: pd.DataFrame, column: str, known: pd.Index, path: Path, what: str, known_what: str) -> None:
     """Every value of `column` must be one of `known`."""
     unknown = ~frame[column].isin(known)
     if unknown.any():

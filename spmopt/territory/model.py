@@ -280,9 +280,7 @@ def add_disruption_cap(m: pyo.ConcreteModel, inp: TerritoryInputs) -> None:
         def disruption_moved(m, i, j):
             return m.moved[i] >= m.assign[i, j] - m.label[j, current[i]]
 
-    m.moved_share_pct = pyo.Expression(
-        expr=100.0 * sum(dis.weights[i] * m.moved[i] for i in current) / dis.total
-    )
+    m.moved_share_pct = pyo.Expression(expr=100.0 * sum(dis.weights[i] * m.moved[i] for i in current) / dis.total)
     if dis.cap is not None:
         m.disruption_cap = pyo.Constraint(expr=m.moved_share_pct <= 100.0 * dis.cap)
 

@@ -42,9 +42,7 @@ def extract_territory_plan(
         if pyo.value(m.assign[i, j]) > 0.5:
             site_of_unit[i] = j
     names = _territory_names(m, inp, data, site_of_unit)
-    alignment = pd.DataFrame(
-        {"unit_id": list(inp.units), "territory_id": [names[site_of_unit[u]] for u in inp.units]}
-    )
+    alignment = pd.DataFrame({"unit_id": list(inp.units), "territory_id": [names[site_of_unit[u]] for u in inp.units]})
     centres = _centres(inp, data, names)
     return TerritoryPlan(
         alignment=alignment,

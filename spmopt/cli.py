@@ -1,0 +1,88 @@
+"""Command line: `spmopt validate` and `spmopt run` (thin: parsing, progress and error display)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from spmopt.errors import SpmoptError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Sales performance management optimisation.")
+console = Console(stderr=True)
+out = Console()
+
+Overrides = Annotated[list[str] | None, typer.Option("--set", help="Override a key: --set territory.contiguity=false")]
+
+
+def _fail(exc: SpmoptError) -> None:
+    console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def validate(scenario: Path, overrides: Overrides = None) -> None:
+    """Check a scenario file and every input it names, without solving."""
+    from spmopt.data.loader import load_planning_data
+    from spmopt.scenario import load_scenario
+    from spmopt.territory.diagnose import precheck
+    from spmopt.territory.inputs import territory_inputs
+
+    try:
+        cfg = load_scenario(scenario, overrides or ())
+        data = load_planning_data(cfg)
+        precheck(territory_inputs(data, cfg))
+    except SpmoptError as exc:
+        _fail(exc)
+    edges = data.adjacency.number_of_edges() if data.adjacency is not None else 0
+    out.print(
+        f"[green]ok[/] {scenario}: {len(data.units)} units, {edges} adjacency edges, "
+        f"measures {', '.join(data.measures) or '(none)'}"
+    )
+
+
+@app.command()
+def run(
+    scenario: Path,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default: output.dir)")] = None,
+    overrides: Overrides = None,
+) -> None:
+    """Run a scenario end to end and write its outputs."""
+    from spmopt.pipeline import run_scenario
+    from spmopt.report.outputs import write_outputs
+    from spmopt.scenario import load_scenario
+
+    try:
+        cfg = load_scenario(scenario, overrides or ())
+        with console.status("Starting") as status:
+            result = run_scenario(cfg, progress=lambda msg: status.update(msg))
+            status.update("Writing outputs")
+            target = out_dir if out_dir is not None else cfg.output_dir()
+            write_outputs(result, target, scenario)
+    except SpmoptError as exc:
+        _fail(exc)
+    _print_summary(result, target)
+
+
+def _print_summary(result, target: Path) -> None:
+    details = next(s.details for s in result.stages if s.name == "territory")
+    gap = details.get("gap")
+    out.print(
+        f"[bold]{result.config.name}[/]: {details['status']}, objective {details['objective']:,.2f}, "
+        f"bound {details['bound'] if details['bound'] is None else format(details['bound'], ',.2f')}, "
+        f"gap {'n/a' if gap is None else f'{100 * gap:.3f}%'}; build {details['build_seconds']:.2f} s, "
+        f"hand-over {details['handover_seconds']:.2f} s, solve {details['solve_seconds']:.2f} s"
+    )
+    table = Table(show_header=True, header_style="bold")
+    terr = result.territory.territories
+    cols = ["territory_id", "units"] + [c for c in terr.columns if c.endswith("_dev_pct")]
+    cols += [c for c in ("contiguous", "mean_distance_km") if c in terr.columns]
+    for c in cols:
+        table.add_column(c)
+    for _, row in terr[cols].iterrows():
+        table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
+    out.print(table)
+    out.print(f"outputs in {target}")

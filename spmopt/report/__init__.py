@@ -1,0 +1,1 @@
+"""Outputs of a run: tables, map, manifest (formatting only, no maths)."""

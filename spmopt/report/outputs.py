@@ -1,0 +1,105 @@
+"""Write a run's outputs atomically: everything lands in the output folder, or nothing does."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import yaml
+
+from spmopt.data.loader import sha256_file
+from spmopt.errors import SpmoptError
+from spmopt.pipeline import ScenarioResult
+from spmopt.report.map import draw_alignment_map
+
+_VERSIONED = ("spmopt", "pyomo", "highspy", "numpy", "pandas", "geopandas", "shapely", "networkx", "pydantic")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of spmopt and the libraries whose behaviour shapes results."""
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | None = None) -> list[Path]:
+    """Write alignment.csv, territories.csv, map.png, config.resolved.yaml and manifest.json."""
+    writers: dict[str, Callable[[Path], None]] = {
+        "alignment.csv": lambda p: result.territory.alignment.to_csv(p, index=False),
+        "territories.csv": lambda p: result.territory.territories.to_csv(p, index=False),
+        "map.png": lambda p: draw_alignment_map(result.territory, result.data, _map_title(result), p),
+        "config.resolved.yaml": lambda p: p.write_text(
+            yaml.safe_dump(result.config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
+        ),
+    }
+    return atomic_write_folder(out_dir, writers, lambda folder: _manifest(result, folder, scenario_path))
+
+
+def atomic_write_folder(
+    out_dir: Path,
+    writers: dict[str, Callable[[Path], None]],
+    manifest: Callable[[Path], dict[str, object]],
+) -> list[Path]:
+    """Write files into a sibling temp folder, then swap it into place; on failure nothing changes."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for name, write in writers.items():
+            write(staging / name)
+        (staging / "manifest.json").write_text(json.dumps(manifest(staging), indent=2, default=str), encoding="utf-8")
+        backup = None
+        if out_dir.exists():
+            backup = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            out_dir.rename(backup)
+        staging.rename(out_dir)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SpmoptError(f"{out_dir}: cannot write outputs: {exc}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return sorted(out_dir.iterdir())
+
+
+def _map_title(result: ScenarioResult) -> str:
+    details = next(s.details for s in result.stages if s.name == "territory")
+    gap = details.get("gap")
+    gap_text = f", gap {100 * gap:.2f}%" if isinstance(gap, float) else ""
+    return f"{result.config.name}: {details['territories']} territories ({details['status']}{gap_text})"
+
+
+def _manifest(result: ScenarioResult, folder: Path, scenario_path: Path | None) -> dict[str, object]:
+    cfg = result.config
+    return {
+        "scenario": cfg.name,
+        "scenario_file": str(scenario_path) if scenario_path else None,
+        "scenario_sha256": sha256_file(scenario_path) if scenario_path and scenario_path.is_file() else None,
+        "config_sha256": _config_hash(result),
+        "seed": cfg.seed,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": package_versions(),
+        "inputs": result.data.input_hashes,
+        "stages": [{"stage": s.name, "seconds": round(s.seconds, 4), **s.details} for s in result.stages],
+        "outputs": {p.name: sha256_file(p) for p in sorted(folder.iterdir())},
+    }
+
+
+def _config_hash(result: ScenarioResult) -> str:
+    import hashlib
+
+    text = json.dumps(result.config.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
