@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from spmopt.errors import SpmoptError
+from spmopt.errors import InfeasibleModelError, SolverError, SpmoptError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Sales performance management optimisation.")
 console = Console(stderr=True)
@@ -18,8 +18,12 @@ out = Console()
 Overrides = Annotated[list[str] | None, typer.Option("--set", help="Override a key: --set territory.contiguity=false")]
 
 
-def _fail(exc: SpmoptError) -> None:
-    console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+def _fail(exc: SpmoptError, scenario: Path) -> None:
+    message = str(exc)
+    if isinstance(exc, InfeasibleModelError | SolverError):  # these concern the scenario as a whole
+        message = f"{scenario}: {message}"
+    console.print("[bold red]error:[/] ", end="", highlight=False)
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -36,7 +40,7 @@ def validate(scenario: Path, overrides: Overrides = None) -> None:
         data = load_planning_data(cfg)
         precheck(territory_inputs(data, cfg))
     except SpmoptError as exc:
-        _fail(exc)
+        _fail(exc, scenario)
     edges = data.adjacency.number_of_edges() if data.adjacency is not None else 0
     out.print(
         f"[green]ok[/] {scenario}: {len(data.units)} units, {edges} adjacency edges, "
@@ -63,7 +67,7 @@ def run(
             target = out_dir if out_dir is not None else cfg.output_dir()
             write_outputs(result, target, scenario)
     except SpmoptError as exc:
-        _fail(exc)
+        _fail(exc, scenario)
     _print_summary(result, target)
 
 

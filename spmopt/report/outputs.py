@@ -53,8 +53,14 @@ def atomic_write_folder(
 ) -> list[Path]:
     """Write files into a sibling temp folder, then swap it into place; on failure nothing changes."""
     out_dir = out_dir.resolve()
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "manifest.json").is_file():
+        raise SpmoptError(
+            f"{out_dir}: output folder exists and is not an spmopt output folder (no manifest.json); "
+            "spmopt replaces its output folder whole, so choose an empty or new folder"
+        )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; outputs are meant to be shared
     try:
         for name, write in writers.items():
             write(staging / name)

@@ -49,11 +49,13 @@ def _check_band(inp: TerritoryInputs, band) -> None:
     if value > largest_upper + 1e-9:
         share = 100 * value / total
         target = 100 * max(band.target.values()) / total
+        needed = share / target - 1
+        widen = f"Widen the tolerance to at least {needed:.1%}, use" if needed < 1 else "Use"
         raise InfeasibleModelError(
             f"tolerance {band.tolerance:.1%} on {band.measure} cannot be met: unit {unit} alone holds "
             f"{share:.1f}% of {band.measure}, above the largest territory's upper limit of "
-            f"{target * (1 + band.tolerance):.1f}% (target {target:.1f}%). Widen the tolerance to at least "
-            f"{(share / target - 1):.1%}, use fewer territories, or split unit {unit}."
+            f"{target * (1 + band.tolerance):.1f}% (target {target:.1f}%). {widen} fewer territories, "
+            f"or split unit {unit}."
         )
 
 
@@ -114,7 +116,7 @@ def explain_infeasibility(
     solve_fn: Callable = solve,
 ) -> InfeasibleModelError:
     """An error naming the requirement(s) whose removal alone makes the design feasible."""
-    probe = SolverSettings(time_limit=min(settings.time_limit, 60.0), mip_gap=1.0, threads=settings.threads)
+    probe = SolverSettings(time_limit=min(settings.time_limit, 60.0), mip_gap=0.99, threads=settings.threads)
     culprits: list[str] = []
     undecided: list[str] = []
     for name, relaxed in _relaxations(inp):
