@@ -105,3 +105,13 @@ def write_georgia_demo(out_dir: Path, seed: int) -> list[Path]:
     reps.to_csv(paths[2], index=False)
     current.to_csv(paths[3], index=False)
     return paths
+
+
+DEMO_SEED = 20261124
+
+
+if __name__ == "__main__":
+    # Regenerate the demo inputs next to scenarios/demo.yaml (needs the dev extras for libpysal).
+    target = Path(__file__).resolve().parents[2] / "scenarios" / "demo"
+    for written in write_georgia_demo(target, DEMO_SEED):
+        print(written)

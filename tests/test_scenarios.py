@@ -1,0 +1,83 @@
+"""Every shipped scenario validates; the demo runs end to end through the CLI; demo data regenerate exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from spmopt.cli import app
+from spmopt.data.loader import load_planning_data
+from spmopt.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+def test_there_are_scenarios() -> None:
+    assert {p.name for p in SCENARIOS} >= {"demo.yaml", "georgia_realign.yaml"}
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_scenario_validates(path: Path) -> None:
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+def test_extends_and_overrides_merge() -> None:
+    cfg = load_scenario(ROOT / "scenarios" / "georgia_realign.yaml", ["territory.solver.time_limit=7"])
+    assert cfg.name == "georgia_realign"
+    assert cfg.territory.max_disruption == 0.25
+    assert cfg.territory.contiguity is True  # inherited from demo.yaml
+    assert cfg.territory.solver.time_limit == 7
+    assert cfg.data.units == (ROOT / "scenarios" / "demo" / "units.csv").resolve()
+
+
+def test_georgia_adjacency_is_connected_and_queen_is_superset_of_rook() -> None:
+    queen = load_planning_data(load_scenario(ROOT / "scenarios" / "demo.yaml"))
+    rook = load_planning_data(load_scenario(ROOT / "scenarios" / "demo.yaml", ["data.adjacency_rule=rook"]))
+    assert len(queen.units) == 159
+    assert nx.is_connected(queen.adjacency)
+    assert set(map(frozenset, rook.adjacency.edges())) <= set(map(frozenset, queen.adjacency.edges()))
+    assert queen.adjacency.number_of_edges() > rook.adjacency.number_of_edges() > 300
+
+
+def test_demo_data_regenerate_exactly(tmp_path: Path) -> None:
+    pytest.importorskip("libpysal")
+    from spmopt.data.synthetic import DEMO_SEED, write_georgia_demo
+
+    for path in write_georgia_demo(tmp_path, DEMO_SEED):
+        shipped = ROOT / "scenarios" / "demo" / path.name
+        assert path.read_bytes() == shipped.read_bytes(), f"{path.name} differs from the shipped demo file"
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(
+        app,
+        ["run", str(ROOT / "scenarios" / "demo.yaml"), "--out", str(out), "--set", "territory.solver.time_limit=45"],
+    )
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in out.iterdir()}
+    assert names == {"alignment.csv", "territories.csv", "map.png", "manifest.json", "config.resolved.yaml"}
+    alignment = pd.read_csv(out / "alignment.csv", dtype=str)
+    units = pd.read_csv(ROOT / "scenarios" / "demo" / "units.csv", dtype={"unit_id": str})
+    assert sorted(alignment["unit_id"]) == sorted(units["unit_id"])
+    terr = pd.read_csv(out / "territories.csv")
+    assert len(terr) == 9
+    assert terr["contiguous"].all()
+    assert (terr["potential_dev_pct"].abs() <= 8 + 1e-6).all()
+    assert (terr["workload_dev_pct"].abs() <= 15 + 1e-6).all()
+    # Totals reconcile: territory totals add up to the units' totals.
+    assert terr["potential"].sum() == pytest.approx(units["potential"].sum())
+    manifest = json.loads((out / "manifest.json").read_text())
+    stage = next(s for s in manifest["stages"] if s["stage"] == "territory")
+    assert stage["status"] in ("optimal", "feasible")
+    assert stage["gap"] is not None and stage["objective"] >= stage["bound"] - 1e-6
+    assert set(manifest["inputs"].values()) and all(len(h) == 64 for h in manifest["inputs"].values())
+    assert manifest["outputs"]["alignment.csv"]
