@@ -38,7 +38,12 @@ def validate(scenario: Path, overrides: Overrides = None) -> None:
     try:
         cfg = load_scenario(scenario, overrides or ())
         data = load_planning_data(cfg)
-        precheck(territory_inputs(data, cfg))
+        inp = territory_inputs(data, cfg)
+        precheck(inp)
+        if cfg.quota is not None and cfg.quota.bounds is not None and inp.fixed_sites:
+            from spmopt.quota.inputs import read_bounds
+
+            read_bounds(cfg.quota.bounds, tuple(inp.site_territory.values()))
     except SpmoptError as exc:
         _fail(exc, scenario)
     edges = data.adjacency.number_of_edges() if data.adjacency is not None else 0
@@ -89,4 +94,16 @@ def _print_summary(result, target: Path) -> None:
     for _, row in terr[cols].iterrows():
         table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
     out.print(table)
+    if result.quota is not None:
+        q = result.quota.facts
+        out.print(
+            f"quotas: total {q['quota_total']:,} (target {q['target']:,}, {q['over_assignment_pct']:+.2f}%), "
+            f"quota/potential index {q['index_min']:.3f}-{q['index_max']:.3f}, expected share at quota "
+            f"{q['predicted_share_at_quota']:.1%} (Monte Carlo {q['monte_carlo_share_at_quota']:.1%} "
+            f"+- {q['monte_carlo_ci95_half_width']:.1%}), sigma {q['dispersion']['sigma']:.3f}, "
+            f"{q['territories_at_bound']} at a bound, solve {q['solve_seconds_total']:.2f} s"
+        )
+    for warning in result.warnings:
+        console.print("[bold yellow]warning:[/] ", end="", highlight=False)
+        console.print(warning, markup=False, highlight=False, soft_wrap=True)
     out.print(f"outputs in {target}")

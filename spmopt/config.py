@@ -92,6 +92,138 @@ class TerritoryConfig(StrictModel):
         return balance
 
 
+class GrowthBounds(StrictModel):
+    """Allowed change of a territory's quota against its last-year sales (fractions: 0.1 is +10%)."""
+
+    min: float | None = Field(default=None, ge=-1)
+    max: float | None = Field(default=None, ge=-1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GrowthBounds:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is above max ({self.max:g})")
+        return self
+
+
+class SeasonalityConfig(StrictModel):
+    """How annual quotas are split into periods."""
+
+    periods: Literal["month", "quarter"] = "month"
+    profile: Literal["flat", "history"] | tuple[float, ...] = "flat"
+    """`flat`, `history` (estimated from quota.history) or 12 monthly / 4 quarterly weights in plan-year order."""
+
+    @field_validator("profile")
+    @classmethod
+    def _profile_shape(cls, profile: object) -> object:
+        if isinstance(profile, tuple):
+            if len(profile) not in (4, 12):
+                raise ValueError(f"give 12 monthly or 4 quarterly weights, not {len(profile)}")
+            if any(w < 0 for w in profile) or sum(profile) <= 0:
+                raise ValueError("weights must be >= 0 with a positive sum")
+        return profile
+
+
+class AttainmentConfig(StrictModel):
+    """Forecast of each territory's plan-year sales, and the share of reps meant to reach quota."""
+
+    target_share: float | None = Field(default=None, gt=0, lt=1)
+    """Calibrate the quota total so this expected share of reps reaches 100%; report only when omitted."""
+    forecast_total: int | None = Field(default=None, gt=0)
+    """Expected company sales for the plan year (the forecast's mean); quota.target when omitted."""
+    dispersion: float | Literal["history"] | None = None
+    """Sigma of log territory sales; `history` backtests the quota basis on the last two years. Required
+    unless quota.history is given (then `history` is the default)."""
+    draws: int = Field(default=20_000, ge=100)
+    """Monte-Carlo draws that check the analytic attainment share."""
+
+    @field_validator("dispersion")
+    @classmethod
+    def _positive(cls, value: object) -> object:
+        if isinstance(value, float) and not 0 < value < 3:
+            raise ValueError("dispersion (sigma of log sales) must be in (0, 3)")
+        return value
+
+
+class QuotaConfig(StrictModel):
+    """Quota setting: allocate the company target to territories, fairly and attainably."""
+
+    target: int = Field(gt=0)
+    """Company target for the plan year, in whole currency units."""
+    potential: str = "potential"
+    """Measure of the units table that holds each unit's sales potential."""
+    basis: dict[Literal["potential", "history"], float] = Field(default_factory=lambda: {"potential": 1.0})
+    """Weights of potential share and last-year-sales share in each territory's fair share."""
+    method: Literal["share", "optimise"] = "optimise"
+    """`share`: total x fair share, largest-remainder rounding, no bounds. `optimise`: equal difficulty within
+    the bounds (growth, floor, cap), rounded by a MILP that keeps the sum exact."""
+    growth: GrowthBounds | None = None
+    """Quota change against last-year sales, for territories with history."""
+    floor: int | None = Field(default=None, ge=0)
+    cap: int | None = Field(default=None, gt=0)
+    bounds: Path | None = None
+    """CSV `territory_id` + any of `min_growth`, `max_growth`, `floor`, `cap`: per-territory overrides."""
+    granularity: int = Field(default=1000, ge=1)
+    """Quotas are whole multiples of this; the target must be one too."""
+    ramp: tuple[float, ...] = (0.25, 0.5, 0.75)
+    """Productivity of a new rep in the 1st, 2nd, ... month after their `start_month` (reps file)."""
+    fiscal_start_month: int = Field(default=1, ge=1, le=12)
+    """Calendar month in which the plan year begins."""
+    history: Path | None = None
+    """CSV `unit_id` (or `account_id`), `period` (YYYY-MM), `sales`: monthly sales history."""
+    seasonality: SeasonalityConfig = SeasonalityConfig()
+    attainment: AttainmentConfig = AttainmentConfig()
+    max_target_to_potential: float = Field(default=1.0, gt=0)
+    """Warn when the quota total exceeds total potential times this factor."""
+    solver: SolverSettings = SolverSettings(time_limit=60.0, mip_gap=0.0)
+
+    @field_validator("basis")
+    @classmethod
+    def _weights(cls, basis: dict[str, float]) -> dict[str, float]:
+        if not basis or any(w < 0 for w in basis.values()) or sum(basis.values()) <= 0:
+            raise ValueError("weights must be >= 0 with a positive sum, e.g. {potential: 0.7, history: 0.3}")
+        return basis
+
+    @field_validator("ramp")
+    @classmethod
+    def _ramp(cls, ramp: tuple[float, ...]) -> tuple[float, ...]:
+        if len(ramp) > 12 or any(not 0 <= f <= 1 for f in ramp):
+            raise ValueError("at most 12 monthly factors, each in [0, 1]")
+        return ramp
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QuotaConfig:
+        if self.target % self.granularity:
+            raise ValueError(
+                f"target {self.target:,} is not a multiple of granularity {self.granularity:,}, so rounded "
+                "quotas could not add up to it exactly; choose a granularity that divides the target"
+            )
+        if self.floor is not None and self.cap is not None and self.floor > self.cap:
+            raise ValueError(f"floor {self.floor:,} is above cap {self.cap:,}")
+        needs_history = [
+            what
+            for what, used in (
+                ("basis.history", self.basis.get("history", 0) > 0),
+                ("growth", self.growth is not None),
+                ("seasonality.profile: history", self.seasonality.profile == "history"),
+                ("attainment.dispersion: history", self.attainment.dispersion == "history"),
+            )
+            if used
+        ]
+        if needs_history and self.history is None:
+            raise ValueError(f"{', '.join(needs_history)} need(s) quota.history (monthly sales history)")
+        if self.history is None and self.attainment.dispersion is None:
+            raise ValueError("attainment.dispersion is required when quota.history is not given")
+        bounded = self.growth is not None or self.floor is not None or self.cap is not None or self.bounds
+        if self.method == "share" and bounded:
+            raise ValueError("growth, floor, cap and bounds need method 'optimise' (method 'share' ignores bounds)")
+        return self
+
+    @property
+    def dispersion_rule(self) -> float | Literal["history"]:
+        """The dispersion to use: the given sigma, or `history` by default when history is given."""
+        return self.attainment.dispersion if self.attainment.dispersion is not None else "history"
+
+
 class OutputConfig(StrictModel):
     """Where a run writes its results."""
 
@@ -109,6 +241,8 @@ class ScenarioConfig(StrictModel):
     """Root of every random stream the scenario uses."""
     data: DataConfig
     territory: TerritoryConfig
+    quota: QuotaConfig | None = None
+    """Quota setting on the designed alignment; skipped when omitted."""
     output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")

@@ -7,10 +7,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from spmopt.config import ScenarioConfig
 from spmopt.data.loader import PlanningData, load_planning_data
 from spmopt.errors import InfeasibleModelError, SolverError
 from spmopt.optim.solve import SolveStatus, solve
+from spmopt.quota.plan import QuotaPlan, set_quotas
 from spmopt.territory.diagnose import explain_infeasibility, precheck
 from spmopt.territory.inputs import territory_inputs
 from spmopt.territory.model import build_territory_model
@@ -37,6 +40,12 @@ class ScenarioResult:
     data: PlanningData
     territory: TerritoryPlan
     stages: tuple[StageRecord, ...]
+    quota: QuotaPlan | None = None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every stage's warnings, in stage order."""
+        return tuple(w for s in self.stages for w in s.details.get("warnings", ()))
 
 
 def _quiet(_: str) -> None:
@@ -44,7 +53,7 @@ def _quiet(_: str) -> None:
 
 
 def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioResult:
-    """Load data and design territories; raises `SpmoptError` subclasses with planner-readable text."""
+    """Load data, design territories, set quotas; raises `SpmoptError` subclasses with planner-readable text."""
     stages: list[StageRecord] = []
     clock = time.perf_counter()
     progress("Loading and checking input data")
@@ -52,7 +61,16 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
     stages.append(StageRecord("data", time.perf_counter() - clock, {"units": len(data.units)}))
     plan, record = design_territories(cfg, data, progress)
     stages.append(record)
-    return ScenarioResult(config=cfg, data=data, territory=plan, stages=tuple(stages))
+    quotas = None
+    if cfg.quota is not None:
+        progress("Setting quotas")
+        clock = time.perf_counter()
+        alignment = plan.alignment.set_index("unit_id")["territory_id"]
+        reps_of = {t: (None if pd.isna(r) else str(r)) for t, r in plan.centres["rep_id"].items()}
+        quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress)
+        details = {**quotas.facts, "warnings": list(quotas.warnings)}
+        stages.append(StageRecord("quota", time.perf_counter() - clock, details))
+    return ScenarioResult(config=cfg, data=data, territory=plan, stages=tuple(stages), quota=quotas)
 
 
 def design_territories(

@@ -24,6 +24,8 @@ _PATH_KEYS: tuple[tuple[str, str], ...] = (
     ("data", "current_alignment"),
     ("data", "reps"),
     ("territory", "locks"),
+    ("quota", "history"),
+    ("quota", "bounds"),
     ("output", "dir"),
 )
 

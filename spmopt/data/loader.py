@@ -13,6 +13,7 @@ import pandas as pd
 
 from spmopt.config import ScenarioConfig
 from spmopt.data import geography
+from spmopt.data.history import SalesHistory, load_history
 from spmopt.data.tables import (
     check_ids,
     check_known,
@@ -36,9 +37,12 @@ class PlanningData:
     current_alignment: pd.Series | None = None
     """unit_id -> territory_id; units missing from the file are new (not counted as moved)."""
     reps: pd.DataFrame | None = None
-    """Index `rep_id`; columns `x_km`, `y_km`, `territory_id`, `target_share` (relative)."""
+    """Index `rep_id`; columns `x_km`, `y_km`, `territory_id`, `target_share` (relative), `start_month`
+    (plan-year month the rep starts selling, 1 for reps on board all year)."""
     locks: pd.Series | None = None
     """unit_id -> territory_id that the unit must stay in."""
+    history: SalesHistory | None = None
+    """Monthly sales per unit, when the scenario's quota section names a history file."""
     input_hashes: dict[str, str] = field(default_factory=dict)
     """sha256 of every input file, keyed by path."""
 
@@ -56,7 +60,8 @@ def referenced_measures(cfg: ScenarioConfig) -> tuple[str, ...]:
     """Measures the scenario uses, in first-mention order."""
     t = cfg.territory
     names = [b.measure for b in t.balance]
-    for extra in (t.distance_weight, cfg.disruption_measure):
+    quota_measure = cfg.quota.potential if cfg.quota is not None else None
+    for extra in (t.distance_weight, cfg.disruption_measure, quota_measure):
         if extra is not None and extra not in names:
             names.append(extra)
     return tuple(names)
@@ -113,6 +118,7 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
         else None,
         reps=_read_reps(d.reps, scale, crs) if d.reps else None,
         locks=_read_assignment(cfg.territory.locks, unit_ids, "locks") if cfg.territory.locks else None,
+        history=load_history(cfg.quota.history, unit_ids) if cfg.quota and cfg.quota.history else None,
         input_hashes=hashes,
     )
 
@@ -120,6 +126,8 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
 def _input_files(cfg: ScenarioConfig) -> list[Path]:
     d = cfg.data
     files = [d.units, d.geometry, d.adjacency, d.current_alignment, d.reps, cfg.territory.locks]
+    if cfg.quota is not None:
+        files += [cfg.quota.history, cfg.quota.bounds]
     out = [p for p in files if p is not None]
     if d.geometry is not None and d.geometry.suffix.lower() == ".shp":
         out += [d.geometry.with_suffix(s) for s in (".shx", ".dbf", ".prj") if d.geometry.with_suffix(s).is_file()]
@@ -229,7 +237,20 @@ def _read_reps(path: Path, scale: float, crs: object) -> pd.DataFrame:
         if (share <= 0).any():
             pos = int(np.flatnonzero(share <= 0)[0])
             raise DataError(f"{path}: row {pos + 2}: target_share must be > 0")
+    start = np.ones(len(raw), dtype=int)
+    if "start_month" in raw.columns:
+        text = raw["start_month"]
+        months = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+        given = text.notna().to_numpy()
+        bad = given & ~((months == np.round(months)) & (months >= 1) & (months <= 12))
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{path}: row {pos + 2}: start_month = {text.iloc[pos]!r} must be a whole plan-year month "
+                "1..12 (blank for a rep on board all year)"
+            )
+        start[given] = months[given].astype(int)
     return pd.DataFrame(
-        {"x_km": x, "y_km": y, "territory_id": territory.to_numpy(), "target_share": share},
+        {"x_km": x, "y_km": y, "territory_id": territory.to_numpy(), "target_share": share, "start_month": start},
         index=pd.Index(raw["rep_id"], name="rep_id"),
     )

@@ -11,7 +11,17 @@ bachelor's degree B_c (%) and area A_c (km^2):
 * workload_c (hours a year) = 10 h per account + 2 h * sqrt(A_c): visits plus travel within the county
 
 Nine reps live in Georgia's largest cities, four of them in metro Atlanta; the "current" alignment gives each
-county to the nearest rep, which is compact but badly unbalanced, as inherited alignments often are.
+county to the nearest rep, which is compact but badly unbalanced, as inherited alignments often are. The
+Columbus rep is a replacement hire who starts in month 4 of the plan year.
+
+Sales history covers the 24 months to October 2026 (from a separate random stream, so the measures above
+do not depend on it). Per county c, month m:
+
+* sales_cm = 0.42 * potential_c * season(m) * 1.05^(months since Nov 2024 / 12) * rep_r * year_ry * county_c * e_cm
+* rep_r ~ LogNormal(0, 0.12) for the county's current rep and year_ry ~ LogNormal(0, 0.10) its good or bad
+  year (November to October); county_c ~ LogNormal(0, 0.25); e_cm ~ LogNormal(0, 0.15)
+* season: 7/7/10, 7/8/10, 7/7/10, 8/8/11 % of the year from January, the quarter-end push of most B2B sales
+* rounded to whole dollars
 """
 
 from __future__ import annotations
@@ -22,6 +32,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+SEASON = (0.07, 0.07, 0.10, 0.07, 0.08, 0.10, 0.07, 0.07, 0.10, 0.08, 0.08, 0.11)
+"""Share of annual sales by calendar month, January first."""
+HISTORY_MONTHS = pd.period_range("2024-11", "2026-10", freq="M")
+NEW_HIRES = {"R08-COLUMBUS": 4}
+"""Reps who start during the plan year: rep_id -> first plan-year month."""
 
 # (rep_id, county FIPS of the home base)
 GEORGIA_REPS: tuple[tuple[str, str], ...] = (
@@ -76,8 +92,32 @@ def synthesize_georgia(counties: gpd.GeoDataFrame, seed: int) -> pd.DataFrame:
     )
 
 
+def synthesize_history(units: pd.DataFrame, current: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Monthly sales per county as the module docstring says: columns unit_id, period, sales."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+    reps = sorted(current["territory_id"].unique())
+    rep_effect = dict(zip(reps, rng.lognormal(0.0, 0.12, size=len(reps)), strict=True))
+    county = rng.lognormal(0.0, 0.25, size=len(units))
+    rate = 0.42 * units["potential"].to_numpy(dtype=float) * county
+    rate *= current["territory_id"].map(rep_effect).to_numpy()
+    season = np.array([SEASON[p.month - 1] for p in HISTORY_MONTHS])
+    trend = 1.05 ** (np.arange(len(HISTORY_MONTHS)) / 12)
+    noise = rng.lognormal(0.0, 0.15, size=(len(units), len(HISTORY_MONTHS)))
+    rep_year = rng.lognormal(0.0, 0.10, size=(len(reps), len(HISTORY_MONTHS) // 12))
+    row = current["territory_id"].map({r: k for k, r in enumerate(reps)}).to_numpy()
+    year = np.repeat(rep_year[row], 12, axis=1)
+    sales = np.round(rate[:, None] * season[None, :] * trend[None, :] * year * noise).astype(np.int64)
+    return pd.DataFrame(
+        {
+            "unit_id": np.repeat(units["unit_id"].to_numpy(), len(HISTORY_MONTHS)),
+            "period": np.tile([str(p) for p in HISTORY_MONTHS], len(units)),
+            "sales": sales.ravel(),
+        }
+    )
+
+
 def write_georgia_demo(out_dir: Path, seed: int) -> list[Path]:
-    """Write units.csv, counties.geojson, reps.csv and current_alignment.csv for the demo."""
+    """Write units.csv, counties.geojson, reps.csv, current_alignment.csv and history.csv for the demo."""
     out_dir.mkdir(parents=True, exist_ok=True)
     counties = georgia_counties()
     units = synthesize_georgia(counties, seed)
@@ -92,18 +132,21 @@ def write_georgia_demo(out_dir: Path, seed: int) -> list[Path]:
             "rep_id": [r for r, _ in GEORGIA_REPS],
             "x": [by_id.loc[c, "x"] for _, c in GEORGIA_REPS],
             "y": [by_id.loc[c, "y"] for _, c in GEORGIA_REPS],
+            "start_month": [NEW_HIRES.get(r, "") for r, _ in GEORGIA_REPS],
         }
     )
     dx = units["x"].to_numpy()[:, None] - reps["x"].to_numpy()[None, :]
     dy = units["y"].to_numpy()[:, None] - reps["y"].to_numpy()[None, :]
     nearest = np.argmin(np.hypot(dx, dy), axis=1)
     current = pd.DataFrame({"unit_id": units["unit_id"], "territory_id": reps["rep_id"].to_numpy()[nearest]})
-    paths = [out_dir / n for n in ("units.csv", "counties.geojson", "reps.csv", "current_alignment.csv")]
+    names = ("units.csv", "counties.geojson", "reps.csv", "current_alignment.csv", "history.csv")
+    paths = [out_dir / n for n in names]
     units.to_csv(paths[0], index=False)
     paths[1].unlink(missing_ok=True)
     geometry.to_file(paths[1], driver="GeoJSON", COORDINATE_PRECISION=0)
     reps.to_csv(paths[2], index=False)
     current.to_csv(paths[3], index=False)
+    synthesize_history(units, current, seed).to_csv(paths[4], index=False)
     return paths
 
 

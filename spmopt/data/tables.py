@@ -68,9 +68,9 @@ def check_ids(frame: pd.DataFrame, column: str, path: Path, what: str) -> None:
 
 
 def numeric_column(
-    frame: pd.DataFrame, column: str, path: Path, what: str, *, allow_negative: bool = False
+    frame: pd.DataFrame, column: str, path: Path, what: str, *, allow_negative: bool = False, allow_blank: bool = False
 ) -> pd.Series:
-    """The column as float, refusing non-numeric, missing, infinite and (by default) negative values."""
+    """The column as float, refusing non-numeric, infinite, (by default) missing and negative values."""
     raw = frame[column]
     values = pd.to_numeric(raw, errors="coerce").astype(float)
     bad = values.isna() & raw.notna()
@@ -78,10 +78,10 @@ def numeric_column(
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(f"{path}: row {row_number(frame, pos)}: {column} = {raw.iloc[pos]!r} is not a number")
     missing = values.isna()
-    if missing.any():
+    if missing.any() and not allow_blank:
         pos = int(np.flatnonzero(missing.to_numpy())[0])
         raise DataError(f"{path}: row {row_number(frame, pos)}: {column} is missing (NaN)")
-    inf = ~np.isfinite(values.to_numpy())
+    inf = np.isinf(values.to_numpy())
     if inf.any():
         pos = int(np.flatnonzero(inf)[0])
         raise DataError(f"{path}: row {row_number(frame, pos)}: {column} is infinite")

@@ -34,7 +34,7 @@ def package_versions() -> dict[str, str]:
 
 
 def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | None = None) -> list[Path]:
-    """Write alignment.csv, territories.csv, map.png, config.resolved.yaml and manifest.json."""
+    """Write alignment.csv, territories.csv, map.png, quotas.csv, config.resolved.yaml and manifest.json."""
     writers: dict[str, Callable[[Path], None]] = {
         "alignment.csv": lambda p: result.territory.alignment.to_csv(p, index=False),
         "territories.csv": lambda p: result.territory.territories.to_csv(p, index=False),
@@ -43,6 +43,8 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
             yaml.safe_dump(result.config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
         ),
     }
+    if result.quota is not None:
+        writers["quotas.csv"] = lambda p: result.quota.table.to_csv(p, index=False)
     return atomic_write_folder(out_dir, writers, lambda folder: _manifest(result, folder, scenario_path))
 
 
@@ -100,6 +102,7 @@ def _manifest(result: ScenarioResult, folder: Path, scenario_path: Path | None) 
         "versions": package_versions(),
         "inputs": result.data.input_hashes,
         "stages": [{"stage": s.name, "seconds": round(s.seconds, 4), **s.details} for s in result.stages],
+        "warnings": list(result.warnings),
         "outputs": {p.name: sha256_file(p) for p in sorted(folder.iterdir())},
     }
 

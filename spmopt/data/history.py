@@ -1,0 +1,81 @@
+"""Monthly sales history: read, check and summarise it per unit (last year, the year before, seasonality)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spmopt.data.tables import check_known, numeric_column, read_table, require_columns, row_number
+from spmopt.errors import DataError
+
+
+@dataclass(frozen=True, slots=True)
+class SalesHistory:
+    """Sales per unit and month; a unit without a row for a month sold nothing that month."""
+
+    monthly: pd.DataFrame
+    """Index `unit_id` (every unit of the units table), one column per month (`pd.Period`, ascending)."""
+    path: Path
+
+    @property
+    def months(self) -> tuple[pd.Period, ...]:
+        return tuple(self.monthly.columns)
+
+    def year(self, back: int = 0) -> pd.Series | None:
+        """Sales per unit over the 12 months ending `back` years before the latest month (None if not covered)."""
+        end = len(self.monthly.columns) - 12 * back
+        if end < 12:
+            return None
+        return self.monthly.iloc[:, end - 12 : end].sum(axis=1)
+
+    def span(self, back: int = 0) -> str:
+        """The months `year(back)` covers, e.g. `2025-11..2026-10`."""
+        end = len(self.monthly.columns) - 12 * back
+        return f"{self.monthly.columns[end - 12]}..{self.monthly.columns[end - 1]}"
+
+    def month_profile(self, fiscal_start_month: int) -> np.ndarray:
+        """Share of annual sales in each plan-year month, pooled over the complete years of history."""
+        years = len(self.monthly.columns) // 12
+        recent = self.monthly.iloc[:, len(self.monthly.columns) - 12 * years :]
+        by_calendar = recent.sum(axis=0).groupby([p.month for p in recent.columns]).sum()
+        order = [(fiscal_start_month - 1 + k) % 12 + 1 for k in range(12)]
+        weights = by_calendar.reindex(order).to_numpy(dtype=float)
+        return weights / weights.sum()
+
+
+def load_history(path: Path, unit_ids: pd.Index) -> SalesHistory:
+    """Read `unit_id` (or `account_id`), `period` (YYYY-MM), `sales`; rows for one unit and month are summed."""
+    raw = read_table(path, "sales history")
+    key = "account_id" if "account_id" in raw.columns and "unit_id" not in raw.columns else "unit_id"
+    require_columns(raw, [key, "period", "sales"], path, "sales history")
+    raw[key] = raw[key].astype(str).str.strip()
+    check_known(raw, key, unit_ids, path, "sales history", "unit of the units file")
+    sales = numeric_column(raw, "sales", path, "sales history", allow_negative=True)
+    if (sales < 0).any():
+        pos = int(np.flatnonzero((sales < 0).to_numpy())[0])
+        raise DataError(
+            f"{path}: row {row_number(raw, pos)}: sales = {sales.iloc[pos]:g} is negative; history must be "
+            "net sales >= 0 per unit and month (net returns into the month they offset)"
+        )
+    periods = pd.PeriodIndex(pd.to_datetime(raw["period"].astype(str), format="%Y-%m", errors="coerce"), freq="M")
+    bad = periods.isna()
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{path}: row {row_number(raw, pos)}: period {raw['period'].iloc[pos]!r} is not YYYY-MM")
+    frame = pd.DataFrame({"unit_id": raw[key].to_numpy(), "period": periods, "sales": sales.to_numpy()})
+    table = frame.pivot_table(index="unit_id", columns="period", values="sales", aggfunc="sum", fill_value=0.0)
+    span = pd.period_range(periods.min(), periods.max(), freq="M")
+    silent = span.difference(table.columns)
+    if len(silent):
+        raise DataError(
+            f"{path}: no sales rows at all for {', '.join(map(str, silent[:6]))} between {span[0]} and "
+            f"{span[-1]}; a missing month would understate last-year sales (give rows with sales 0 if truly none)"
+        )
+    if len(span) < 12:
+        raise DataError(f"{path}: history covers {len(span)} month(s) ({span[0]}..{span[-1]}); last-year sales need 12")
+    table = table.reindex(index=unit_ids, columns=span, fill_value=0.0)
+    table.index.name = "unit_id"
+    return SalesHistory(monthly=table.astype(float), path=path)

@@ -1,0 +1,1 @@
+"""Quota setting: fair shares, bounded allocation (MILP), attainment calibration and period split."""

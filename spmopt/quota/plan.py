@@ -1,0 +1,254 @@
+"""Set quotas for an alignment: inputs -> quota total (given or calibrated) -> allocation -> period split.
+
+The result is a `QuotaPlan`: one row per territory with its annual and period quotas, the facts behind
+them (potential, last-year sales, growth, quota/potential index, probability of attainment) and the rule
+that set each one. Every money figure is a whole currency unit and every total is checked to reconcile.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from spmopt.config import QuotaConfig
+from spmopt.data.loader import PlanningData
+from spmopt.errors import SpmoptError
+from spmopt.quota.attainment import (
+    Dispersion,
+    analytic_total,
+    attainment_probability,
+    backtest_dispersion,
+    calibrate_total,
+    monte_carlo_share,
+)
+from spmopt.quota.fairness import equal_difficulty
+from spmopt.quota.inputs import QuotaInputs, quota_inputs
+from spmopt.quota.model import round_quotas
+from spmopt.quota.periods import period_quotas, split_exact
+from spmopt.quota.precheck import check_bounds, steps_range
+
+QUOTA_STREAM = 4
+"""Spawn key of the quota stage's random stream under the scenario seed (Monte-Carlo check only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaPlan:
+    """Quotas per territory and the facts a planner needs to defend them."""
+
+    table: pd.DataFrame
+    """One row per territory: quotas, per-period quotas and their reasons (written as quotas.csv)."""
+    facts: dict[str, object]
+    """Totals, calibration, dispersion, solves: the manifest's quota section."""
+    warnings: tuple[str, ...] = field(default=())
+
+
+def set_quotas(
+    cfg: QuotaConfig,
+    data: PlanningData,
+    alignment: pd.Series,
+    reps_of: dict[str, str | None],
+    seed: int,
+    progress: Callable[[str], None] = lambda _: None,
+) -> QuotaPlan:
+    """Quotas for `alignment` (unit_id -> territory_id); `reps_of` maps each territory to its rep."""
+    clock = time.perf_counter()
+    inp = quota_inputs(alignment, reps_of, data, cfg)
+    warnings = list(inp.warnings)
+    dispersion = _dispersion(cfg, data, alignment, inp)
+    forecast_total = cfg.attainment.forecast_total or cfg.target
+    share = np.array([inp.fair_share[t] for t in inp.territories])
+    expected = forecast_total * share
+    g = cfg.granularity
+    allocations: dict[int, tuple[dict[str, int], dict[str, float], float]] = {}
+    solves: list[dict[str, object]] = []
+
+    def steps_for(total_steps: int) -> dict[str, int]:
+        if total_steps not in allocations:
+            if cfg.method == "share":
+                steps = dict(zip(inp.territories, split_exact(total_steps, share), strict=True))
+                allocations[total_steps] = (steps, inp.fair_steps(total_steps), 1.0)
+            else:
+                check_bounds(inp, total_steps, "the quota total")
+                continuous, level = equal_difficulty(inp, total_steps)
+                rounding = round_quotas(inp, continuous, total_steps, cfg.solver)
+                solves.extend(r.as_dict() for r in rounding.reports)
+                allocations[total_steps] = (rounding.steps, continuous, level)
+        return allocations[total_steps][0]
+
+    def share_at(total_steps: int) -> float:
+        steps = steps_for(total_steps)
+        quota = np.array([g * steps[t] for t in inp.territories], dtype=float)
+        return float(attainment_probability(quota, expected, dispersion.sigma).mean())
+
+    target_steps = cfg.target // g
+    if cfg.attainment.target_share is None:
+        check_bounds(inp, target_steps, "the company target")
+        total_steps = target_steps
+    else:
+        progress(f"Calibrating the quota total to {cfg.attainment.target_share:.0%} of reps at quota")
+        total_steps = _calibrate(inp, share, expected, dispersion, cfg.attainment.target_share, share_at)
+    progress(f"Allocating the quota total {g * total_steps:,} ({cfg.method})")
+    steps = steps_for(total_steps)
+    _, continuous, level = allocations[total_steps]
+    table = _table(inp, cfg, steps, total_steps, continuous, level, expected, dispersion.sigma)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(QUOTA_STREAM,)))
+    mc_share, mc_half = monte_carlo_share(
+        table["annual_quota"].to_numpy(), expected, dispersion.sigma, cfg.attainment.draws, rng
+    )
+    total = g * total_steps
+    warnings += _sanity_warnings(cfg, inp, total, table)
+    facts: dict[str, object] = {
+        "method": cfg.method,
+        "basis": inp.basis_text,
+        "target": cfg.target,
+        "quota_total": total,
+        "over_assignment_pct": round(100 * (total / cfg.target - 1), 3),
+        "granularity": g,
+        "forecast_total": forecast_total,
+        "dispersion": {"sigma": round(dispersion.sigma, 6), "source": dispersion.source},
+        "target_share": cfg.attainment.target_share,
+        "predicted_share_at_quota": round(float(table["attainment_probability"].mean()), 6),
+        "monte_carlo_share_at_quota": round(mc_share, 6),
+        "monte_carlo_ci95_half_width": round(mc_half, 6),
+        "monte_carlo_draws": cfg.attainment.draws,
+        "index_min": float(table["quota_potential_index"].min()),
+        "index_max": float(table["quota_potential_index"].max()),
+        "equal_difficulty_level": round(level, 8),
+        "max_rounding_error_pct": round(100 * max(abs(steps[t] - c) / c for t, c in continuous.items() if c > 0), 5),
+        "territories_at_bound": int(table["set_by"].str.startswith(("upper bound", "lower bound")).sum()),
+        "allocations_solved": len(allocations),
+        "solves": solves[-2:],
+        "solve_seconds_total": round(sum(float(s["solve_seconds"]) for s in solves), 4),
+        "seconds": round(time.perf_counter() - clock, 4),
+    }
+    return QuotaPlan(table=table, facts=facts, warnings=tuple(warnings))
+
+
+def _dispersion(cfg: QuotaConfig, data: PlanningData, alignment: pd.Series, inp: QuotaInputs) -> Dispersion:
+    rule = cfg.dispersion_rule
+    if rule != "history":
+        return Dispersion(sigma=float(rule), source="given in the scenario")
+    assert data.history is not None  # QuotaConfig requires history for the 'history' rule
+    return backtest_dispersion(data.history, alignment.to_dict(), inp.potential, cfg.basis)
+
+
+def _calibrate(
+    inp: QuotaInputs,
+    share: np.ndarray,
+    expected: np.ndarray,
+    dispersion: Dispersion,
+    target_share: float,
+    share_at: Callable[[int], float],
+) -> int:
+    """Bisection on the quota total, bracketed around the bound-free analytic level."""
+    g = inp.granularity
+    guess = analytic_total(share, expected, dispersion.sigma, target_share) / g
+    low, high = steps_range(inp)
+    low = max(low, 1)
+    bracket_low = max(low, int(0.8 * guess))
+    bracket_high = int(1.25 * guess) + 1 if high is None else min(high, int(1.25 * guess) + 1)
+    bracket_high = max(bracket_high, bracket_low)
+    if share_at(bracket_low) < target_share:
+        bracket_low = low
+    while share_at(bracket_high) >= target_share and (high is None or bracket_high < high):
+        bracket_high = 2 * bracket_high if high is None else min(high, 2 * bracket_high)
+    steps, _ = calibrate_total(share_at, target_share, bracket_low, bracket_high)
+    return steps
+
+
+def _table(
+    inp: QuotaInputs,
+    cfg: QuotaConfig,
+    steps: dict[str, int],
+    total_steps: int,
+    continuous: dict[str, float],
+    level: float,
+    expected: np.ndarray,
+    sigma: float,
+) -> pd.DataFrame:
+    g = inp.granularity
+    ts = list(inp.territories)
+    annual = np.array([g * steps[t] for t in ts], dtype=np.int64)
+    ramp = np.array([inp.ramp[t] for t in ts])
+    potential = np.array([inp.potential[t] for t in ts])
+    frame = pd.DataFrame(
+        {
+            "territory_id": ts,
+            "rep_id": [inp.rep_id[t] for t in ts],
+            "start_month": [inp.start_month[t] for t in ts],
+            "ramp_factor": ramp.round(4),
+            "potential": potential.round(2),
+            "last_year_sales": [round(inp.last_year[t], 2) for t in ts] if inp.last_year else np.nan,
+            "fair_quota": [round(g * total_steps * inp.fair_share[t], 2) for t in ts],
+            "annual_quota": annual,
+            "full_year_quota": (annual / ramp).round(0),
+        }
+    )
+    if inp.last_year:
+        last = np.array([inp.last_year[t] for t in ts])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame["growth_pct"] = np.where(last > 0, 100 * (annual / last - 1), np.nan).round(2)
+    frame["quota_potential_pct"] = (100 * annual / potential).round(3)
+    average = annual.sum() / float((ramp * potential).sum())
+    frame["quota_potential_index"] = (annual / (ramp * potential) / average).round(4)
+    frame["expected_sales"] = expected.round(0)
+    frame["attainment_probability"] = attainment_probability(annual, expected, sigma).round(4)
+    frame["set_by"] = [_set_by(inp, t, total_steps * inp.fair_share[t], continuous[t], level, cfg) for t in ts]
+    periods = [
+        period_quotas(int(q), inp.month_weights[t], cfg.seasonality.periods) for q, t in zip(annual, ts, strict=True)
+    ]
+    period_frame = pd.DataFrame(periods).add_prefix("quota_")
+    frame = pd.concat([frame, period_frame], axis=1)
+    _check_reconciles(frame, period_frame, total_steps * g)
+    return frame
+
+
+def _set_by(inp: QuotaInputs, t: str, fair: float, continuous: float, level: float, cfg: QuotaConfig) -> str:
+    """Which rule fixed the quota: a bound the common level would cross, or the fair share at that level."""
+    lo, hi = inp.lower[t], inp.upper[t]
+    if hi.steps is not None and continuous >= hi.steps - 1e-9 and level * fair > hi.steps + 1e-9:
+        text = f"upper bound: {hi.rule}"
+    elif lo.steps and continuous <= lo.steps + 1e-9 and level * fair < lo.steps - 1e-9:
+        text = f"lower bound: {lo.rule}"
+    else:
+        text = f"fair share ({inp.basis_text})"
+        if abs(level - 1) > 1e-9:
+            text += f" x {level:.4f}, the common level the bounded territories leave"
+    if inp.ramp[t] < 1:
+        text += f"; ramp {inp.ramp[t]:.3f} (starts plan month {inp.start_month[t]})"
+    if cfg.granularity > 1:
+        text += f"; rounded to {cfg.granularity:,}"
+    return text
+
+
+def _check_reconciles(frame: pd.DataFrame, periods: pd.DataFrame, total: int) -> None:
+    if int(frame["annual_quota"].sum()) != total:
+        raise SpmoptError(f"internal check failed: quotas add up to {frame['annual_quota'].sum():,}, not {total:,}")
+    rows = periods.sum(axis=1).to_numpy(dtype=np.int64)
+    if not np.array_equal(rows, frame["annual_quota"].to_numpy(dtype=np.int64)):
+        raise SpmoptError("internal check failed: period quotas do not add up to the annual quota")
+
+
+def _sanity_warnings(cfg: QuotaConfig, inp: QuotaInputs, total: int, table: pd.DataFrame) -> list[str]:
+    out = []
+    potential = sum(inp.potential.values())
+    limit = cfg.max_target_to_potential * potential
+    if total > limit:
+        out.append(
+            f"quota total {total:,} is {100 * (total / limit - 1):.1f}% above total potential {potential:,.0f} "
+            f"x quota.max_target_to_potential {cfg.max_target_to_potential:g}; check the target or the potential "
+            "measure"
+        )
+    if cfg.attainment.target_share is not None and total < cfg.target:
+        at_target = table["attainment_probability"].mean()
+        out.append(
+            f"calibrated quota total {total:,} is {100 * (1 - total / cfg.target):.1f}% below the company target "
+            f"{cfg.target:,}: the forecast ({cfg.attainment.forecast_total or cfg.target:,}) does not support "
+            f"{cfg.attainment.target_share:.0%} of reps at quota with quotas that cover the target "
+            f"(expected share at the calibrated total: {at_target:.1%})"
+        )
+    return out
