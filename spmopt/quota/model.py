@@ -1,10 +1,11 @@
 """Quota rounding MILP: whole quota steps closest to the equal-difficulty quotas, within bounds, summing exactly.
 
 Sets and data: territories t; c_t the equal-difficulty quota in steps of the granularity g (see
-`fairness.py`); bounds lo_t <= n_t <= hi_t; K the quota total in steps. Variables: n_t integer (annual
-quota = g n_t); p_t, m_t >= 0 the relative rounding error above / below c_t; z >= 0 the largest one.
-Objective, lexicographic: min z, then (z held) min sum_t c_t (p_t + m_t) / K, so the rounding is unique
-in all but exact ties and a larger c_t never gets the smaller quota.
+`fairness.py`); bounds lo_t <= n_t <= hi_t; K the quota total in steps; cbar = K / |T|. Variables: n_t
+integer (annual quota = g n_t); p_t, m_t >= 0 the rounding error above / below c_t in steps; z >= 0 the
+largest relative error, scaled by cbar so it is of order one step whatever the currency's size.
+Objective, lexicographic: min z, then (z held) min sum_t (p_t + m_t), so the rounding is unique in all
+but exact ties and a larger c_t never gets the smaller quota.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from spmopt.errors import SolverError
 from spmopt.optim.solve import SolveReport, SolveStatus, solve
 from spmopt.quota.inputs import QuotaInputs
 
-CONSTRAINT_FAMILIES = ("quotas_sum_to_total", "relative_rounding_error", "largest_rounding_error")
+CONSTRAINT_FAMILIES = ("quotas_sum_to_total", "rounding_error", "largest_relative_error")
 """Bounds enter as variable bounds on n_t; their feasibility is checked exactly before solving."""
 
 
@@ -40,10 +41,10 @@ def build_quota_model(inp: QuotaInputs, target: dict[str, float], total_steps: i
     m.under = pyo.Var(m.T, domain=pyo.NonNegativeReals)
     m.z = pyo.Var(domain=pyo.NonNegativeReals)
     add_quotas_sum_to_total(m, total_steps)
-    add_relative_rounding_error(m)
-    add_largest_rounding_error(m)
+    add_rounding_error(m)
+    add_largest_relative_error(m, total_steps / len(inp.territories))
     m.largest_error = pyo.Expression(expr=m.z)
-    m.total_error = pyo.Expression(expr=sum(m.c[t] * (m.over[t] + m.under[t]) for t in m.T) / total_steps)
+    m.total_error = pyo.Expression(expr=sum(m.over[t] + m.under[t] for t in m.T))
     return m
 
 
@@ -52,16 +53,20 @@ def add_quotas_sum_to_total(m: pyo.ConcreteModel, total_steps: int) -> None:
     m.quotas_sum_to_total = pyo.Constraint(expr=sum(m.n[t] for t in m.T) == total_steps)
 
 
-def add_relative_rounding_error(m: pyo.ConcreteModel) -> None:
-    """n_t - c_t = c_t (p_t - m_t): p_t, m_t are the relative error above / below the continuous quota."""
-    m.relative_rounding_error = pyo.Constraint(
-        m.T, rule=lambda m, t: m.n[t] - m.c[t] == m.c[t] * (m.over[t] - m.under[t])
-    )
+def add_rounding_error(m: pyo.ConcreteModel) -> None:
+    """n_t - c_t = p_t - m_t: p_t, m_t are the rounding error above / below the continuous quota, in steps."""
+    m.rounding_error = pyo.Constraint(m.T, rule=lambda m, t: m.n[t] - m.c[t] == m.over[t] - m.under[t])
 
 
-def add_largest_rounding_error(m: pyo.ConcreteModel) -> None:
-    """z >= p_t + m_t for every t: z is the largest relative rounding error."""
-    m.largest_rounding_error = pyo.Constraint(m.T, rule=lambda m, t: m.z >= m.over[t] + m.under[t])
+def add_largest_relative_error(m: pyo.ConcreteModel, mean_steps: float) -> None:
+    """z >= cbar (p_t + m_t) / c_t for every t: z is the largest relative rounding error, times cbar."""
+
+    def rule(m: pyo.ConcreteModel, t: str) -> pyo.Expression:
+        if m.c[t] <= 0:  # a quota pinned to 0 by its bounds cannot be off relative to 0
+            return pyo.Constraint.Skip
+        return m.z >= mean_steps / m.c[t] * (m.over[t] + m.under[t])
+
+    m.largest_relative_error = pyo.Constraint(m.T, rule=rule)
 
 
 def round_quotas(inp: QuotaInputs, target: dict[str, float], total_steps: int, settings: SolverSettings) -> Rounding:
@@ -77,7 +82,7 @@ def round_quotas(inp: QuotaInputs, target: dict[str, float], total_steps: int, s
         reports.append(report)
         if stage == 0:
             best = pyo.value(m.largest_error)
-            m.hold_largest_error = pyo.Constraint(expr=m.largest_error <= best * (1 + 1e-7) + 1e-9)
+            m.hold_largest_error = pyo.Constraint(expr=m.largest_error <= best * (1 + 1e-9) + 1e-6)
             m.del_component(m.objective)
     steps = {t: round(pyo.value(m.n[t])) for t in inp.territories}
     if sum(steps.values()) != total_steps:
