@@ -7,6 +7,7 @@ The working directory is `tmp_path`, so even a default `out/<name>` folder could
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -506,3 +507,107 @@ def test_output_dir_holding_the_inputs_is_refused(tmp_path: Path) -> None:
     survivors = sorted(p.name for p in plan.iterdir())
     assert {"scenario.yaml", "units.csv", "adjacency.csv", "notes.txt"} <= set(survivors), survivors
     assert result.exit_code == 2, result.output
+
+
+# --------------------------------------------------------------------------------------------- quota inputs
+
+MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
+
+
+def grid_history(sales: dict[tuple[str, str], object] | None = None, drop_month: str | None = None) -> Rows:
+    """12 months of sales for the grid's units, 100 per unit and month unless overridden."""
+    sales = sales or {}
+    return [[uid, month, sales.get((uid, month), 100)] for uid in GRID for month in MONTHS if month != drop_month]
+
+
+def quota_scenario(**quota: object) -> dict:
+    spec = scenario()
+    spec["quota"] = {"target": 12_000, "granularity": 1, "history": "history.csv", **quota}
+    return spec
+
+
+def quota_instance(root: Path, history: Rows | None = None, **quota: object) -> Path:
+    files = {"history.csv": (("unit_id", "period", "sales"), grid_history() if history is None else history)}
+    return make_instance(root, quota_scenario(**quota), files=files)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_negative_history_names_the_row(tmp_path: Path, command: str) -> None:
+    path = quota_instance(tmp_path, grid_history({("u01", "2025-03"): -5}))
+    row = 2 + GRID.index("u01") * 12 + 2
+    assert_clean_failure(invoke(command, path), tmp_path, "history.csv", f"row {row}", "sales = -5 is negative")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_history_for_an_unknown_unit_names_the_row(tmp_path: Path, command: str) -> None:
+    path = quota_instance(tmp_path, [*grid_history(), ["u99", "2025-01", 10]])
+    assert_clean_failure(invoke(command, path), tmp_path, "history.csv", "row 110", "'u99'", "not a unit")
+
+
+def test_history_period_must_be_a_month(tmp_path: Path) -> None:
+    path = quota_instance(tmp_path, [["u00", "2025/01", 10], *grid_history()])
+    assert_clean_failure(invoke("validate", path), tmp_path, "history.csv", "row 2", "'2025/01'", "YYYY-MM")
+
+
+def test_history_with_a_silent_month_is_refused(tmp_path: Path) -> None:
+    path = quota_instance(tmp_path, grid_history(drop_month="2025-06"))
+    assert_clean_failure(invoke("validate", path), tmp_path, "history.csv", "no sales rows at all for 2025-06")
+
+
+def test_target_must_be_a_multiple_of_the_granularity(tmp_path: Path) -> None:
+    path = quota_instance(tmp_path, granularity=1000, target=12_500)
+    assert_clean_failure(invoke("validate", path), tmp_path, "scenario.yaml", "quota", "not a multiple of granularity")
+
+
+def test_history_basis_without_history_is_a_config_error(tmp_path: Path) -> None:
+    spec = scenario()
+    spec["quota"] = {"target": 12_000, "basis": {"history": 1.0}, "attainment": {"dispersion": 0.2}}
+    path = make_instance(tmp_path, spec)
+    assert_clean_failure(invoke("validate", path), tmp_path, "scenario.yaml", "basis.history", "quota.history")
+
+
+def test_growth_bounds_that_cannot_reach_the_target_name_the_bound_and_gap(tmp_path: Path) -> None:
+    path = quota_instance(tmp_path, target=20_000, growth={"max": 0.5})
+    # Every territory sold 3 units x 1,200 = 3,600 last year: at most 5,400 each, 16,200 in all.
+    assert_clean_failure(
+        invoke("run", path), tmp_path, "upper bounds add up to 16,200", "3,800 short of", "growth max +50.0%"
+    )
+
+
+def test_quota_bounds_for_an_unknown_territory_name_the_row(tmp_path: Path) -> None:
+    files = {
+        "history.csv": (("unit_id", "period", "sales"), grid_history()),
+        "bounds.csv": (("territory_id", "cap"), [["T1", 9000], ["T7", 9000]]),
+    }
+    path = make_instance(tmp_path, quota_scenario(bounds="bounds.csv"), files=files)
+    assert_clean_failure(invoke("run", path), tmp_path, "bounds.csv", "row 3", "'T7'", "not a territory")
+
+
+def test_rep_start_month_out_of_range_names_the_row(tmp_path: Path) -> None:
+    spec = quota_scenario()
+    spec["territory"].pop("territories")
+    spec["data"]["reps"] = "reps.csv"
+    files = {
+        "history.csv": (("unit_id", "period", "sales"), grid_history()),
+        "reps.csv": (
+            ("rep_id", "x", "y", "start_month"),
+            [["A", 0, 0, ""], ["B", 1000, 1000, 13], ["C", 2000, 2000, ""]],
+        ),
+    }
+    path = make_instance(tmp_path, spec, files=files)
+    assert_clean_failure(invoke("validate", path), tmp_path, "reps.csv", "row 3", "start_month", "1..12")
+
+
+def test_quotas_are_written_and_a_normalised_profile_is_reported(tmp_path: Path) -> None:
+    path = quota_instance(tmp_path, seasonality={"profile": [0.1] * 12})
+    result = invoke("run", path)
+    assert result.exit_code == 0, result.output
+    assert "sums to 1.2" in result.stderr
+    assert "normalised" in result.stderr
+    with (tmp_path / "out" / "quotas.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert sum(int(r["annual_quota"]) for r in rows) == 12_000
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert any("normalised" in w for w in manifest["warnings"])
+    assert [s["stage"] for s in manifest["stages"]] == ["data", "territory", "quota"]
+    assert "quotas.csv" in manifest["outputs"]

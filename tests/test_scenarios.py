@@ -64,7 +64,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     names = {p.name for p in out.iterdir()}
-    assert names == {"alignment.csv", "territories.csv", "map.png", "manifest.json", "config.resolved.yaml"}
+    assert names == {
+        "alignment.csv",
+        "territories.csv",
+        "map.png",
+        "manifest.json",
+        "config.resolved.yaml",
+        "quotas.csv",
+    }
     alignment = pd.read_csv(out / "alignment.csv", dtype=str)
     units = pd.read_csv(ROOT / "scenarios" / "demo" / "units.csv", dtype={"unit_id": str})
     assert sorted(alignment["unit_id"]) == sorted(units["unit_id"])
@@ -83,3 +90,16 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert set(manifest["inputs"].values())
     assert all(len(h) == 64 for h in manifest["inputs"].values())
     assert manifest["outputs"]["alignment.csv"]
+    quotas = pd.read_csv(out / "quotas.csv")
+    quota = next(s for s in manifest["stages"] if s["stage"] == "quota")
+    assert quotas["annual_quota"].sum() == quota["quota_total"]
+    assert (quotas["annual_quota"] % 1000 == 0).all()
+    assert (quotas.filter(regex=r"^quota_q\d$").sum(axis=1) == quotas["annual_quota"]).all()
+    assert set(quotas["territory_id"]) == set(terr["territory_id"])
+    # Calibrated to 60% of reps at quota, confirmed by the seeded Monte-Carlo check.
+    assert quota["predicted_share_at_quota"] >= 0.6
+    assert abs(quota["monte_carlo_share_at_quota"] - 0.6) <= 2 * quota["monte_carlo_ci95_half_width"] + 0.005
+    last = quotas["last_year_sales"].to_numpy()
+    full_year = quotas["annual_quota"].to_numpy() / quotas["ramp_factor"].to_numpy()
+    assert (full_year >= 0.95 * last - 1000).all()
+    assert (full_year <= 1.20 * last + 1000).all()
