@@ -131,8 +131,9 @@ class AttainmentConfig(StrictModel):
     forecast_total: int | None = Field(default=None, gt=0)
     """Expected company sales for the plan year (the forecast's mean); quota.target when omitted."""
     dispersion: float | Literal["history"] | None = None
-    """Sigma of log territory sales; `history` backtests the quota basis on the last two years. Required
-    unless quota.history is given (then `history` is the default)."""
+    """Sigma of log territory sales; `history` backtests the quota basis on last year's sales (and the year
+    before, when the basis weights history). Required unless quota.history is given (then `history` is the
+    default)."""
     draws: int = Field(default=20_000, ge=100)
     """Monte-Carlo draws that check the analytic attainment share."""
 
@@ -165,7 +166,8 @@ class QuotaConfig(StrictModel):
     granularity: int = Field(default=1000, ge=1)
     """Quotas are whole multiples of this; the target must be one too."""
     ramp: tuple[float, ...] = (0.25, 0.5, 0.75)
-    """Productivity of a new rep in the 1st, 2nd, ... month after their `start_month` (reps file)."""
+    """Productivity of a new rep in their 1st, 2nd, ... month, counted from their `start_month` (reps file);
+    full productivity afterwards."""
     fiscal_start_month: int = Field(default=1, ge=1, le=12)
     """Calendar month in which the plan year begins."""
     history: Path | None = None

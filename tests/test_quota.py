@@ -46,7 +46,7 @@ def planning_data(
     reps = None
     if start_month is not None:
         reps = pd.DataFrame(
-            {"x_km": 0.0, "y_km": 0.0, "territory_id": ids, "target_share": 1.0, "start_month": 1},
+            {"x_km": 0.0, "y_km": 0.0, "territory_id": ids, "target_share": 1.0, "start_month": 0},
             index=pd.Index(ids, name="rep_id"),
         )
         for rep, month in start_month.items():
@@ -170,7 +170,7 @@ def test_more_potential_never_gets_a_smaller_quota(potential: list[int], steps: 
     n = len(potential)
     assert all(q[i] >= q[j] for i in range(n) for j in range(n) if potential[i] > potential[j])
     assert all(abs(q[i] - q[j]) <= granularity for i in range(n) for j in range(n) if potential[i] == potential[j])
-    # Both methods round the same fair shares, so they differ by at most one step per territory.
+    # Both methods round the same fair shares up or down, so they differ by at most one step per territory.
     assert all(abs(optimised[t] - shared[t]) <= granularity for t in optimised)
 
 
@@ -318,3 +318,8 @@ def test_new_rep_ramps_from_the_start_month() -> None:
         table.loc["T01", "quota_potential_index"], abs=1e-4
     )
     assert ramp_factors(4, (0.5,)).tolist() == [0, 0, 0, 0.5] + [1.0] * 8
+
+
+def test_a_new_hire_in_the_first_month_still_ramps() -> None:
+    assert ramp_factors(1, (0.25, 0.5)).tolist() == [0.25, 0.5] + [1.0] * 10
+    assert ramp_factors(0, (0.25, 0.5)).tolist() == [1.0] * 12

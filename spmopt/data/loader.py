@@ -38,7 +38,7 @@ class PlanningData:
     """unit_id -> territory_id; units missing from the file are new (not counted as moved)."""
     reps: pd.DataFrame | None = None
     """Index `rep_id`; columns `x_km`, `y_km`, `territory_id`, `target_share` (relative), `start_month`
-    (plan-year month the rep starts selling, 1 for reps on board all year)."""
+    (plan-year month a new rep starts selling, ramping up from it; 0 for reps on board all year)."""
     locks: pd.Series | None = None
     """unit_id -> territory_id that the unit must stay in."""
     history: SalesHistory | None = None
@@ -237,7 +237,7 @@ def _read_reps(path: Path, scale: float, crs: object) -> pd.DataFrame:
         if (share <= 0).any():
             pos = int(np.flatnonzero(share <= 0)[0])
             raise DataError(f"{path}: row {pos + 2}: target_share must be > 0")
-    start = np.ones(len(raw), dtype=int)
+    start = np.zeros(len(raw), dtype=int)
     if "start_month" in raw.columns:
         text = raw["start_month"]
         months = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)

@@ -46,17 +46,20 @@ def monte_carlo_share(
     return float(hits.mean()), float(1.96 * hits.std(ddof=1) / np.sqrt(draws))
 
 
-def calibrate_total(share_at: Callable[[int], float], target_share: float, low: int, high: int) -> tuple[int, float]:
-    """Largest quota total (in steps) in [low, high] whose expected share at quota is >= `target_share`.
+def calibrate_total(
+    share_at: Callable[[int], float], target_share: float, low: int, high: int, step: int = 1
+) -> tuple[int, float]:
+    """Quota total (in steps of `step` currency units) in [low, high] with share >= `target_share` whose
+    next step up misses it, found by bisection.
 
-    `share_at(k)` must not increase with k (higher quotas never raise the chance of reaching them).
-    Returns the total and its share; the neighbour above it is the first total that misses the target.
+    The share falls as the total rises; rounding can make it wobble by a hair within one step (a territory's
+    rounded quota may drop a step when the total grows by one), which can only move the result by steps.
     """
     share_low = share_at(low)
     if share_low < target_share:
         raise InfeasibleModelError(
             f"attainment.target_share {target_share:.0%} cannot be reached: even at the smallest quota total "
-            f"the bounds allow ({low} steps) only {share_low:.1%} of reps are expected at quota; loosen the "
+            f"the bounds allow ({step * low:,}) only {share_low:.1%} of reps are expected at quota; loosen the "
             "lower bounds (growth min, floor) or lower the target share"
         )
     if share_at(high) >= target_share:

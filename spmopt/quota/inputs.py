@@ -40,6 +40,7 @@ class QuotaInputs:
     territories: tuple[TerritoryId, ...]
     rep_id: dict[TerritoryId, str | None]
     start_month: dict[TerritoryId, int]
+    """Plan-year month a new rep starts (0: on board all year)."""
     potential: dict[TerritoryId, float]
     last_year: dict[TerritoryId, float] | None
     """Last-year sales of each territory's units (None without history)."""
@@ -118,7 +119,7 @@ def by_territory(sales: pd.Series, alignment: pd.Series, territories: tuple[str,
 
 def _start_month(rep: str | None, data: PlanningData) -> int:
     if rep is None or data.reps is None or rep not in data.reps.index:
-        return 1
+        return 0
     return int(data.reps.loc[rep, "start_month"])
 
 

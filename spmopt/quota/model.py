@@ -1,15 +1,18 @@
-"""Quota rounding MILP: whole quota steps closest to the equal-difficulty quotas, within bounds, summing exactly.
+"""Quota rounding MILP: which equal-difficulty quotas to round up so whole steps add up exactly to the total.
 
 Sets and data: territories t; c_t the equal-difficulty quota in steps of the granularity g (see
-`fairness.py`); bounds lo_t <= n_t <= hi_t; K the quota total in steps; cbar = K / |T|. Variables: n_t
-integer (annual quota = g n_t); p_t, m_t >= 0 the rounding error above / below c_t in steps; z >= 0 the
-largest relative error, scaled by cbar so it is of order one step whatever the currency's size.
-Objective, lexicographic: min z, then (z held) min sum_t (p_t + m_t), so the rounding is unique in all
-but exact ties and a larger c_t never gets the smaller quota.
+`fairness.py`), which lies within the integer bounds, so floor(c_t) and ceil(c_t) do too; K the quota
+total in steps; cbar = K / |T|; the error of rounding up is a_t = ceil(c_t) - c_t, of rounding down
+b_t = c_t - floor(c_t). Variables: u_t binary (1: round up) for fractional c_t, so the quota is
+n_t = floor(c_t) + u_t steps and no quota moves a whole step; z >= 0 the largest relative error times cbar
+(of order one step whatever the currency's size). Objective, lexicographic: min z, then (z held) the total
+error sum_t a_t u_t + b_t (1 - u_t), so the rounding is unique in all but exact ties and a larger c_t never
+gets the smaller quota.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
@@ -19,8 +22,8 @@ from spmopt.errors import SolverError
 from spmopt.optim.solve import SolveReport, SolveStatus, solve
 from spmopt.quota.inputs import QuotaInputs
 
-CONSTRAINT_FAMILIES = ("quotas_sum_to_total", "rounding_error", "largest_relative_error")
-"""Bounds enter as variable bounds on n_t; their feasibility is checked exactly before solving."""
+CONSTRAINT_FAMILIES = ("quotas_sum_to_total", "largest_relative_error")
+"""Bounds need no constraint: c_t lies within them and n_t is its floor or ceiling."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,46 +37,42 @@ class Rounding:
 def build_quota_model(inp: QuotaInputs, target: dict[str, float], total_steps: int) -> pyo.ConcreteModel:
     """The rounding model of continuous quotas `target` (steps) to integers summing to `total_steps`."""
     m = pyo.ConcreteModel(name="quota_rounding")
+    floor = {t: math.floor(c + 1e-9) for t, c in target.items()}
     m.T = pyo.Set(initialize=inp.territories, ordered=True)
-    m.c = pyo.Param(m.T, initialize=target)
-    m.n = pyo.Var(m.T, domain=pyo.NonNegativeIntegers, bounds=lambda _, t: (inp.lower[t].steps, inp.upper[t].steps))
-    m.over = pyo.Var(m.T, domain=pyo.NonNegativeReals)
-    m.under = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+    m.F = pyo.Set(initialize=[t for t in inp.territories if target[t] - floor[t] > 1e-9], ordered=True)
+    m.floor = pyo.Param(m.T, initialize=floor)
+    m.up_error = pyo.Param(m.F, initialize={t: floor[t] + 1 - target[t] for t in m.F})
+    m.down_error = pyo.Param(m.F, initialize={t: target[t] - floor[t] for t in m.F})
+    m.weight = pyo.Param(m.F, initialize={t: total_steps / len(inp.territories) / target[t] for t in m.F})
+    m.up = pyo.Var(m.F, domain=pyo.Binary)
     m.z = pyo.Var(domain=pyo.NonNegativeReals)
+    m.error = pyo.Expression(m.F, rule=lambda m, t: m.up_error[t] * m.up[t] + m.down_error[t] * (1 - m.up[t]))
     add_quotas_sum_to_total(m, total_steps)
-    add_rounding_error(m)
-    add_largest_relative_error(m, total_steps / len(inp.territories))
+    add_largest_relative_error(m)
     m.largest_error = pyo.Expression(expr=m.z)
-    m.total_error = pyo.Expression(expr=sum(m.over[t] + m.under[t] for t in m.T))
+    m.total_error = pyo.Expression(expr=sum(m.error[t] for t in m.F))
     return m
 
 
 def add_quotas_sum_to_total(m: pyo.ConcreteModel, total_steps: int) -> None:
-    """sum_t n_t = K: the rounded quotas add up to the total exactly."""
-    m.quotas_sum_to_total = pyo.Constraint(expr=sum(m.n[t] for t in m.T) == total_steps)
+    """sum_t floor(c_t) + sum_{t in F} u_t = K: the rounded quotas add up to the total exactly."""
+    rounded_up = sum(m.up[t] for t in m.F)
+    m.quotas_sum_to_total = pyo.Constraint(
+        expr=rounded_up == total_steps - sum(m.floor[t] for t in m.T) if len(m.F) else pyo.Constraint.Skip
+    )
 
 
-def add_rounding_error(m: pyo.ConcreteModel) -> None:
-    """n_t - c_t = p_t - m_t: p_t, m_t are the rounding error above / below the continuous quota, in steps."""
-    m.rounding_error = pyo.Constraint(m.T, rule=lambda m, t: m.n[t] - m.c[t] == m.over[t] - m.under[t])
-
-
-def add_largest_relative_error(m: pyo.ConcreteModel, mean_steps: float) -> None:
-    """z >= cbar (p_t + m_t) / c_t for every t: z is the largest relative rounding error, times cbar."""
-
-    def rule(m: pyo.ConcreteModel, t: str) -> pyo.Expression:
-        if m.c[t] <= 0:  # a quota pinned to 0 by its bounds cannot be off relative to 0
-            return pyo.Constraint.Skip
-        return m.z >= mean_steps / m.c[t] * (m.over[t] + m.under[t])
-
-    m.largest_relative_error = pyo.Constraint(m.T, rule=rule)
+def add_largest_relative_error(m: pyo.ConcreteModel) -> None:
+    """z >= (cbar / c_t) (a_t u_t + b_t (1 - u_t)) for t in F: z is the largest relative rounding error x cbar."""
+    m.largest_relative_error = pyo.Constraint(m.F, rule=lambda m, t: m.z >= m.weight[t] * m.error[t])
 
 
 def round_quotas(inp: QuotaInputs, target: dict[str, float], total_steps: int, settings: SolverSettings) -> Rounding:
     """Solve min z, hold it, then min total error; return integer steps that sum to `total_steps`."""
     m = build_quota_model(inp, target, total_steps)
     reports = []
-    for stage, name in enumerate(("largest_error", "total_error")):
+    stages = ("largest_error", "total_error") if len(m.F) else ()  # whole quotas already: nothing to round
+    for stage, name in enumerate(stages):
         m.objective = pyo.Objective(expr=getattr(m, name), sense=pyo.minimize)
         report = solve(m, settings)
         if report.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
@@ -84,7 +83,15 @@ def round_quotas(inp: QuotaInputs, target: dict[str, float], total_steps: int, s
             best = pyo.value(m.largest_error)
             m.hold_largest_error = pyo.Constraint(expr=m.largest_error <= best * (1 + 1e-9) + 1e-6)
             m.del_component(m.objective)
-    steps = {t: round(pyo.value(m.n[t])) for t in inp.territories}
+    steps = {t: m.floor[t] + (round(pyo.value(m.up[t])) if t in m.F else 0) for t in inp.territories}
+    outside = [t for t in steps if not _within(inp, t, steps[t])]
+    if outside:
+        raise SolverError(f"quota rounding: territories {outside} left their bounds (equal-difficulty quotas outside)")
     if sum(steps.values()) != total_steps:
         raise SolverError(f"quota rounding: quotas sum to {sum(steps.values())} steps, not {total_steps}")
     return Rounding(steps=steps, reports=tuple(reports))
+
+
+def _within(inp: QuotaInputs, t: str, steps: int) -> bool:
+    upper = inp.upper[t].steps
+    return (inp.lower[t].steps or 0) <= steps and (upper is None or steps <= upper)

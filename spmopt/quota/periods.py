@@ -41,9 +41,9 @@ def season_profile(
 
 
 def ramp_factors(start_month: int, ramp: tuple[float, ...]) -> np.ndarray:
-    """Productivity per plan-year month of a rep starting in `start_month` (1 = on board all year)."""
+    """Productivity per plan-year month of a new rep starting in `start_month` (0: on board all year)."""
     factors = np.ones(12)
-    if start_month <= 1:
+    if start_month <= 0:
         return factors
     factors[: start_month - 1] = 0.0
     for k, f in enumerate(ramp):
