@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from spmopt.config import ScenarioConfig
 from spmopt.errors import ConfigError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # Keys holding file paths; they resolve against the folder of the YAML file that sets them.
 _PATH_KEYS: tuple[tuple[str, str], ...] = (
@@ -57,9 +59,19 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+def load_yaml_model(path: str | Path, model: type[ModelT], what: str) -> ModelT:
+    """Read one YAML file (no `extends:`) into a pydantic model, with file/key/line errors."""
+    path = Path(path)
+    raw, _ = _read_yaml(path, what)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, path, what)) from None
+
+
+def _read_yaml(path: Path, what: str = "scenario") -> tuple[dict[str, Any], yaml.Node | None]:
     if not path.is_file():
-        raise ConfigError(f"{path}: scenario file not found")
+        raise ConfigError(f"{path}: {what} file not found")
     text = path.read_text(encoding="utf-8")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -71,7 +83,7 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a scenario must be a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(f"{path}: a {what} must be a mapping of keys, got {type(data).__name__}")
     return data, node
 
 
@@ -125,9 +137,9 @@ def _apply_override(raw: dict[str, Any], item: str, path: Path) -> None:
     node[parts[-1]] = value
 
 
-def _format_validation_error(exc: ValidationError, path: Path) -> str:
+def _format_validation_error(exc: ValidationError, path: Path, what: str = "scenario") -> str:
     try:
-        _, root = _read_yaml(path)
+        _, root = _read_yaml(path, what)
     except ConfigError:
         root = None
     lines = []
@@ -138,11 +150,11 @@ def _format_validation_error(exc: ValidationError, path: Path) -> str:
         where = f" (line {line})" if line else ""
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see the scenario reference in README.md)"
+            msg = f"unknown key (check the spelling; see the {what} reference in README.md)"
         elif err["type"] == "missing":
             msg = "required key is missing"
         lines.append(f"  {key}{where}: {msg}")
-    return f"{path}: invalid scenario\n" + "\n".join(lines)
+    return f"{path}: invalid {what}\n" + "\n".join(lines)
 
 
 def _loc_to_text(loc: Iterable[str | int]) -> str:

@@ -1,0 +1,1 @@
+"""Compensation plans: the plan language and the payout engine."""

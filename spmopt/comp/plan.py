@@ -1,0 +1,191 @@
+"""Comp-plan language: the validated pydantic schema of a plan YAML (measures, payout curves, commission
+tiers, gates, quota bonuses, rounding and negative-balance rules).
+
+Every number that defines money is a `Decimal` written in the YAML (never a float), so a plan's
+thresholds and rates are exact; amounts are in currency units with at most two decimals (cents).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from spmopt.config import StrictModel
+
+Rate = Decimal
+
+
+def _cents(value: Decimal, what: str) -> Decimal:
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError(f"{what} {value} has more than two decimals (amounts are whole cents)")
+    return value
+
+
+class CurvePoint(StrictModel):
+    """One breakpoint of a payout curve: at `attainment` the measure pays `payout` x its target incentive."""
+
+    attainment: Decimal = Field(ge=0)
+    payout: Decimal = Field(ge=0)
+
+
+class Tier(StrictModel):
+    """A commission rate that applies from attainment `start` (inclusive) to `end` (exclusive; open if None)."""
+
+    model_config = StrictModel.model_config | {"populate_by_name": True}
+
+    start: Decimal = Field(alias="from", ge=0)
+    end: Decimal | None = Field(default=None, alias="to")
+    rate: Rate = Field(ge=0)
+    """Share of credited sales paid, e.g. 0.05 for 5%."""
+
+
+class Bonus(StrictModel):
+    """A fixed amount earned once the measure's year-to-date attainment reaches `attainment`."""
+
+    attainment: Decimal = Field(gt=0)
+    amount: Decimal = Field(gt=0)
+
+    @field_validator("amount")
+    @classmethod
+    def _whole_cents(cls, amount: Decimal) -> Decimal:
+        return _cents(amount, "amount")
+
+
+class Gate(StrictModel):
+    """The measure pays only while `measure`'s year-to-date attainment is at least `min_attainment`."""
+
+    measure: str
+    min_attainment: Decimal = Field(gt=0)
+
+
+class Measure(StrictModel):
+    """One plan measure: paid on a curve of target incentive, or as commission on credited sales."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    weight: Decimal = Field(default=Decimal(0), ge=0, le=1)
+    """Share of the target incentive the curve pays at payout 1.0 (curve measures)."""
+    curve: tuple[CurvePoint, ...] | None = None
+    """Breakpoints, attainment ascending; 0 below the first (threshold), linear between, the last segment's
+    slope continues above the last point unless `cap` stops it."""
+    cap: Decimal | None = Field(default=None, ge=0)
+    """Largest payout as a multiple of the measure's target incentive (curve measures)."""
+    tiers: tuple[Tier, ...] | None = None
+    """Commission rates by attainment band (commission measures)."""
+    tier_mode: Literal["marginal", "retroactive"] = "marginal"
+    """`marginal`: each band of sales at its own rate. `retroactive`: all sales at the rate of the band reached."""
+    bonuses: tuple[Bonus, ...] = ()
+    gate: Gate | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Measure:
+        if (self.curve is None) == (self.tiers is None):
+            raise ValueError("give either `curve` (paid on target incentive) or `tiers` (commission), not both")
+        if self.curve is not None:
+            _check_curve(self.curve, self.cap)
+            if self.weight <= 0:
+                raise ValueError("a curve measure needs weight > 0 (its share of the target incentive)")
+        if self.tiers is not None:
+            _check_tiers(self.tiers)
+            if self.cap is not None:
+                raise ValueError("cap applies to curve measures")
+        levels = [b.attainment for b in self.bonuses]
+        if levels != sorted(set(levels)):
+            raise ValueError("bonuses must have strictly ascending attainment levels")
+        return self
+
+    def payout_at(self, attainment: Decimal) -> Decimal:
+        """Curve payout (multiple of target incentive) at an attainment, exactly."""
+        assert self.curve is not None
+        pts = self.curve
+        if attainment < pts[0].attainment:
+            return Decimal(0)
+        k = max(j for j, p in enumerate(pts) if p.attainment <= attainment)
+        j = min(k, len(pts) - 2)  # above the last point: continue the last segment
+        a, b = pts[j], pts[j + 1]
+        value = a.payout + (b.payout - a.payout) * (attainment - a.attainment) / (b.attainment - a.attainment)
+        return min(value, self.cap) if self.cap is not None else value
+
+
+def _check_curve(curve: tuple[CurvePoint, ...], cap: Decimal | None) -> None:
+    if len(curve) < 2:
+        raise ValueError("a payout curve needs at least two points")
+    for k in range(1, len(curve)):
+        if curve[k].attainment <= curve[k - 1].attainment:
+            raise ValueError(
+                f"curve point {k}: attainment {curve[k].attainment} is not above point {k - 1}'s "
+                f"{curve[k - 1].attainment} (thresholds must ascend)"
+            )
+    if cap is not None:
+        at_target = Measure.model_construct(curve=curve, cap=None).payout_at(Decimal(1))
+        if cap < at_target:
+            raise ValueError(
+                f"cap {cap} is below the payout at 100% attainment ({at_target}): the cap would bind at target"
+            )
+
+
+def _check_tiers(tiers: tuple[Tier, ...]) -> None:
+    if not tiers:
+        raise ValueError("give at least one tier")
+    for k, tier in enumerate(tiers):
+        if tier.end is not None and tier.end <= tier.start:
+            raise ValueError(f"tier {k}: to ({tier.end}) must be above from ({tier.start})")
+        if k + 1 < len(tiers):
+            nxt = tiers[k + 1]
+            if nxt.start <= tier.start:
+                raise ValueError(f"tier {k + 1}: from {nxt.start} is not above tier {k}'s from {tier.start}")
+            if tier.end is not None and tier.end != nxt.start:
+                kind = "gap" if tier.end < nxt.start else "overlap"
+                raise ValueError(f"tiers {k} and {k + 1}: {kind} between to {tier.end} and from {nxt.start}")
+        elif tier.end is not None:
+            raise ValueError(f"tier {k}: the last tier must be open-ended (no `to`)")
+
+
+class CompPlan(StrictModel):
+    """A whole compensation plan."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str | None = None
+    currency: str = "USD"
+    target_incentive: Decimal = Field(gt=0)
+    """Annual variable pay at 100% attainment on every curve measure, per payee."""
+    measures: tuple[Measure, ...] = Field(min_length=1)
+    rounding: Literal["half_even", "half_up"] = "half_even"
+    """How an exact amount becomes whole cents: half to even (banker's) or half away from zero."""
+    negative_balance: Literal["carry_forward", "recover"] = "carry_forward"
+    """When year-to-date earnings fall below what was paid: carry the deficit into later periods (pay 0 now),
+    or recover it at once as a negative payment."""
+
+    @field_validator("target_incentive")
+    @classmethod
+    def _ti_cents(cls, value: Decimal) -> Decimal:
+        return _cents(value, "target_incentive")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> CompPlan:
+        names = [m.name for m in self.measures]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"measure names repeat: {', '.join(dupes)}")
+        for m in self.measures:
+            if m.gate is not None and m.gate.measure not in names:
+                raise ValueError(
+                    f"measure {m.name}: gate names unknown measure '{m.gate.measure}' (have: {', '.join(names)})"
+                )
+        weights = [m.weight for m in self.measures if m.curve is not None]
+        if weights and sum(weights) != 1:
+            raise ValueError(f"curve measure weights add up to {sum(weights)}, not 1")
+        return self
+
+    @property
+    def measure_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.measures)
+
+
+def load_plan(path: Path) -> CompPlan:
+    """Read and validate a plan YAML; errors name the file, key path and line."""
+    from spmopt.scenario import load_yaml_model
+
+    return load_yaml_model(path, CompPlan, "comp plan")

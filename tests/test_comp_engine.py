@@ -1,0 +1,230 @@
+"""Comp engine: hand-computed cents for each mechanic, plan validation, and the vectorised engine against
+the plain reference implementation (tests/comp_reference.py) on random plans and data."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from comp_reference import pay
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from spmopt.comp.engine import evaluate
+from spmopt.comp.plan import CompPlan
+
+
+def plan(*measures: dict, ti: str = "10000.00", **extra: object) -> CompPlan:
+    return CompPlan.model_validate({"name": "p", "target_incentive": ti, "measures": list(measures), **extra})
+
+
+CURVE = {
+    "name": "rev",
+    "weight": "1",
+    "curve": [
+        {"attainment": "0.5", "payout": "0"},
+        {"attainment": "1", "payout": "1"},
+        {"attainment": "1.5", "payout": "2"},
+    ],
+    "cap": "2.5",
+}
+
+
+def one(p: CompPlan, credit: list[int], quota: list[int]) -> int:
+    """Year-to-date earnings in cents of one payee over one period, one value per measure."""
+    ev = evaluate(p, np.array([[credit]]), np.array([[quota]]))
+    return ev.earned_ytd[0, -1].tolist()
+
+
+@pytest.mark.parametrize(
+    ("credit", "cents"),
+    [(40_000, 0), (50_000, 0), (80_000, 600_000), (120_000, 1_400_000), (200_000, 2_500_000)],
+)
+def test_curve_threshold_accelerator_and_cap(credit: int, cents: int) -> None:
+    # TI $10,000; 0 below 50%, linear to 1.0 at 100%, slope 2 above, capped at 2.5 x TI.
+    assert one(plan(CURVE), [credit], [100_000]) == [cents]
+
+
+def test_threshold_jump_pays_from_exactly_the_threshold() -> None:
+    p = plan(
+        {
+            "name": "rev",
+            "weight": "1",
+            "curve": [{"attainment": "0.5", "payout": "0.25"}, {"attainment": "1", "payout": "1"}],
+        }
+    )
+    assert one(p, [5_000], [10_000]) == [250_000]
+    assert one(p, [4_999], [10_000]) == [0]
+
+
+@pytest.mark.parametrize(("mode", "cents"), [("marginal", 900_000), ("retroactive", 1_200_000)])
+def test_commission_tiers_marginal_and_retroactive(mode: str, cents: int) -> None:
+    m = {
+        "name": "rev",
+        "tiers": [{"from": "0", "to": "1", "rate": "0.05"}, {"from": "1", "rate": "0.08"}],
+        "tier_mode": mode,
+    }
+    # $150,000 against a $100,000 quota: 5% of 100k + 8% of 50k, or 8% of all of it.
+    assert one(plan(m), [15_000_000], [10_000_000]) == [cents]
+
+
+@pytest.mark.parametrize(("credit", "even", "up"), [(10, 0, 1), (30, 2, 2), (50, 2, 3), (70, 4, 4)])
+def test_rounding_rules_on_exact_half_cents(credit: int, even: int, up: int) -> None:
+    m = {"name": "rev", "tiers": [{"from": "0", "rate": "0.05"}]}
+    assert one(plan(m, rounding="half_even"), [credit], [1000]) == [even]
+    assert one(plan(m, rounding="half_up"), [credit], [1000]) == [up]
+
+
+def test_gate_and_quota_bonus() -> None:
+    rev = {**CURVE, "weight": "0.6", "bonuses": [{"attainment": "1", "amount": "500.00"}]}
+    margin = {
+        "name": "margin",
+        "weight": "0.4",
+        "curve": [{"attainment": "0", "payout": "0"}, {"attainment": "1", "payout": "1"}],
+        "gate": {"measure": "rev", "min_attainment": "0.8"},
+    }
+    p = plan(rev, margin)
+    # rev at 100%: 0.6 x 10,000 + 500 bonus; margin at 100% pays 0.4 x 10,000 because rev >= 80%.
+    assert one(p, [100, 100], [100, 100]) == [650_000, 400_000]
+    # rev at 79%: rev pays 0.6 x 10,000 x 0.58; margin is gated off.
+    assert one(p, [79, 100], [100, 100]) == [348_000, 0]
+
+
+def test_true_up_carries_a_shortfall_forward_or_recovers_it() -> None:
+    m = {
+        "name": "rev",
+        "weight": "1",
+        "curve": [
+            {"attainment": "0", "payout": "0"},
+            {"attainment": "1", "payout": "1"},
+            {"attainment": "2", "payout": "3"},
+        ],
+    }
+    credit, quota = np.array([[[120], [0]]]), np.array([[[100], [100]]])
+    # Period 1: TI to date 500.00 x f(1.2) = 1.4 -> 700.00; year: 1,000.00 x f(0.6) -> 600.00.
+    carry = evaluate(plan(m, ti="1000.00"), credit, quota)
+    assert carry.earned_ytd[0, :, 0].tolist() == [70_000, 60_000]
+    assert carry.payment[0].tolist() == [70_000, 0]
+    assert carry.unrecovered.tolist() == [10_000]
+    recover = evaluate(plan(m, ti="1000.00", negative_balance="recover"), credit, quota)
+    assert recover.payment[0].tolist() == [70_000, -10_000]
+    assert recover.unrecovered.tolist() == [0]
+
+
+@pytest.mark.parametrize(
+    ("measure", "fragment"),
+    [
+        (
+            {
+                "name": "r",
+                "weight": "1",
+                "curve": [{"attainment": "1", "payout": "1"}, {"attainment": "0.5", "payout": "0"}],
+            },
+            "thresholds must ascend",
+        ),
+        ({"name": "r", "tiers": [{"from": "0", "to": "0.9", "rate": "0.05"}, {"from": "1", "rate": "0.08"}]}, "gap"),
+        (
+            {"name": "r", "tiers": [{"from": "0", "to": "1.1", "rate": "0.05"}, {"from": "1", "rate": "0.08"}]},
+            "overlap",
+        ),
+        ({**CURVE, "cap": "0.8"}, "cap 0.8 is below the payout at 100%"),
+        ({**CURVE, "gate": {"measure": "margin", "min_attainment": "0.5"}}, "unknown measure 'margin'"),
+        ({**CURVE, "weight": "0.7"}, "add up to 0.7, not 1"),
+    ],
+)
+def test_bad_plans_name_the_problem(measure: dict, fragment: str) -> None:
+    with pytest.raises(ValidationError, match=fragment):
+        plan(measure)
+
+
+# ------------------------------------------------------------------------------------------ engine = reference
+
+decimals = st.integers(min_value=0, max_value=300).map(lambda k: Decimal(k) / 100)
+
+
+@st.composite
+def random_plan(draw: st.DrawFn) -> CompPlan:
+    k = draw(st.integers(min_value=1, max_value=3))
+    measures = []
+    curve_count = draw(st.integers(min_value=0, max_value=k))
+    weights = (
+        [Decimal(1)]
+        if curve_count == 1
+        else [Decimal(1) / 2, Decimal(1) / 2]
+        if curve_count == 2
+        else [Decimal("0.25"), Decimal("0.25"), Decimal("0.5")]
+    )
+    for j in range(k):
+        name = f"m{j}"
+        if j < curve_count:
+            xs = sorted(draw(st.sets(decimals, min_size=2, max_size=4)))
+            ys = [draw(decimals) for _ in xs]
+            m = {
+                "name": name,
+                "weight": str(weights[j]),
+                "curve": [{"attainment": str(x), "payout": str(y)} for x, y in zip(xs, ys, strict=True)],
+            }
+        else:
+            starts = sorted(draw(st.sets(decimals, min_size=1, max_size=3)))
+            m = {
+                "name": name,
+                "tiers": [{"from": str(s), "rate": str(draw(decimals) / 10)} for s in starts],
+                "tier_mode": draw(st.sampled_from(["marginal", "retroactive"])),
+            }
+        if draw(st.booleans()):
+            m["bonuses"] = [{"attainment": str(draw(decimals) + Decimal("0.01")), "amount": "12.34"}]
+        if j > 0 and draw(st.booleans()):
+            m["gate"] = {"measure": "m0", "min_attainment": str(draw(decimals) + Decimal("0.01"))}
+        measures.append(m)
+    try:
+        return CompPlan.model_validate(
+            {
+                "name": "r",
+                "target_incentive": str(draw(st.integers(1, 10**7)) / Decimal(100)),
+                "measures": measures,
+                "rounding": draw(st.sampled_from(["half_even", "half_up"])),
+                "negative_balance": draw(st.sampled_from(["carry_forward", "recover"])),
+            }
+        )
+    except ValidationError:
+        from hypothesis import assume
+
+        assume(False)
+        raise
+
+
+@settings(max_examples=150, deadline=None)
+@given(p=random_plan(), data=st.data())
+def test_vectorised_engine_equals_reference_to_the_cent(p: CompPlan, data: st.DataObject) -> None:
+    n, periods, k = 3, data.draw(st.integers(1, 4)), len(p.measures)
+    values = st.integers(min_value=-2_000, max_value=50_000)
+    credit = np.array(
+        data.draw(
+            st.lists(
+                st.lists(st.lists(values, min_size=k, max_size=k), min_size=periods, max_size=periods),
+                min_size=n,
+                max_size=n,
+            )
+        )
+    )
+    quota = np.array(
+        data.draw(
+            st.lists(
+                st.lists(st.lists(st.integers(0, 20_000), min_size=k, max_size=k), min_size=periods, max_size=periods),
+                min_size=n,
+                max_size=n,
+            )
+        )
+    )
+    ti = int(p.target_incentive * 100)
+    ev = evaluate(p, credit, quota)
+    expected = pay(p, credit.tolist(), quota.tolist(), [ti] * n)
+    for i, (earned, payments, unrecovered) in enumerate(expected):
+        assert ev.earned_ytd[i].tolist() == earned
+        assert ev.payment[i].tolist() == payments
+        assert int(ev.unrecovered[i]) == unrecovered
+    # Reconciliation: statement lines + adjustments = payments; payments = final earnings + unrecovered.
+    assert np.array_equal(ev.lines.sum(axis=2) + ev.adjustment, ev.payment)
+    assert np.array_equal(ev.payment.sum(axis=1), ev.earned_ytd[:, -1].sum(axis=1) + ev.unrecovered)
