@@ -93,6 +93,21 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     return diff / abs(objective) if abs(objective) > 1e-12 else math.inf
 
 
+_UNSET = object()
+_threads_in_use: object = _UNSET
+
+
+def _use_threads(threads: int | None) -> None:
+    """HiGHS keeps one thread pool per process and fails a solve that asks for another size (status unknown);
+    rebuild the pool whenever a solve asks for a different thread count than the previous one."""
+    global _threads_in_use
+    if _threads_in_use is not _UNSET and _threads_in_use != threads:
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
+    _threads_in_use = threads
+
+
 def solve(model: pyo.ConcreteModel, settings: SolverSettings, warm_start: bool = False) -> SolveReport:
     """Solve `model` and load the solution into it when one exists; never raises for infeasibility.
 
@@ -108,6 +123,7 @@ def solve(model: pyo.ConcreteModel, settings: SolverSettings, warm_start: bool =
     options: dict[str, object] = {"random_seed": 0}
     if settings.threads is not None:
         options["threads"] = settings.threads
+    _use_threads(settings.threads)
     solver.highs_options = options
     timer = HierarchicalTimer()
     timer.start("total")
