@@ -170,16 +170,9 @@ def exact_amount(measure: Measure, c: int, q: int, q_year: int, ti: int) -> Frac
     """The measure's year-to-date amount in cents as an exact fraction (before rounding, without bonuses)."""
     a = Fraction(c, q) if q > 0 else Fraction(0)
     if measure.curve is not None:
-        pts = [(Fraction(p.attainment), Fraction(p.payout)) for p in measure.curve]
-        if q <= 0 or a < pts[0][0]:
+        if q <= 0:
             return Fraction(0)
-        k = max(j for j, (x, _) in enumerate(pts) if x <= a)
-        j = min(k, len(pts) - 2)
-        (x0, y0), (x1, y1) = pts[j], pts[j + 1]
-        payout = y0 + (y1 - y0) * (a - x0) / (x1 - x0)
-        if measure.cap is not None:
-            payout = min(payout, Fraction(measure.cap))
-        return ti * Fraction(measure.weight) * Fraction(q, q_year) * payout
+        return ti * Fraction(measure.weight) * Fraction(q, q_year) * measure.payout_at(a)
     tiers = measure.tiers
     assert tiers is not None
     if q <= 0:

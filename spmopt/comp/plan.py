@@ -8,14 +8,13 @@ thresholds and rates are exact; amounts are in currency units with at most two d
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from spmopt.config import StrictModel
-
-Rate = Decimal
 
 
 def _cents(value: Decimal, what: str) -> Decimal:
@@ -38,7 +37,7 @@ class Tier(StrictModel):
 
     start: Decimal = Field(alias="from", ge=0)
     end: Decimal | None = Field(default=None, alias="to")
-    rate: Rate = Field(ge=0)
+    rate: Decimal = Field(ge=0)
     """Share of credited sales paid, e.g. 0.05 for 5%."""
 
 
@@ -96,17 +95,22 @@ class Measure(StrictModel):
             raise ValueError("bonuses must have strictly ascending attainment levels")
         return self
 
-    def payout_at(self, attainment: Decimal) -> Decimal:
+    def payout_at(self, attainment: Fraction) -> Fraction:
         """Curve payout (multiple of target incentive) at an attainment, exactly."""
         assert self.curve is not None
-        pts = self.curve
-        if attainment < pts[0].attainment:
-            return Decimal(0)
-        k = max(j for j, p in enumerate(pts) if p.attainment <= attainment)
-        j = min(k, len(pts) - 2)  # above the last point: continue the last segment
-        a, b = pts[j], pts[j + 1]
-        value = a.payout + (b.payout - a.payout) * (attainment - a.attainment) / (b.attainment - a.attainment)
-        return min(value, self.cap) if self.cap is not None else value
+        return curve_payout(self.curve, self.cap, attainment)
+
+
+def curve_payout(curve: tuple[CurvePoint, ...], cap: Decimal | None, attainment: Fraction) -> Fraction:
+    """0 below the first point, linear between points, the last segment extended above the last, capped."""
+    pts = [(Fraction(p.attainment), Fraction(p.payout)) for p in curve]
+    if attainment < pts[0][0]:
+        return Fraction(0)
+    k = max(j for j, (x, _) in enumerate(pts) if x <= attainment)
+    j = min(k, len(pts) - 2)
+    (x0, y0), (x1, y1) = pts[j], pts[j + 1]
+    value = y0 + (y1 - y0) * (attainment - x0) / (x1 - x0)
+    return min(value, Fraction(cap)) if cap is not None else value
 
 
 def _check_curve(curve: tuple[CurvePoint, ...], cap: Decimal | None) -> None:
@@ -119,10 +123,10 @@ def _check_curve(curve: tuple[CurvePoint, ...], cap: Decimal | None) -> None:
                 f"{curve[k - 1].attainment} (thresholds must ascend)"
             )
     if cap is not None:
-        at_target = Measure.model_construct(curve=curve, cap=None).payout_at(Decimal(1))
+        at_target = curve_payout(curve, None, Fraction(1))
         if cap < at_target:
             raise ValueError(
-                f"cap {cap} is below the payout at 100% attainment ({at_target}): the cap would bind at target"
+                f"cap {cap} is below the payout at 100% attainment ({float(at_target):g}): the cap would bind at target"
             )
 
 

@@ -52,7 +52,6 @@ class QuotaInputs:
     upper: dict[TerritoryId, Limit]
     granularity: int
     basis_text: str
-    season: np.ndarray
     warnings: tuple[str, ...] = ()
 
     @property
@@ -106,7 +105,6 @@ def quota_inputs(
         upper=upper,
         granularity=cfg.granularity,
         basis_text=", ".join(f"{k} {100 * w / sum(cfg.basis.values()):.0f}%" for k, w in cfg.basis.items() if w > 0),
-        season=season,
         warnings=warnings,
     )
 

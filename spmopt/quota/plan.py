@@ -45,6 +45,16 @@ class QuotaPlan:
     warnings: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class _Allocation:
+    """Quotas for one quota total: integer steps, the continuous equal-difficulty quotas, their level, solves."""
+
+    steps: dict[str, int]
+    continuous: dict[str, float]
+    level: float
+    solves: tuple[dict[str, object], ...] = ()
+
+
 def set_quotas(
     cfg: QuotaConfig,
     data: PlanningData,
@@ -61,23 +71,23 @@ def set_quotas(
     share = np.array([inp.fair_share[t] for t in inp.territories])
     expected = forecast_total * share
     g = cfg.granularity
-    allocations: dict[int, tuple[dict[str, int], dict[str, float], float, list[dict[str, object]]]] = {}
+    allocations: dict[int, _Allocation] = {}
 
-    def steps_for(total_steps: int) -> dict[str, int]:
+    def allocation(total_steps: int) -> _Allocation:
         if total_steps not in allocations:
             if cfg.method == "share":
                 steps = dict(zip(inp.territories, split_exact(total_steps, share), strict=True))
-                allocations[total_steps] = (steps, inp.fair_steps(total_steps), 1.0, [])
+                allocations[total_steps] = _Allocation(steps, inp.fair_steps(total_steps), 1.0)
             else:
                 check_bounds(inp, total_steps, "the quota total")
                 continuous, level = equal_difficulty(inp, total_steps)
                 rounding = round_quotas(inp, continuous, total_steps, cfg.solver)
-                reports = [r.as_dict() for r in rounding.reports]
-                allocations[total_steps] = (rounding.steps, continuous, level, reports)
-        return allocations[total_steps][0]
+                solves = tuple(r.as_dict() for r in rounding.reports)
+                allocations[total_steps] = _Allocation(rounding.steps, continuous, level, solves)
+        return allocations[total_steps]
 
     def share_at(total_steps: int) -> float:
-        steps = steps_for(total_steps)
+        steps = allocation(total_steps).steps
         quota = np.array([g * steps[t] for t in inp.territories], dtype=float)
         return float(attainment_probability(quota, expected, dispersion.sigma).mean())
 
@@ -89,8 +99,8 @@ def set_quotas(
         progress(f"Calibrating the quota total to {cfg.attainment.target_share:.0%} of reps at quota")
         total_steps = _calibrate(inp, share, expected, dispersion, cfg.attainment.target_share, share_at)
     progress(f"Allocating the quota total {g * total_steps:,} ({cfg.method})")
-    steps = steps_for(total_steps)
-    _, continuous, level, solves = allocations[total_steps]
+    chosen = allocation(total_steps)
+    steps, continuous, level = chosen.steps, chosen.continuous, chosen.level
     table = _table(inp, cfg, steps, total_steps, continuous, level, expected, dispersion.sigma)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(QUOTA_STREAM,)))
     mc_share, mc_half = monte_carlo_share(
@@ -112,7 +122,7 @@ def set_quotas(
             "territories": dispersion.territories,
         },
         "target_share": cfg.attainment.target_share,
-        "predicted_share_at_quota": round(float(table["attainment_probability"].mean()), 6),
+        "predicted_share_at_quota": round(share_at(total_steps), 6),
         "monte_carlo_share_at_quota": round(mc_share, 6),
         "monte_carlo_ci95_half_width": round(mc_half, 6),
         "monte_carlo_draws": cfg.attainment.draws,
@@ -122,10 +132,8 @@ def set_quotas(
         "max_rounding_error_pct": round(100 * max(abs(steps[t] - c) / c for t, c in continuous.items() if c > 0), 5),
         "territories_at_bound": int(table["set_by"].str.startswith(("upper bound", "lower bound")).sum()),
         "allocations_solved": len(allocations),
-        "solves": solves,
-        "solve_seconds_total": round(
-            sum(float(r["solve_seconds"]) for _, _, _, reports in allocations.values() for r in reports), 4
-        ),
+        "solves": list(chosen.solves),
+        "solve_seconds_total": round(sum(float(r["solve_seconds"]) for a in allocations.values() for r in a.solves), 4),
     }
     return QuotaPlan(table=table, facts=facts, warnings=tuple(warnings))
 
