@@ -233,6 +233,28 @@ class OutputConfig(StrictModel):
     """Output folder; `out/<scenario name>` under the working directory when omitted."""
 
 
+class CreditingConfig(StrictModel):
+    """Org files for crediting (the alignment and territory reps come from the territory stage)."""
+
+    hierarchy: Path | None = None
+    """payee_id, manager_id[, role]: managers get their reps' credit rolled up."""
+    overlays: Path | None = None
+    """payee_id[, territory_id][, product]: overlay payees credited 100%."""
+    splits: Path | None = None
+    """transaction_id, payee_id, percent[, reason]: explicit split credit (adding up to 100%)."""
+
+
+class CompConfig(StrictModel):
+    """Evaluate candidate comp plans on the scenario's territories, quotas and transactions."""
+
+    plans: tuple[Path, ...] = Field(min_length=1)
+    """Plan YAML files (see models/comp); each is evaluated on the same credit."""
+    transactions: Path
+    crediting: CreditingConfig = CreditingConfig()
+    quotas: Path | None = None
+    """Quotas for payees the quota stage does not set (overlays, count measures): payee rows, see README."""
+
+
 class ScenarioConfig(StrictModel):
     """A whole planning scenario."""
 
@@ -245,6 +267,8 @@ class ScenarioConfig(StrictModel):
     territory: TerritoryConfig
     quota: QuotaConfig | None = None
     """Quota setting on the designed alignment; skipped when omitted."""
+    comp: CompConfig | None = None
+    """Comp-plan evaluation on the designed territories and quotas; skipped when omitted."""
     output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")
@@ -260,6 +284,8 @@ class ScenarioConfig(StrictModel):
                 "territory.max_disruption / disruption_weight need data.current_alignment "
                 "(disruption is measured against today's alignment)"
             )
+        if self.comp is not None and self.quota is None:
+            raise ValueError("comp needs a quota section (plans pay on attainment against the quotas it sets)")
         if t.compactness == "cut_edges" and self.data.geometry is None and self.data.adjacency is None:
             raise ValueError("territory.compactness 'cut_edges' needs data.geometry or data.adjacency")
         if t.contiguity and self.data.geometry is None and self.data.adjacency is None:

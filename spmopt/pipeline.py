@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from spmopt.comp.plan import load_plan
+from spmopt.comp.run import CompResult, evaluate_scenario_plans
 from spmopt.config import ScenarioConfig
 from spmopt.data.loader import PlanningData, load_planning_data
 from spmopt.errors import InfeasibleModelError, SolverError
@@ -41,6 +43,7 @@ class ScenarioResult:
     territory: TerritoryPlan
     stages: tuple[StageRecord, ...]
     quota: QuotaPlan | None = None
+    comp: tuple[CompResult, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -56,6 +59,8 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
     """Load data, design territories, set quotas; raises `SpmoptError` subclasses with planner-readable text."""
     stages: list[StageRecord] = []
     clock = time.perf_counter()
+    # Plans are read first so a typo in one fails before minutes of territory solving.
+    plans = [load_plan(p) for p in cfg.comp.plans] if cfg.comp is not None else []
     progress("Loading and checking input data")
     data = load_planning_data(cfg)
     stages.append(StageRecord("data", time.perf_counter() - clock, {"units": len(data.units)}))
@@ -70,7 +75,15 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
         quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress)
         details = {**quotas.facts, "warnings": list(quotas.warnings)}
         stages.append(StageRecord("quota", time.perf_counter() - clock, details))
-    return ScenarioResult(config=cfg, data=data, territory=plan, stages=tuple(stages), quota=quotas)
+    comp: tuple[CompResult, ...] = ()
+    if cfg.comp is not None and quotas is not None:
+        progress(f"Evaluating {len(cfg.comp.plans)} comp plan(s)")
+        clock = time.perf_counter()
+        comp = tuple(evaluate_scenario_plans(cfg.comp, plans, alignment, reps_of, quotas.table))
+        from spmopt.comp.write import comp_facts
+
+        stages.append(StageRecord("comp", time.perf_counter() - clock, {"plans": comp_facts(list(comp))}))
+    return ScenarioResult(config=cfg, data=data, territory=plan, stages=tuple(stages), quota=quotas, comp=comp)
 
 
 def design_territories(

@@ -19,7 +19,7 @@ from spmopt.errors import ConfigError
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # Keys holding file paths; they resolve against the folder of the YAML file that sets them.
-_PATH_KEYS: tuple[tuple[str, str], ...] = (
+_PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("data", "units"),
     ("data", "geometry"),
     ("data", "adjacency"),
@@ -28,6 +28,12 @@ _PATH_KEYS: tuple[tuple[str, str], ...] = (
     ("territory", "locks"),
     ("quota", "history"),
     ("quota", "bounds"),
+    ("comp", "plans"),
+    ("comp", "transactions"),
+    ("comp", "quotas"),
+    ("comp", "crediting", "hierarchy"),
+    ("comp", "crediting", "overlays"),
+    ("comp", "crediting", "splits"),
     ("output", "dir"),
 )
 
@@ -104,10 +110,17 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
 
 
 def _resolve_paths(data: dict[str, Any], base_dir: Path) -> None:
-    for section, key in _PATH_KEYS:
-        block = data.get(section)
-        if isinstance(block, dict) and isinstance(block.get(key), str):
-            block[key] = str((base_dir / block[key]).resolve())
+    for *sections, key in _PATH_KEYS:
+        block = data
+        for section in sections:
+            block = block.get(section) if isinstance(block, dict) else None
+        if not isinstance(block, dict):
+            continue
+        value = block.get(key)
+        if isinstance(value, str):
+            block[key] = str((base_dir / value).resolve())
+        elif isinstance(value, list):
+            block[key] = [str((base_dir / v).resolve()) if isinstance(v, str) else v for v in value]
 
 
 def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,7 +145,7 @@ def _apply_override(raw: dict[str, Any], item: str, path: Path) -> None:
         if not isinstance(child, dict):
             raise ConfigError(f"override {item!r}: {part} is not a section")
         node = child
-    if (parts[0], parts[-1]) in _PATH_KEYS and isinstance(value, str):
+    if tuple(parts) in _PATH_KEYS and isinstance(value, str):
         value = str(Path(value).resolve())  # overrides come from the command line: relative to cwd
     node[parts[-1]] = value
 

@@ -59,8 +59,16 @@ def commission(measure: Measure, credit: int, quota: int) -> Fraction:
     return total
 
 
-def pay(plan: CompPlan, credit: list[list[list[int]]], quota: list[list[list[int]]], ti: list[int]):
-    """Per payee: (earned_ytd[p][k], payments[p], unrecovered)."""
+def attainment(c: int, q: int) -> Fraction | None:
+    return Fraction(c, q) if q else None
+
+
+def reached(c: int, q: int, level) -> bool:
+    return q != 0 and Fraction(c, q) >= Fraction(level)
+
+
+def pay(plan: CompPlan, credit, quota, ti, spif_credit=None):
+    """Per payee: (earned_ytd[p][k], payments[p], unrecovered); SPIF earnings are added to the payee's total."""
     out = []
     names = [m.name for m in plan.measures]
     for i in range(len(credit)):
@@ -68,7 +76,7 @@ def pay(plan: CompPlan, credit: list[list[list[int]]], quota: list[list[list[int
         ytd_c = [[sum(credit[i][q][k] for q in range(p + 1)) for k in range(len(names))] for p in range(periods)]
         ytd_q = [[sum(quota[i][q][k] for q in range(p + 1)) for k in range(len(names))] for p in range(periods)]
         year_q = ytd_q[-1]
-        earned, payments, paid = [], [], 0
+        earned, payments, paid, base_paid, forgiven = [], [], 0, 0, 0
         for p in range(periods):
             row = []
             for k, m in enumerate(plan.measures):
@@ -80,8 +88,18 @@ def pay(plan: CompPlan, credit: list[list[list[int]]], quota: list[list[list[int
                         value = ti[i] * Fraction(m.weight) * Fraction(q, year_q[k]) * curve_payout(m, a)
                 else:
                     value = commission(m, c, q)
+                if m.modifier is not None:
+                    g = names.index(m.modifier.measure)
+                    factor = Fraction(1)
+                    for step in m.modifier.steps:
+                        if reached(ytd_c[p][g], ytd_q[p][g], step.start):
+                            factor = Fraction(step.factor)
+                    value *= factor
                 amount = _round(value, plan.rounding)
-                amount += sum(int(b.amount * 100) for b in m.bonuses if a is not None and a >= Fraction(b.attainment))
+                for b in m.bonuses:
+                    at = p if b.by_period is None else min(p, b.by_period - 1)
+                    if reached(ytd_c[at][k], ytd_q[at][k], b.attainment):
+                        amount += int(b.amount * 100)
                 if m.gate is not None:
                     g = names.index(m.gate.measure)
                     gq = ytd_q[p][g]
@@ -89,10 +107,30 @@ def pay(plan: CompPlan, credit: list[list[list[int]]], quota: list[list[list[int
                         amount = 0
                 row.append(amount)
             earned.append(row)
-            due = sum(row) - paid
+            spif_total = 0
+            for s, spif in enumerate(plan.spifs):
+                c = sum(spif_credit[i][q][s] for q in range(p + 1)) if spif_credit is not None else 0
+                if spif.per_deal is not None:
+                    spif_total += _round(Fraction(c * int(spif.per_deal * 100), 100), plan.rounding)
+                else:
+                    spif_total += _round(Fraction(spif.rate) * c, plan.rounding)
+            total = sum(row) + spif_total
+            due = total - base_paid
             if plan.negative_balance == "carry_forward" and due < 0:
                 due = 0
-            payments.append(due)
-            paid += due
-        out.append((earned, payments, paid - sum(earned[-1])))
+            base_paid += due
+            draw = plan.draw
+            paid_to_date = base_paid + forgiven
+            if draw is not None:
+                per_period = int(draw.amount * 100)
+                active = p < (draw.periods or periods)
+                if draw.recoverable:
+                    # An advance: paid-to-date never below the draws so far; later earnings pay it back.
+                    paid_to_date = max(base_paid, per_period * min(p + 1, draw.periods or periods))
+                elif active and due < per_period:
+                    forgiven += per_period - due
+                    paid_to_date = base_paid + forgiven
+            payments.append(paid_to_date - paid)
+            paid = paid_to_date
+        out.append((earned, payments, paid - forgiven - total))
     return out

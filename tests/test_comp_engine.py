@@ -175,9 +175,48 @@ def random_plan(draw: st.DrawFn) -> CompPlan:
             }
         if draw(st.booleans()):
             m["bonuses"] = [{"attainment": str(draw(decimals) + Decimal("0.01")), "amount": "12.34"}]
+        if draw(st.booleans()):
+            m["bonuses"] = [
+                {
+                    "attainment": str(draw(decimals) + Decimal("0.01")),
+                    "amount": "12.34",
+                    "by_period": draw(st.integers(1, 4)),
+                }
+            ]
         if j > 0 and draw(st.booleans()):
             m["gate"] = {"measure": "m0", "min_attainment": str(draw(decimals) + Decimal("0.01"))}
+        if draw(st.booleans()):
+            levels = sorted(draw(st.sets(decimals, min_size=1, max_size=3)))
+            m["modifier"] = {
+                "measure": f"m{draw(st.integers(0, k - 1))}",
+                "steps": [{"from": str(x), "factor": str(draw(decimals))} for x in levels],
+            }
         measures.append(m)
+    extra: dict = {}
+    if draw(st.booleans()):
+        extra["draw"] = {
+            "amount": str(draw(st.integers(1, 30_000)) / Decimal(100)),
+            "periods": draw(st.integers(1, 4)),
+            "recoverable": draw(st.booleans()),
+        }
+    spifs = draw(st.integers(0, 2))
+    if spifs:
+        extra["year_start"] = "2027-01-01"
+        extra["spifs"] = [
+            {
+                "name": "s0",
+                "start": "2027-01-01",
+                "end": "2027-03-31",
+                "rate": str(draw(decimals) / 10 + Decimal("0.001")),
+            },
+            {
+                "name": "s1",
+                "start": "2027-02-01",
+                "end": "2027-02-28",
+                "credit": {"field": "deals"},
+                "per_deal": "50.00",
+            },
+        ][:spifs]
     try:
         return CompPlan.model_validate(
             {
@@ -186,6 +225,8 @@ def random_plan(draw: st.DrawFn) -> CompPlan:
                 "measures": measures,
                 "rounding": draw(st.sampled_from(["half_even", "half_up"])),
                 "negative_balance": draw(st.sampled_from(["carry_forward", "recover"])),
+                "payout": "quarter",
+                **extra,
             }
         )
     except ValidationError:
@@ -218,13 +259,27 @@ def test_vectorised_engine_equals_reference_to_the_cent(p: CompPlan, data: st.Da
             )
         )
     )
+    spif_credit = np.array(
+        data.draw(
+            st.lists(
+                st.lists(
+                    st.lists(values, min_size=len(p.spifs), max_size=len(p.spifs)), min_size=periods, max_size=periods
+                ),
+                min_size=n,
+                max_size=n,
+            )
+        )
+    ).reshape(n, periods, len(p.spifs))
     ti = int(p.target_incentive * 100)
-    ev = evaluate(p, credit, quota)
-    expected = pay(p, credit.tolist(), quota.tolist(), [ti] * n)
+    ev = evaluate(p, credit, quota, spif_credit=spif_credit)
+    expected = pay(p, credit.tolist(), quota.tolist(), [ti] * n, spif_credit.tolist())
     for i, (earned, payments, unrecovered) in enumerate(expected):
         assert ev.earned_ytd[i].tolist() == earned
         assert ev.payment[i].tolist() == payments
         assert int(ev.unrecovered[i]) == unrecovered
-    # Reconciliation: statement lines + adjustments = payments; payments = final earnings + unrecovered.
-    assert np.array_equal(ev.lines.sum(axis=2) + ev.adjustment, ev.payment)
-    assert np.array_equal(ev.payment.sum(axis=1), ev.earned_ytd[:, -1].sum(axis=1) + ev.unrecovered)
+    # Reconciliation: statement lines + adjustments + draw = payments; payments = earnings + owed + forgiven draws.
+    assert np.array_equal(ev.lines.sum(axis=2) + ev.spif_lines.sum(axis=2) + ev.adjustment + ev.draw, ev.payment)
+    forgiven = ev.payment.sum(axis=1) - ev.earned - ev.unrecovered
+    assert (forgiven >= 0).all()
+    if p.draw is None or p.draw.recoverable:
+        assert not forgiven.any()

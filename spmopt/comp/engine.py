@@ -1,17 +1,22 @@
 """Vectorised payout engine: payees x periods x measures in integer cents, exact to the cent.
 
-For payee i, measure k and period p, with year-to-date credit C and quota Q (cents) and attainment
-a = C / Q (0 while Q = 0), the measure's year-to-date earnings are
+For payee i, measure k and period p, with year-to-date credit C and quota Q and attainment a = C / Q
+(0 while Q = 0), the measure's year-to-date earnings are
 
 * curve measure: TI_i w_k (Q / Q_year) f_k(a), with f_k the plan's piecewise-linear curve (0 below the
   first point, capped), i.e. the target incentive accrues with the quota's seasonality;
 * commission: marginal sum_j r_j clip(C - s_j Q, 0, (e_j - s_j) Q), or retroactive r_band(a) C;
-* plus every quota bonus whose attainment level is reached; all of it 0 while a gate is closed.
+* times the modifier's factor at the modifying measure's attainment, rounded to cents with the plan's rule;
+* plus every quota bonus whose attainment level is reached (a milestone bonus looks only at its deadline);
+* all of it 0 while a gate is closed.
 
-Each is rounded to cents with the plan's rule. A period pays year-to-date earnings minus what was paid
-before (true-up); with `carry_forward` a shortfall pays 0 and is netted later, with `recover` it is a
-negative payment. Thresholds are compared in integers (C * den >= num * Q), so a rep exactly at a
-threshold is always on it; amounts are computed in float64 and any amount within float error of a
+SPIFs earn rate x qualifying credit (rounded) or a fixed amount per qualifying deal. Counts (deals, new
+logos) are credited in hundredths (`COUNT_SCALE`), so a deal split 60/40 counts 60 and 40. A period pays
+year-to-date earnings minus what was paid before (true-up); with `carry_forward` a shortfall pays 0 and is
+netted later, with `recover` it is a negative payment. A recoverable draw lifts paid-to-date to at least
+draw x periods elapsed (later earnings pay it back); a non-recoverable draw tops each period's payment up to
+the draw and is never recovered. Thresholds are compared in integers (C * den >= num * Q), so a rep exactly
+at a threshold is always on it; amounts are computed in float64 and any amount within float error of a
 half-cent is recomputed exactly with fractions, so results equal exact rational arithmetic.
 """
 
@@ -23,34 +28,62 @@ from fractions import Fraction
 
 import numpy as np
 
-from spmopt.comp.plan import CompPlan, Measure
+from spmopt.comp.plan import COUNT_SCALE, CompPlan, Measure, Modifier
 
 Cents = np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    """Everything a plan paid, in cents; every array reconciles with the others exactly."""
+    """Everything a plan paid, in cents; the arrays reconcile exactly:
+    lines.sum(2) + spif_lines.sum(2) + adjustment + draw = payment."""
 
     measures: tuple[str, ...]
+    spifs: tuple[str, ...]
     earned_ytd: Cents
-    """(payees, periods, measures): year-to-date earnings per measure, rounded."""
-    lines: Cents
-    """(payees, periods, measures): this period's earnings per measure (increment of `earned_ytd`)."""
+    """(payees, periods, measures): year-to-date earnings per measure, bonuses included, rounded."""
+    bonus_ytd: Cents
+    """(payees, periods, measures): the bonus part of `earned_ytd`."""
+    spif_ytd: Cents
+    """(payees, periods, spifs): year-to-date SPIF earnings."""
     adjustment: Cents
-    """(payees, periods): carry-forward netting, so lines + adjustment = payment."""
+    """(payees, periods): carry-forward netting of shortfalls (0 under `recover`)."""
+    draw: Cents
+    """(payees, periods): draw paid (+) or recovered from earnings (-)."""
     payment: Cents
     """(payees, periods): paid in the period."""
     unrecovered: Cents
-    """(payees,): paid above the year's earnings and not recovered by year end (carry_forward only)."""
+    """(payees,): paid above the year's earnings and still owed at year end (non-recoverable draws excluded)."""
+
+    @property
+    def lines(self) -> Cents:
+        """(payees, periods, measures): this period's earnings per measure (increment of `earned_ytd`)."""
+        return np.diff(self.earned_ytd, axis=1, prepend=0)
+
+    @property
+    def spif_lines(self) -> Cents:
+        return np.diff(self.spif_ytd, axis=1, prepend=0)
+
+    @property
+    def earned(self) -> Cents:
+        """(payees,): the year's earnings, measures and SPIFs."""
+        return self.earned_ytd[:, -1].sum(axis=1) + self.spif_ytd[:, -1].sum(axis=1)
 
     @property
     def total_paid(self) -> int:
         return int(self.payment.sum())
 
 
-def evaluate(plan: CompPlan, credit: Cents, quota: Cents, target_incentive: Cents | None = None) -> Evaluation:
-    """Pay `plan` on per-period `credit` and `quota` (int64 cents, shape payees x periods x measures)."""
+def evaluate(
+    plan: CompPlan,
+    credit: Cents,
+    quota: Cents,
+    target_incentive: Cents | None = None,
+    spif_credit: Cents | None = None,
+) -> Evaluation:
+    """Pay `plan` on per-period `credit` and `quota` (int64, payees x periods x measures; money in cents,
+    counts as counts), per-payee target incentive (cents) and per-period SPIF credit (payees x periods x
+    spifs)."""
     credit = np.asarray(credit, dtype=np.int64)
     quota = np.asarray(quota, dtype=np.int64)
     if credit.shape != quota.shape or credit.ndim != 3 or credit.shape[2] != len(plan.measures):
@@ -58,34 +91,91 @@ def evaluate(plan: CompPlan, credit: Cents, quota: Cents, target_incentive: Cent
             f"credit {credit.shape} and quota {quota.shape} must both be payees x periods x "
             f"{len(plan.measures)} measures"
         )
-    n = credit.shape[0]
-    ti = np.full(n, _to_cents(plan.target_incentive), dtype=np.int64) if target_incentive is None else target_incentive
+    n, periods, _ = credit.shape
+    ti = (
+        np.full(n, _to_cents(plan.target_incentive), dtype=np.int64)
+        if target_incentive is None
+        else np.asarray(target_incentive, dtype=np.int64)
+    )
     ytd_credit = np.cumsum(credit, axis=1)
     ytd_quota = np.cumsum(quota, axis=1)
     index = {m.name: k for k, m in enumerate(plan.measures)}
     earned = np.zeros_like(ytd_credit)
+    bonus = np.zeros_like(ytd_credit)
     for k, measure in enumerate(plan.measures):
         c, q = ytd_credit[:, :, k], ytd_quota[:, :, k]
-        amount = _round(plan, measure, c, q, ti)
-        amount += _bonuses(measure, c, q)
+        step = None
+        if measure.modifier is not None:
+            g = index[measure.modifier.measure]
+            step = _segment_index([s.start for s in measure.modifier.steps], ytd_credit[:, :, g], ytd_quota[:, :, g])
+        amount = _round(plan, measure, c, q, ti, step)
+        bonus[:, :, k] = _bonuses(measure, c, q)
         if measure.gate is not None:
             g = index[measure.gate.measure]
-            amount *= _reached(ytd_credit[:, :, g], ytd_quota[:, :, g], measure.gate.min_attainment)
-        earned[:, :, k] = amount
-    lines = np.diff(earned, axis=1, prepend=0)
-    total = earned.sum(axis=2)
+            open_ = _reached(ytd_credit[:, :, g], ytd_quota[:, :, g], measure.gate.min_attainment)
+            amount *= open_
+            bonus[:, :, k] *= open_
+        earned[:, :, k] = amount + bonus[:, :, k]
+    spif_ytd = _spifs(plan, spif_credit, n, periods)
+    total = earned.sum(axis=2) + spif_ytd.sum(axis=2)
     # carry_forward: never pay back below the highest amount paid so far, so paid-to-date is a running max.
-    carried = np.maximum.accumulate(np.maximum(total, 0), axis=1)
-    paid_to_date = total if plan.negative_balance == "recover" else carried
-    payment = np.diff(paid_to_date, axis=1, prepend=0)
+    base = total if plan.negative_balance == "recover" else np.maximum.accumulate(np.maximum(total, 0), axis=1)
+    paid, forgiven = _with_draw(plan, base)
+    payment = np.diff(paid, axis=1, prepend=0)
+    base_payment = np.diff(base, axis=1, prepend=0)
     return Evaluation(
         measures=plan.measure_names,
+        spifs=tuple(s.name for s in plan.spifs),
         earned_ytd=earned,
-        lines=lines,
-        adjustment=payment - lines.sum(axis=2),
+        bonus_ytd=bonus,
+        spif_ytd=spif_ytd,
+        adjustment=base_payment - np.diff(total, axis=1, prepend=0),
+        draw=payment - base_payment,
         payment=payment,
-        unrecovered=paid_to_date[:, -1] - total[:, -1],
+        unrecovered=paid[:, -1] - forgiven - total[:, -1],
     )
+
+
+def _spifs(plan: CompPlan, spif_credit: Cents | None, n: int, periods: int) -> Cents:
+    if spif_credit is None:
+        spif_credit = np.zeros((n, periods, len(plan.spifs)), dtype=np.int64)
+    spif_credit = np.asarray(spif_credit, dtype=np.int64)
+    if spif_credit.shape != (n, periods, len(plan.spifs)):
+        raise ValueError(f"spif credit {spif_credit.shape} must be {n} payees x {periods} periods x {len(plan.spifs)}")
+    out = np.zeros_like(spif_credit)
+    for k, spif in enumerate(plan.spifs):
+        c = np.cumsum(spif_credit[:, :, k], axis=1)
+        if spif.per_deal is not None:
+            out[:, :, k] = _round_ratio(_to_cents(spif.per_deal) * c, COUNT_SCALE, plan.rounding)
+        else:
+            num, den = _ratio(spif.rate)
+            out[:, :, k] = _round_ratio(c * num, den, plan.rounding)
+    return out
+
+
+def _round_ratio(numerator: np.ndarray, den: int, rule: str) -> np.ndarray:
+    """numerator / den rounded to integers with the plan's rule, in exact integer arithmetic."""
+    whole, rest = np.divmod(numerator, den)
+    twice = 2 * rest
+    if rule == "half_even":
+        return whole + ((twice > den) | ((twice == den) & (whole % 2 == 1)))
+    return whole + np.where(numerator >= 0, twice >= den, twice > den)
+
+
+def _with_draw(plan: CompPlan, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Paid-to-date with the draw, and the non-recoverable top-ups paid by year end."""
+    n, periods = base.shape
+    draw = plan.draw
+    if draw is None:
+        return base, np.zeros(n, dtype=np.int64)
+    amount = _to_cents(draw.amount)
+    active = np.arange(periods) < (draw.periods or periods)
+    if draw.recoverable:
+        guaranteed = amount * np.cumsum(active)
+        return np.maximum(base, guaranteed[None, :]), np.zeros(n, dtype=np.int64)
+    top_up = np.maximum(amount - np.diff(base, axis=1, prepend=0), 0) * active[None, :]
+    forgiven = np.cumsum(top_up, axis=1)
+    return base + forgiven, forgiven[:, -1]
 
 
 def _to_cents(amount: Decimal) -> int:
@@ -105,19 +195,35 @@ def _reached(c: np.ndarray, q: np.ndarray, level: Decimal) -> np.ndarray:
 
 def _bonuses(measure: Measure, c: np.ndarray, q: np.ndarray) -> np.ndarray:
     out = np.zeros_like(c)
+    periods = np.arange(c.shape[1])
     for bonus in measure.bonuses:
-        out += _to_cents(bonus.amount) * _reached(c, q, bonus.attainment)
+        reached = _reached(c, q, bonus.attainment)
+        if bonus.by_period is not None:
+            reached = reached[:, np.minimum(periods, bonus.by_period - 1)]
+        out += _to_cents(bonus.amount) * reached
     return out
 
 
-def _round(plan: CompPlan, measure: Measure, c: np.ndarray, q: np.ndarray, ti: np.ndarray) -> np.ndarray:
+def _factors(modifier: Modifier) -> list[Fraction]:
+    """Factor by modifier step reached (1 below the first step)."""
+    return [Fraction(1)] + [Fraction(s.factor) for s in modifier.steps]
+
+
+def _round(
+    plan: CompPlan, measure: Measure, c: np.ndarray, q: np.ndarray, ti: np.ndarray, step: np.ndarray | None
+) -> np.ndarray:
     """The measure's exact year-to-date amount in whole cents: float fast path, exact path near half-cents."""
     value = _curve_value(measure, c, q, ti) if measure.curve is not None else _commission_value(measure, c, q)
+    if step is not None:
+        factors = _factors(measure.modifier)
+        value = value * np.array([float(f) for f in factors])[step]
     rounded = np.rint(value) if plan.rounding == "half_even" else np.sign(value) * np.floor(np.abs(value) + 0.5)
     near = np.abs(np.abs(value - np.floor(value)) - 0.5) <= 1e-12 * np.abs(value) + 1e-9
     result = rounded.astype(np.int64)
     for i, p in zip(*np.nonzero(near), strict=True):
         exact = exact_amount(measure, int(c[i, p]), int(q[i, p]), int(q[i, -1]), int(ti[i]))
+        if step is not None:
+            exact *= _factors(measure.modifier)[step[i, p]]
         result[i, p] = round_cents(exact, plan.rounding)
     return result
 

@@ -1,5 +1,6 @@
-"""Comp-plan language: the validated pydantic schema of a plan YAML (measures, payout curves, commission
-tiers, gates, quota bonuses, rounding and negative-balance rules).
+"""Comp-plan language: the validated pydantic schema of a plan YAML (plan year and payout frequency, roles
+and pay mix, measures with their crediting source, payout curves, commission tiers, gates, modifiers, quota
+and milestone bonuses, SPIFs, draws, clawbacks, rounding and negative-balance rules).
 
 Every number that defines money is a `Decimal` written in the YAML (never a float), so a plan's
 thresholds and rates are exact; amounts are in currency units with at most two decimals (cents).
@@ -7,6 +8,7 @@ thresholds and rates are exact; amounts are in currency units with at most two d
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -42,10 +44,14 @@ class Tier(StrictModel):
 
 
 class Bonus(StrictModel):
-    """A fixed amount earned once the measure's year-to-date attainment reaches `attainment`."""
+    """A fixed amount earned once the measure's year-to-date attainment reaches `attainment`.
+
+    With `by_period` it is a milestone: only attainment reached by the end of that payout period counts,
+    and the verdict is frozen from then on."""
 
     attainment: Decimal = Field(gt=0)
     amount: Decimal = Field(gt=0)
+    by_period: int | None = Field(default=None, ge=1)
 
     @field_validator("amount")
     @classmethod
@@ -58,6 +64,57 @@ class Gate(StrictModel):
 
     measure: str
     min_attainment: Decimal = Field(gt=0)
+
+
+class ModifierStep(StrictModel):
+    """From `from` attainment of the modifying measure (inclusive) the factor is `factor`."""
+
+    model_config = StrictModel.model_config | {"populate_by_name": True}
+
+    start: Decimal = Field(alias="from", ge=0)
+    factor: Decimal = Field(ge=0)
+
+
+class Modifier(StrictModel):
+    """Multiplies a measure's curve or commission amount by a step function of another measure's attainment."""
+
+    measure: str
+    steps: tuple[ModifierStep, ...] = Field(min_length=1)
+    """Ascending `from` levels; below the first level the factor is 1."""
+
+    @model_validator(mode="after")
+    def _ascending(self) -> Modifier:
+        levels = [s.start for s in self.steps]
+        if levels != sorted(set(levels)):
+            raise ValueError("modifier steps must have strictly ascending `from` levels")
+        return self
+
+    def factor_at(self, attainment: Fraction) -> Fraction:
+        """The step factor at an attainment of the modifying measure, exactly."""
+        factor = Fraction(1)
+        for step in self.steps:
+            if attainment >= step.start:
+                factor = Fraction(step.factor)
+        return factor
+
+
+COUNT_SCALE = 100
+"""Count credit (deals, new logos) is in hundredths so that split deals conserve exactly."""
+
+CreditField = Literal["amount", "margin", "deals", "new_logos"]
+"""What a transaction contributes: its amount or margin (currency), or a count of deals / new logos."""
+
+
+class Credit(StrictModel):
+    """Which transactions a measure (or SPIF) counts, and what it counts of them."""
+
+    field: CreditField = "amount"
+    products: tuple[str, ...] | None = None
+    """Only transactions of these products (all products when omitted)."""
+
+    @property
+    def is_count(self) -> bool:
+        return self.field in ("deals", "new_logos")
 
 
 class Measure(StrictModel):
@@ -77,6 +134,10 @@ class Measure(StrictModel):
     """`marginal`: each band of sales at its own rate. `retroactive`: all sales at the rate of the band reached."""
     bonuses: tuple[Bonus, ...] = ()
     gate: Gate | None = None
+    modifier: Modifier | None = None
+    credit: Credit = Credit()
+    quota_scale: Decimal = Field(default=Decimal(1), gt=0)
+    """The measure's quota as a multiple of the payee's quota when the quotas file has no row for it."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Measure:
@@ -90,6 +151,10 @@ class Measure(StrictModel):
             _check_tiers(self.tiers)
             if self.cap is not None:
                 raise ValueError("cap applies to curve measures")
+            if self.credit.is_count:
+                raise ValueError(
+                    f"commission tiers pay a share of money; credit field '{self.credit.field}' is a count"
+                )
         levels = [b.attainment for b in self.bonuses]
         if levels != sorted(set(levels)):
             raise ValueError("bonuses must have strictly ascending attainment levels")
@@ -147,25 +212,98 @@ def _check_tiers(tiers: tuple[Tier, ...]) -> None:
             raise ValueError(f"tier {k}: the last tier must be open-ended (no `to`)")
 
 
+class Role(StrictModel):
+    """Pay of one role: target incentive (variable pay at 100%) and base salary, per year."""
+
+    target_incentive: Decimal = Field(gt=0)
+    base_salary: Decimal = Field(default=Decimal(0), ge=0)
+
+    @field_validator("target_incentive", "base_salary")
+    @classmethod
+    def _whole_cents(cls, value: Decimal) -> Decimal:
+        return _cents(value, "amount")
+
+    @property
+    def pay_mix(self) -> tuple[Fraction, Fraction]:
+        """(base, variable) shares of target total pay."""
+        total = Fraction(self.base_salary + self.target_incentive)
+        return Fraction(self.base_salary) / total, Fraction(self.target_incentive) / total
+
+
+class Spif(StrictModel):
+    """A short incentive: pays per qualifying deal, or a rate of qualifying credit, closed in a date window."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    start: dt.date
+    end: dt.date
+    """Last day of the window (inclusive)."""
+    credit: Credit = Credit()
+    rate: Decimal | None = Field(default=None, gt=0, le=1)
+    per_deal: Decimal | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_payout(self) -> Spif:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if (self.rate is None) == (self.per_deal is None):
+            raise ValueError("give either `rate` (share of qualifying credit) or `per_deal` (amount per deal)")
+        if self.per_deal is not None:
+            _cents(self.per_deal, "per_deal")
+            if not self.credit.is_count:
+                raise ValueError("per_deal pays a count: set credit.field to deals or new_logos")
+        elif self.credit.is_count:
+            raise ValueError(f"rate pays a share of money; credit field '{self.credit.field}' is a count")
+        return self
+
+
+class Draw(StrictModel):
+    """A guaranteed payment per payout period for the first `periods` periods of the year."""
+
+    amount: Decimal = Field(gt=0)
+    periods: int | None = Field(default=None, ge=1)
+    """How many periods from the start of the year it runs (all of them when omitted)."""
+    recoverable: bool
+    """True: an advance that later earnings pay back. False: a guaranteed minimum that is never recovered."""
+
+    @field_validator("amount")
+    @classmethod
+    def _whole_cents(cls, value: Decimal) -> Decimal:
+        return _cents(value, "amount")
+
+
 class CompPlan(StrictModel):
     """A whole compensation plan."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str | None = None
     currency: str = "USD"
+    year_start: dt.date | None = None
+    """First day of the plan year; transactions are placed in periods from it (needed to credit dated data)."""
+    payout: Literal["month", "quarter"] = "month"
+    """Payout frequency: each payout pays year-to-date earnings minus what was paid before."""
     target_incentive: Decimal = Field(gt=0)
-    """Annual variable pay at 100% attainment on every curve measure, per payee."""
+    """Annual variable pay at 100% attainment on every curve measure, for payees without a listed role."""
+    base_salary: Decimal = Field(default=Decimal(0), ge=0)
+    roles: dict[str, Role] = Field(default_factory=dict)
+    """Target incentive and base salary by role (e.g. manager, overlay); others use the plan's own."""
+    eligible_roles: tuple[str, ...] | None = None
+    """Roles this plan pays (all when omitted); other payees are left out of its statements and KPIs."""
     measures: tuple[Measure, ...] = Field(min_length=1)
+    spifs: tuple[Spif, ...] = ()
+    draw: Draw | None = None
+    clawback_days: int | None = Field(default=None, ge=0)
+    """Cancellations within this many days of the original deal are clawed back; later ones are not
+    (None: always)."""
     rounding: Literal["half_even", "half_up"] = "half_even"
     """How an exact amount becomes whole cents: half to even (banker's) or half away from zero."""
     negative_balance: Literal["carry_forward", "recover"] = "carry_forward"
     """When year-to-date earnings fall below what was paid: carry the deficit into later periods (pay 0 now),
     or recover it at once as a negative payment."""
 
-    @field_validator("target_incentive")
+    @field_validator("target_incentive", "base_salary")
     @classmethod
     def _ti_cents(cls, value: Decimal) -> Decimal:
-        return _cents(value, "target_incentive")
+        return _cents(value, "amount")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> CompPlan:
@@ -174,10 +312,22 @@ class CompPlan(StrictModel):
         if dupes:
             raise ValueError(f"measure names repeat: {', '.join(dupes)}")
         for m in self.measures:
-            if m.gate is not None and m.gate.measure not in names:
-                raise ValueError(
-                    f"measure {m.name}: gate names unknown measure '{m.gate.measure}' (have: {', '.join(names)})"
-                )
+            for what, ref in (("gate", m.gate), ("modifier", m.modifier)):
+                if ref is not None and ref.measure not in names:
+                    raise ValueError(
+                        f"measure {m.name}: {what} names unknown measure '{ref.measure}' (have: {', '.join(names)})"
+                    )
+            for b in m.bonuses:
+                if b.by_period is not None and b.by_period > self.periods:
+                    raise ValueError(f"measure {m.name}: bonus by_period {b.by_period} is past the last period")
+        spif_names = [s.name for s in self.spifs]
+        clash = sorted({n for n in spif_names if spif_names.count(n) > 1 or n in names})
+        if clash:
+            raise ValueError(f"SPIF names repeat or reuse a measure name: {', '.join(clash)}")
+        if self.spifs and self.year_start is None:
+            raise ValueError("SPIFs have date windows: give the plan's year_start")
+        if self.draw is not None and (self.draw.periods or 0) > self.periods:
+            raise ValueError(f"draw periods {self.draw.periods} exceed the {self.periods} payout periods")
         weights = [m.weight for m in self.measures if m.curve is not None]
         if weights and sum(weights) != 1:
             raise ValueError(f"curve measure weights add up to {sum(weights)}, not 1")
@@ -186,6 +336,17 @@ class CompPlan(StrictModel):
     @property
     def measure_names(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.measures)
+
+    @property
+    def periods(self) -> int:
+        """Payout periods in the plan year."""
+        return 12 if self.payout == "month" else 4
+
+    def role(self, name: str | None) -> Role:
+        """A role's pay; the plan's own target incentive and base for unlisted roles."""
+        if name is not None and name in self.roles:
+            return self.roles[name]
+        return Role(target_incentive=self.target_incentive, base_salary=self.base_salary)
 
 
 def load_plan(path: Path) -> CompPlan:

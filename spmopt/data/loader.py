@@ -128,6 +128,9 @@ def _input_files(cfg: ScenarioConfig) -> list[Path]:
     files = [d.units, d.geometry, d.adjacency, d.current_alignment, d.reps, cfg.territory.locks]
     if cfg.quota is not None:
         files += [cfg.quota.history, cfg.quota.bounds]
+    if cfg.comp is not None:
+        c = cfg.comp
+        files += [*c.plans, c.transactions, c.quotas, c.crediting.hierarchy, c.crediting.overlays, c.crediting.splits]
     out = [p for p in files if p is not None]
     if d.geometry is not None and d.geometry.suffix.lower() == ".shp":
         out += [d.geometry.with_suffix(s) for s in (".shx", ".dbf", ".prj") if d.geometry.with_suffix(s).is_file()]

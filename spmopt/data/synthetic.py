@@ -22,6 +22,20 @@ do not depend on it). Per county c, month m:
   year (November to October); county_c ~ LogNormal(0, 0.25); e_cm ~ LogNormal(0, 0.15)
 * season: 7/7/10, 7/8/10, 7/7/10, 8/8/11 % of the year from January, the quarter-end push of most B2B sales
 * rounded to whole dollars
+
+Plan-year transactions (calendar 2027, a third random stream) continue the same process one year on, with
+per-county growth ~ LogNormal(ln 1.04, 0.08):
+
+* each county-month's sales are cut into deals of about $18,000 (count = max(1, round(sales / 18,000)),
+  shares ~ Dirichlet(2, ..., 2)), each on a day drawn uniformly in the month, to the cent;
+* product: 70% `license` (margin 80% of amount), 30% `services` (margin 35%); 15% of deals are new logos;
+* 1% of deals are cancelled 20-150 days later (a negative row with reason `cancellation` and original_id),
+  and two credit notes (reason `credit_note`) correct invoicing errors;
+* the 12 largest deals are split 60/40 between the rep of the county and the next rep by id (splits.csv).
+
+Org data for crediting: reps report to M-NORTH (R01-R04) or M-SOUTH (R05-R09), both to D-GEORGIA
+(hierarchy.csv); S-SERVICES is a services overlay credited on every services deal (overlays.csv) with a
+$27,000,000 annual quota (overlay_quotas.csv).
 """
 
 from __future__ import annotations
@@ -116,8 +130,128 @@ def synthesize_history(units: pd.DataFrame, current: pd.DataFrame, seed: int) ->
     )
 
 
+PLAN_YEAR = pd.period_range("2027-01", "2027-12", freq="M")
+DEAL_SIZE = 18_000.0
+
+
+def synthesize_transactions(units: pd.DataFrame, current: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Plan-year deals, cancellations and credit notes per county, as the module docstring says."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+    base = 0.42 * units["potential"].to_numpy(dtype=float) * 1.05**2
+    growth = rng.lognormal(np.log(1.04), 0.08, size=len(units))
+    rows = []
+    for c, unit in enumerate(units["unit_id"]):
+        for month in PLAN_YEAR:
+            sales = base[c] * growth[c] * SEASON[month.month - 1] * rng.lognormal(0.0, 0.15)
+            count = max(1, round(sales / DEAL_SIZE))
+            cents = np.floor(rng.dirichlet(np.full(count, 2.0)) * sales * 100).astype(np.int64)
+            days = rng.integers(1, month.days_in_month + 1, size=count)
+            services = rng.random(count) < 0.3
+            new_logo = rng.random(count) < 0.15
+            for k in range(count):
+                margin = cents[k] * (35 if services[k] else 80) // 100
+                rows.append(
+                    (
+                        unit,
+                        str(month.start_time.date().replace(day=int(days[k]))),
+                        cents[k],
+                        margin,
+                        "services" if services[k] else "license",
+                        int(new_logo[k]),
+                    )
+                )
+    deals = pd.DataFrame(rows, columns=["unit_id", "date", "cents", "margin_cents", "product", "new_logo"])
+    deals = deals.sort_values(["date", "unit_id", "cents"], kind="stable").reset_index(drop=True)
+    deals.insert(0, "transaction_id", [f"T{k + 1:06d}" for k in range(len(deals))])
+    deals["reason"], deals["original_id"] = "", ""
+    cancel = deals.sample(frac=0.01, random_state=np.random.RandomState(int(rng.integers(2**31))))
+    later = pd.to_datetime(cancel["date"]) + pd.to_timedelta(rng.integers(20, 151, size=len(cancel)), unit="D")
+    cancel = cancel[later <= pd.Timestamp("2027-12-31")]
+    later = later[later <= pd.Timestamp("2027-12-31")]
+    negatives = pd.DataFrame(
+        {
+            "transaction_id": [f"C{k + 1:05d}" for k in range(len(cancel))],
+            "unit_id": cancel["unit_id"].to_numpy(),
+            "date": later.dt.strftime("%Y-%m-%d").to_numpy(),
+            "cents": -cancel["cents"].to_numpy(),
+            "margin_cents": -cancel["margin_cents"].to_numpy(),
+            "product": cancel["product"].to_numpy(),
+            "new_logo": 0,
+            "reason": "cancellation",
+            "original_id": cancel["transaction_id"].to_numpy(),
+        }
+    )
+    notes = deals.sample(n=2, random_state=np.random.RandomState(int(rng.integers(2**31))))
+    credit_notes = pd.DataFrame(
+        {
+            "transaction_id": ["N00001", "N00002"],
+            "unit_id": notes["unit_id"].to_numpy(),
+            "date": notes["date"].to_numpy(),
+            "cents": -(notes["cents"].to_numpy() // 10),
+            "margin_cents": -(notes["margin_cents"].to_numpy() // 10),
+            "product": notes["product"].to_numpy(),
+            "new_logo": 0,
+            "reason": "credit_note",
+            "original_id": "",
+        }
+    )
+    out = pd.concat([deals, negatives, credit_notes], ignore_index=True)
+    return pd.DataFrame(
+        {
+            "transaction_id": out["transaction_id"],
+            "date": out["date"],
+            "unit_id": out["unit_id"],
+            "product": out["product"],
+            "amount": [_money(c) for c in out["cents"]],
+            "margin": [_money(c) for c in out["margin_cents"]],
+            "new_logo": out["new_logo"],
+            "reason": out["reason"],
+            "original_id": out["original_id"],
+        }
+    )
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole}.{rest:02d}"
+
+
+def demo_org(transactions: pd.DataFrame, current: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """hierarchy.csv, overlays.csv, overlay_quotas.csv and splits.csv for the demo (see the module docstring)."""
+    reps = [r for r, _ in GEORGIA_REPS]
+    hierarchy = pd.DataFrame(
+        {
+            "payee_id": [*reps, "M-NORTH", "M-SOUTH", "S-SERVICES"],
+            "manager_id": ["M-NORTH"] * 4 + ["M-SOUTH"] * 5 + ["D-GEORGIA", "D-GEORGIA", ""],
+            "role": ["rep"] * 9 + ["manager", "manager", "overlay"],
+        }
+    )
+    overlays = pd.DataFrame({"payee_id": ["S-SERVICES"], "territory_id": [""], "product": ["services"]})
+    overlay_quotas = pd.DataFrame({"payee_id": ["S-SERVICES"], "annual_quota": ["27000000.00"]})
+    deals = transactions[transactions["reason"] == ""].copy()
+    deals["cents"] = [int(round(float(a) * 100)) for a in deals["amount"]]
+    top = deals.nlargest(12, "cents")
+    owner = current.set_index("unit_id")["territory_id"]
+    rows = []
+    for _, t in top.iterrows():
+        first = owner[t["unit_id"]]
+        second = reps[(reps.index(first) + 1) % len(reps)]
+        rows += [
+            (t["transaction_id"], first, "60", "joint pursuit"),
+            (t["transaction_id"], second, "40", "joint pursuit"),
+        ]
+    splits = pd.DataFrame(rows, columns=["transaction_id", "payee_id", "percent", "reason"])
+    return {
+        "hierarchy.csv": hierarchy,
+        "overlays.csv": overlays,
+        "overlay_quotas.csv": overlay_quotas,
+        "splits.csv": splits,
+    }
+
+
 def write_georgia_demo(out_dir: Path, seed: int) -> list[Path]:
-    """Write units.csv, counties.geojson, reps.csv, current_alignment.csv and history.csv for the demo."""
+    """Write the demo's units, geometry, reps, current alignment, history, transactions and org files."""
     out_dir.mkdir(parents=True, exist_ok=True)
     counties = georgia_counties()
     units = synthesize_georgia(counties, seed)
@@ -147,6 +281,12 @@ def write_georgia_demo(out_dir: Path, seed: int) -> list[Path]:
     reps.to_csv(paths[2], index=False)
     current.to_csv(paths[3], index=False)
     synthesize_history(units, current, seed).to_csv(paths[4], index=False)
+    transactions = synthesize_transactions(units, current, seed)
+    paths.append(out_dir / "transactions.csv")
+    transactions.to_csv(paths[-1], index=False)
+    for name, frame in demo_org(transactions, current).items():
+        paths.append(out_dir / name)
+        frame.to_csv(paths[-1], index=False)
     return paths
 
 

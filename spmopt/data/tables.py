@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,21 @@ import pandas as pd
 
 from spmopt.errors import DataError
 
-ID_COLUMNS = ("unit_id", "unit_a", "unit_b", "territory_id", "rep_id")
+ID_COLUMNS = (
+    "unit_id",
+    "unit_a",
+    "unit_b",
+    "territory_id",
+    "rep_id",
+    "payee_id",
+    "manager_id",
+    "transaction_id",
+    "original_id",
+    "account_id",
+    "product",
+)
+MONEY_COLUMNS = ("amount", "margin")
+"""Read as text so cents survive exactly (see `money_column`)."""
 
 
 def read_table(path: Path, what: str) -> pd.DataFrame:
@@ -25,8 +40,11 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
             for col in ID_COLUMNS:
                 if col in frame.columns:
                     frame[col] = frame[col].astype("string").astype(object)
+            for col in MONEY_COLUMNS:
+                if col in frame.columns:
+                    frame[col] = frame[col].astype("string").astype(object)
         elif suffix in (".csv", ".txt"):
-            frame = pd.read_csv(path, dtype={c: str for c in ID_COLUMNS}, skipinitialspace=True)
+            frame = pd.read_csv(path, dtype={c: str for c in ID_COLUMNS + MONEY_COLUMNS}, skipinitialspace=True)
         else:
             raise DataError(f"{path}: {what} must be .csv or .parquet, not {suffix or 'no suffix'}")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
@@ -105,3 +123,22 @@ def check_known(frame: pd.DataFrame, column: str, known: pd.Index, path: Path, w
             f"{path}: row {row_number(frame, pos)}: {column} '{frame[column].iloc[pos]}' in {what} "
             f"is not a {known_what}{more}"
         )
+
+
+def money_column(frame: pd.DataFrame, column: str, path: Path, what: str, *, allow_blank: bool = False) -> pd.Series:
+    """The column as whole cents (int64), read through Decimal so 0.1 + 0.2 stays exact; more than two
+    decimals is an error (a blank becomes 0 when allowed)."""
+    raw = frame[column]
+    values = numeric_column(frame, column, path, what, allow_negative=True, allow_blank=allow_blank)
+    cents = np.zeros(len(frame), dtype=np.int64)
+    for pos, (text, number) in enumerate(zip(raw.tolist(), values.tolist(), strict=True)):
+        if number != number:  # blank, allowed
+            continue
+        amount = Decimal(str(text).strip()) if isinstance(text, str) else Decimal(repr(number))
+        if amount != amount.quantize(Decimal("0.01")):
+            raise DataError(
+                f"{path}: row {row_number(frame, pos)}: {column} = {text} has more than two decimals "
+                f"(amounts are whole cents) in {what}"
+            )
+        cents[pos] = int(amount * 100)
+    return pd.Series(cents, index=frame.index, name=column)

@@ -45,6 +45,10 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
     }
     if result.quota is not None:
         writers["quotas.csv"] = lambda p: result.quota.table.to_csv(p, index=False)
+    if result.comp:
+        from spmopt.comp.write import register_comp_files
+
+        register_comp_files(list(result.comp), writers)
     return atomic_write_folder(out_dir, writers, lambda folder: _manifest(result, folder, scenario_path))
 
 
@@ -65,6 +69,7 @@ def atomic_write_folder(
     staging.chmod(0o755)  # mkdtemp makes it private; outputs are meant to be shared
     try:
         for name, write in writers.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
             write(staging / name)
         (staging / "manifest.json").write_text(json.dumps(manifest(staging), indent=2, default=str), encoding="utf-8")
         backup = None
@@ -103,8 +108,13 @@ def _manifest(result: ScenarioResult, folder: Path, scenario_path: Path | None) 
         "inputs": result.data.input_hashes,
         "stages": [{"stage": s.name, "seconds": round(s.seconds, 4), **s.details} for s in result.stages],
         "warnings": list(result.warnings),
-        "outputs": {p.name: sha256_file(p) for p in sorted(folder.iterdir())},
+        "outputs": output_hashes(folder),
     }
+
+
+def output_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file written so far, keyed by its path inside the folder."""
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _config_hash(result: ScenarioResult) -> str:

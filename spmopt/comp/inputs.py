@@ -1,0 +1,205 @@
+"""Turn a credit ledger and a quotas file into the engine's arrays (payees x periods x measures).
+
+Quotas file: one row per payee (`rep_id` or `payee_id`), optionally per `measure`, with period columns
+`m01`..`m12` or `q1`..`q4`, optionally prefixed `quota_` (or only `annual_quota`, split evenly by largest
+remainder). spmopt's own `quotas.csv` is such a file. A measure without its own row uses the payee's row
+times the measure's `quota_scale`; a manager without a row gets the sum of the quotas of everyone below them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spmopt.comp.crediting import CreditingRules, CreditLedger
+from spmopt.comp.plan import CompPlan, Credit
+from spmopt.data.tables import read_table, require_columns, row_number
+from spmopt.errors import DataError
+
+MONTHS = tuple(f"m{k:02d}" for k in range(1, 13))
+QUARTERS = ("q1", "q2", "q3", "q4")
+
+
+@dataclass(frozen=True, slots=True)
+class CompInputs:
+    """The engine's inputs for one plan on one data set, plus what KPIs need."""
+
+    payees: tuple[str, ...]
+    roles: tuple[str, ...]
+    credit: np.ndarray
+    """(payees, periods, measures) int64: cents, or hundredths of a deal for count measures."""
+    quota: np.ndarray
+    target_incentive: np.ndarray
+    """(payees,) cents."""
+    base_salary: np.ndarray
+    spif_credit: np.ndarray
+    """(payees, periods, spifs)."""
+    revenue: np.ndarray
+    """(payees,) cents of amount credited to the payee (any way), the base of cost of sales."""
+
+
+QuotaRows = dict[tuple[str, str | None], np.ndarray]
+
+
+def read_quotas(path: Path, plan: CompPlan) -> QuotaRows:
+    """(payee, measure or None) -> quota per payout period, in cents (hundredths for count measures)."""
+    return quota_rows(read_table(path, "quotas"), path, plan)
+
+
+def quota_rows(raw: pd.DataFrame, path: Path | str, plan: CompPlan) -> QuotaRows:
+    """`read_quotas` on a table already in memory (e.g. the quota stage's); `path` names it in errors."""
+    who = "payee_id" if "payee_id" in raw.columns else "rep_id"
+    require_columns(raw, [who], path, "quotas")
+    columns = _period_columns(raw, plan, path)
+    measures = set(plan.measure_names)
+    out: QuotaRows = {}
+    for pos in range(len(raw)):
+        row = raw.iloc[pos]
+        payee = row[who]
+        if payee is None or pd.isna(payee) or not str(payee).strip():
+            continue  # a vacant territory: nobody to pay
+        measure = None
+        if "measure" in raw.columns and pd.notna(row["measure"]) and str(row["measure"]).strip():
+            measure = str(row["measure"]).strip()
+            if measure not in measures:
+                raise DataError(
+                    f"{path}: row {row_number(raw, pos)}: measure '{measure}' is not in plan '{plan.name}' "
+                    f"(measures: {', '.join(plan.measure_names)})"
+                )
+        if isinstance(payee, float) and payee.is_integer():
+            payee = int(payee)
+        key = (str(payee).strip(), measure)
+        if key in out:
+            raise DataError(f"{path}: row {row_number(raw, pos)}: a second quota row for {key[0]} {measure or ''}")
+        values = [_hundredths(row[c], path, row_number(raw, pos), c) for c in columns]
+        if columns == ["annual_quota"]:
+            values = _even(values[0], plan.periods)
+        elif len(columns) == 12 and plan.periods == 4:
+            values = [sum(values[3 * k : 3 * k + 3]) for k in range(4)]
+        out[key] = np.array(values, dtype=np.int64)
+    return out
+
+
+def _period_columns(raw: pd.DataFrame, plan: CompPlan, path: Path) -> list[str]:
+    for prefix in ("", "quota_"):
+        if all(prefix + c in raw.columns for c in MONTHS):
+            return [prefix + c for c in MONTHS]
+        if all(prefix + c in raw.columns for c in QUARTERS):
+            if plan.payout == "month":
+                raise DataError(
+                    f"{path}: quotas are quarterly (q1..q4) but plan '{plan.name}' pays monthly; give monthly "
+                    "quotas (m01..m12) or set the plan's payout: quarter"
+                )
+            return [prefix + c for c in QUARTERS]
+    if "annual_quota" in raw.columns:
+        return ["annual_quota"]
+    raise DataError(f"{path}: quotas need period columns m01..m12 or q1..q4, or an annual_quota column")
+
+
+def _hundredths(value: object, path: Path, line: int, column: str) -> int:
+    try:
+        amount = Decimal(str(value).strip())
+    except ArithmeticError:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise DataError(f"{path}: row {line}: {column} = {value!r} must be a number >= 0 with at most two decimals")
+    return int(amount * 100)
+
+
+def _even(total: int, periods: int) -> list[int]:
+    base, extra = divmod(total, periods)
+    return [base + (1 if k < extra else 0) for k in range(periods)]
+
+
+def measure_quota(rows: QuotaRows, payee: str, plan: CompPlan, k: int) -> np.ndarray | None:
+    """One payee's per-period quota of measure k (cents, or hundredths for counts), or None if not given."""
+    measure = plan.measures[k]
+    if (payee, measure.name) in rows:
+        return rows[(payee, measure.name)]
+    if (payee, None) not in rows or measure.credit.is_count:
+        return None
+    scale = measure.quota_scale
+    return np.array(
+        [int((Decimal(int(v)) * scale).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)) for v in rows[(payee, None)]],
+        dtype=np.int64,
+    )
+
+
+def comp_inputs(plan: CompPlan, ledger: CreditLedger, rows: QuotaRows, rules: CreditingRules, path: Path) -> CompInputs:
+    """Credit and quota arrays for every payee with credit or a quota; managers' missing quotas roll up."""
+    credited = ledger.lines["payee_id"].unique().tolist()
+    quota_payees = [p for p, _ in rows]
+    payees = tuple(dict.fromkeys([*rules.payees, *quota_payees, *credited]).keys())
+    payees = tuple(p for p in payees if p in set(credited) | set(quota_payees) or p in set(rules.manager_of.values()))
+    if plan.eligible_roles is not None:
+        payees = tuple(p for p in payees if rules.role(p) in plan.eligible_roles)
+    index = {p: i for i, p in enumerate(payees)}
+    n, periods, k = len(payees), plan.periods, len(plan.measures)
+    quota = np.zeros((n, periods, k), dtype=np.int64)
+    given = np.zeros((n, k), dtype=bool)
+    for p in payees:
+        for j in range(k):
+            q = measure_quota(rows, p, plan, j)
+            if q is not None:
+                quota[index[p], :, j], given[index[p], j] = q, True
+    _roll_up_quotas(quota, given, payees, rules)
+    missing = [(p, plan.measures[j].name) for p in payees for j in range(k) if not given[index[p], j]]
+    if missing:
+        shown = ", ".join(f"{p} ({m})" for p, m in missing[:5])
+        raise DataError(
+            f"{path}: no quota for {len(missing)} payee/measure pair(s): {shown}; add rows (with a `measure` column "
+            "for count measures such as new logos)"
+        )
+    lines = ledger.lines[ledger.lines["payee_id"].isin(index)]
+    pos = lines["payee_id"].map(index).to_numpy(dtype=np.int64)
+    period = lines["period"].to_numpy()
+    credit = np.zeros((n, periods, k), dtype=np.int64)
+    for j, m in enumerate(plan.measures):
+        mask = _matches(lines, m.credit)
+        np.add.at(credit[:, :, j], (pos[mask], period[mask]), lines[m.credit.field].to_numpy()[mask])
+    spif_credit = np.zeros((n, periods, len(plan.spifs)), dtype=np.int64)
+    for j, s in enumerate(plan.spifs):
+        deal = pd.to_datetime(lines["deal_date"])
+        mask = (
+            _matches(lines, s.credit)
+            & (deal >= pd.Timestamp(s.start)).to_numpy()
+            & (deal <= pd.Timestamp(s.end)).to_numpy()
+        )
+        np.add.at(spif_credit[:, :, j], (pos[mask], period[mask]), lines[s.credit.field].to_numpy()[mask])
+    roles = tuple(rules.role(p) for p in payees)
+    revenue = np.zeros(n, dtype=np.int64)
+    np.add.at(revenue, pos, lines["amount"].to_numpy())
+    return CompInputs(
+        payees=payees,
+        roles=roles,
+        credit=credit,
+        quota=quota,
+        target_incentive=np.array([int(plan.role(r).target_incentive * 100) for r in roles], dtype=np.int64),
+        base_salary=np.array([int(plan.role(r).base_salary * 100) for r in roles], dtype=np.int64),
+        spif_credit=spif_credit,
+        revenue=revenue,
+    )
+
+
+def _matches(lines: pd.DataFrame, credit: Credit) -> np.ndarray:
+    if credit.products is None:
+        return np.ones(len(lines), dtype=bool)
+    return lines["product"].isin(credit.products).to_numpy()
+
+
+def _roll_up_quotas(quota: np.ndarray, given: np.ndarray, payees: tuple[str, ...], rules: CreditingRules) -> None:
+    """A manager without a quota row carries the sum of the given quotas of every rep below them."""
+    index = {p: i for i, p in enumerate(payees)}
+    for manager in dict.fromkeys(rules.manager_of.values()):
+        if manager not in index:
+            continue
+        m = index[manager]
+        below = [index[p] for p in payees if manager in rules.managers_above(p) and rules.role(p) != "manager"]
+        for j in range(quota.shape[2]):
+            if not given[m, j] and below and given[below, j].all():
+                quota[m, :, j] = quota[below, :, j].sum(axis=0)
+                given[m, j] = True
