@@ -283,3 +283,169 @@ def test_vectorised_engine_equals_reference_to_the_cent(p: CompPlan, data: st.Da
     assert (forgiven >= 0).all()
     if p.draw is None or p.draw.recoverable:
         assert not forgiven.any()
+
+
+# ------------------------------------------------------------------------------------------ newer mechanics
+
+FLAT = {"name": "rev", "tiers": [{"from": "0", "rate": "0.1"}]}
+MARGIN = {"name": "margin", "credit": {"field": "margin"}, "tiers": [{"from": "0", "rate": "0"}]}
+
+
+@pytest.mark.parametrize(("margin_credit", "cents"), [(50, 9_000), (99, 9_000), (100, 11_000), (300, 11_000)])
+def test_margin_modifier_scales_the_commission(margin_credit: int, cents: int) -> None:
+    rev = {
+        **FLAT,
+        "modifier": {"measure": "margin", "steps": [{"from": "0", "factor": "0.9"}, {"from": "1", "factor": "1.1"}]},
+    }
+    # $1,000 of revenue at 10% = $100.00, times 0.9 below 100% margin attainment, 1.1 from it.
+    assert one(plan(rev, MARGIN), [100_000, margin_credit], [100_000, 100])[0] == cents
+
+
+def test_milestone_bonus_counts_only_attainment_reached_by_its_deadline() -> None:
+    rev = {**CURVE, "bonuses": [{"attainment": "0.5", "amount": "100.00", "by_period": 1}]}
+    p = plan(rev)
+    late = evaluate(p, np.array([[[40], [100]]]), np.array([[[100], [100]]]))
+    assert late.bonus_ytd[0, :, 0].tolist() == [0, 0]  # 70% by period 2 is too late
+    early = evaluate(p, np.array([[[60], [-30]]]), np.array([[[100], [100]]]))
+    assert early.bonus_ytd[0, :, 0].tolist() == [10_000, 10_000]  # reached in period 1, kept after
+
+
+def test_spif_rate_and_per_deal_in_hundredths() -> None:
+    p = plan(
+        FLAT,
+        year_start="2027-01-01",
+        spifs=[
+            {"name": "push", "start": "2027-01-01", "end": "2027-01-31", "rate": "0.02"},
+            {
+                "name": "logos",
+                "start": "2027-01-01",
+                "end": "2027-03-31",
+                "credit": {"field": "new_logos"},
+                "per_deal": "50.00",
+            },
+        ],
+    )
+    # 2% of $123.45 = 246.9 cents -> 247; 2.5 new logos (250 hundredths, a split deal) x $50 = $125.00.
+    ev = evaluate(p, np.array([[[0]]]), np.array([[[100]]]), spif_credit=np.array([[[12_345, 250]]]))
+    assert ev.spif_ytd[0, 0].tolist() == [247, 12_500]
+    assert ev.payment[0].tolist() == [12_747]
+
+
+@pytest.mark.parametrize(
+    ("recoverable", "payments", "draw_lines", "owed"),
+    [
+        (True, [100_000, 100_000, 100_000], [100_000, 50_000, -150_000], 0),
+        (False, [100_000, 100_000, 250_000], [100_000, 50_000, 0], 0),
+    ],
+)
+def test_draws_recoverable_and_guaranteed(
+    recoverable: bool, payments: list[int], draw_lines: list[int], owed: int
+) -> None:
+    half = {"name": "rev", "tiers": [{"from": "0", "rate": "0.5"}]}
+    p = plan(half, draw={"amount": "1000.00", "periods": 2, "recoverable": recoverable})
+    # Earned to date: 0, $500, $3,000. Recoverable: paid-to-date >= $1,000 x periods so far, later earnings
+    # pay it back. Guaranteed: each of the first two periods is topped up to $1,000, never recovered.
+    ev = evaluate(p, np.array([[[0], [100_000], [500_000]]]), np.array([[[1], [1], [1]]]))
+    assert ev.payment[0].tolist() == payments
+    assert ev.draw[0].tolist() == draw_lines
+    assert ev.unrecovered.tolist() == [owed]
+
+
+def test_recoverable_draw_not_earned_back_is_owed() -> None:
+    p = plan(FLAT, draw={"amount": "100.00", "recoverable": True})
+    ev = evaluate(p, np.array([[[10_000], [0]]]), np.array([[[1], [1]]]))
+    # Earned $10.00 all year against $200.00 of draws: $190.00 is owed back.
+    assert ev.payment[0].tolist() == [10_000, 10_000]
+    assert ev.unrecovered.tolist() == [19_000]
+
+
+def test_bad_mechanics_are_refused() -> None:
+    with pytest.raises(ValidationError, match="give the plan's year_start"):
+        plan(FLAT, spifs=[{"name": "s", "start": "2027-01-01", "end": "2027-02-01", "rate": "0.1"}])
+    with pytest.raises(ValidationError, match="is a count"):
+        plan({"name": "logos", "credit": {"field": "new_logos"}, "tiers": [{"from": "0", "rate": "0.1"}]})
+    with pytest.raises(ValidationError, match="modifier names unknown measure 'margin'"):
+        plan({**FLAT, "modifier": {"measure": "margin", "steps": [{"from": "0", "factor": "1"}]}})
+    with pytest.raises(ValidationError, match="past the last period"):
+        plan({**CURVE, "bonuses": [{"attainment": "1", "amount": "1.00", "by_period": 5}]}, payout="quarter")
+
+
+# ------------------------------------------------------------------------------------------ properties
+
+ascending = st.lists(st.integers(0, 400), min_size=2, max_size=4, unique=True).map(sorted)
+
+
+@st.composite
+def rising_measure(draw: st.DrawFn) -> dict:
+    """A non-decelerating measure: non-decreasing curve payouts, or tiers (any non-negative rates)."""
+    if draw(st.booleans()):
+        xs = draw(ascending)
+        ys = sorted(draw(st.lists(st.integers(0, 400), min_size=len(xs), max_size=len(xs))))
+        m = {
+            "name": "rev",
+            "weight": "1",
+            "curve": [
+                {"attainment": str(Decimal(x) / 100), "payout": str(Decimal(y) / 100)}
+                for x, y in zip(xs, ys, strict=True)
+            ],
+        }
+        if draw(st.booleans()):
+            m["cap"] = str(Decimal(max(ys[-1], draw(st.integers(100, 500)))) / 100)
+        return m
+    starts = draw(ascending)
+    rates = sorted(draw(st.lists(st.integers(0, 30), min_size=len(starts), max_size=len(starts))))
+    mode = draw(st.sampled_from(["marginal", "retroactive"]))
+    return {
+        "name": "rev",
+        "tiers": [
+            {"from": str(Decimal(s) / 100), "rate": str(Decimal(r) / 100)} for s, r in zip(starts, rates, strict=True)
+        ],
+        "tier_mode": mode,
+    }
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    m=rising_measure(), credits=st.lists(st.integers(0, 100_000), min_size=2, max_size=20), quota=st.integers(1, 50_000)
+)
+def test_payout_never_falls_as_attainment_rises_and_never_exceeds_the_cap(
+    m: dict, credits: list[int], quota: int
+) -> None:
+    try:
+        p = plan(m)
+    except ValidationError:
+        return
+    c = np.array(sorted(credits))
+    ev = evaluate(p, c[:, None, None], np.full((len(c), 1, 1), quota))
+    earned = ev.earned_ytd[:, 0, 0]
+    assert (np.diff(earned) >= 0).all()
+    if "cap" in m:
+        assert earned.max() <= round(Decimal(m["cap"]) * 1_000_000)
+
+
+@settings(max_examples=100, deadline=None)
+@given(p=random_plan(), data=st.data())
+def test_true_ups_over_the_year_pay_the_annual_computation(p: CompPlan, data: st.DataObject) -> None:
+    # Milestones look at one period by design and draws are not earnings: leave both out here.
+    if any(b.by_period for m in p.measures for b in m.bonuses) or p.draw is not None:
+        return
+    periods, k = data.draw(st.integers(2, 4)), len(p.measures)
+    credit = np.array(
+        data.draw(
+            st.lists(st.lists(st.integers(-2_000, 50_000), min_size=k, max_size=k), min_size=periods, max_size=periods)
+        )
+    )[None]
+    quota = np.array(
+        data.draw(
+            st.lists(st.lists(st.integers(1, 20_000), min_size=k, max_size=k), min_size=periods, max_size=periods)
+        )
+    )[None]
+    ev = evaluate(p, credit, quota, spif_credit=np.zeros((1, periods, len(p.spifs)), dtype=np.int64))
+    annual = evaluate(
+        p,
+        credit.sum(axis=1, keepdims=True),
+        quota.sum(axis=1, keepdims=True),
+        spif_credit=np.zeros((1, 1, len(p.spifs)), dtype=np.int64),
+    )
+    # Everything paid over the year, less what is still owed back, is exactly the year computed at once.
+    assert int(ev.payment.sum() - ev.unrecovered.sum()) == int(annual.earned[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import networkx as nx
@@ -71,6 +72,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "manifest.json",
         "config.resolved.yaml",
         "quotas.csv",
+        "comp",
+        "comp_summary.csv",
     }
     alignment = pd.read_csv(out / "alignment.csv", dtype=str)
     units = pd.read_csv(ROOT / "scenarios" / "demo" / "units.csv", dtype={"unit_id": str})
@@ -94,7 +97,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     quota = next(s for s in manifest["stages"] if s["stage"] == "quota")
     assert quotas["annual_quota"].sum() == quota["quota_total"]
     assert (quotas["annual_quota"] % 1000 == 0).all()
-    assert (quotas.filter(regex=r"^quota_q\d$").sum(axis=1) == quotas["annual_quota"]).all()
+    assert (quotas.filter(regex=r"^quota_m\d\d$").sum(axis=1) == quotas["annual_quota"]).all()
     assert set(quotas["territory_id"]) == set(terr["territory_id"])
     # Calibrated to 60% of reps at quota, confirmed by the seeded Monte-Carlo check.
     assert quota["predicted_share_at_quota"] >= 0.6
@@ -103,3 +106,18 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     full_year = quotas["annual_quota"].to_numpy() / quotas["ramp_factor"].to_numpy()
     assert (full_year >= 0.95 * last - 1000).all()
     assert (full_year <= 1.20 * last + 1000).all()
+    # Two candidate plans paid on the FY2027 transactions; every total reconciles to the cent.
+    money = ("payments_total", "credited_direct_total", "uncredited_total")
+    summary = pd.read_csv(out / "comp_summary.csv", dtype=dict.fromkeys(money, str))
+    assert sorted(summary["plan"]) == ["commission", "target_incentive"]
+    assert summary["reconciled"].all()
+    transactions = pd.read_csv(ROOT / "scenarios" / "demo" / "transactions.csv", dtype=str)
+    total = sum(Decimal(a) for a in transactions["amount"])
+    for _, row in summary.iterrows():
+        folder = out / "comp" / row["plan"]
+        lines = pd.read_csv(folder / "statements.csv", dtype={"amount": str})
+        payees = pd.read_csv(folder / "payees.csv", dtype={"paid": str})
+        assert sum(Decimal(a) for a in lines["amount"]) == sum(Decimal(a) for a in payees["paid"])
+        assert Decimal(row["payments_total"]) == sum(Decimal(a) for a in payees["paid"])
+        assert Decimal(row["credited_direct_total"]) + Decimal(row["uncredited_total"]) == total
+    assert set(pd.read_csv(out / "comp" / "commission" / "payees.csv")["role"]) == {"rep"}
