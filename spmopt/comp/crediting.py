@@ -199,7 +199,9 @@ def credit(tx: Transactions, rules: CreditingRules, clawback_days: int | None) -
     parts_of: dict[str, list[tuple[str, Decimal]]] = {}
     rows: list[dict[str, object]] = []
     uncredited: list[dict[str, object]] = []
-    for tid, t in frame.iterrows():
+    # Originals first, so a cancellation finds its deal's credit wherever it sits in the file.
+    order = frame.assign(_cancel=frame["original_id"].notna()).sort_values("_cancel", kind="stable")
+    for tid, t in order.drop(columns="_cancel").iterrows():
         territory = _territory(t, rules, tx.path)
         how = "direct"
         if tid in splits:
@@ -215,6 +217,11 @@ def credit(tx: Transactions, rules: CreditingRules, clawback_days: int | None) -
                 uncredited.append(_skip(tid, t, f"cancels {t['original_id']}, which credited nobody"))
                 continue
             how = "clawback"
+            full = -t["amount"] == frame.loc[t["original_id"], "amount"]
+            # Only a whole cancellation takes the deal (and its new logo) back; a partial one is money only.
+            t = t.copy()
+            t["deals_sign"] = -1 if full else 0
+            t["new_logo"] = int(frame.loc[t["original_id"], "new_logo"]) if full else 0
         else:
             rep = t["rep_id"]
             if rep is None:
@@ -271,7 +278,8 @@ def _share(
     tid: object, t: pd.Series, parts: list[tuple[str, Decimal]], how: str, territory: str | None
 ) -> list[dict[str, object]]:
     percents = [p for _, p in parts]
-    sign = -1 if t["amount"] < 0 else 1
+    # A deal counts +1; a whole cancellation -1 (set by the caller); a credit note or return 0.
+    sign = t.get("deals_sign", 0 if t["amount"] < 0 else 1)
     split = {
         "amount": _largest_remainder(int(t["amount"]), percents),
         "margin": _largest_remainder(int(t["margin"]), percents),
