@@ -6,7 +6,7 @@ scenario without reading a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -65,12 +65,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_yaml_model(path: str | Path, model: type[ModelT], what: str) -> ModelT:
-    """Read one YAML file (no `extends:`) into a pydantic model, with file/key/line errors."""
+def load_yaml_model(
+    path: str | Path, model: type[ModelT], what: str, context: Callable[[dict], dict] | None = None
+) -> ModelT:
+    """Read one YAML file (no `extends:`) into a pydantic model, with file/key/line errors; `context` derives
+    a validation context from the raw mapping (e.g. names that nested validators check against)."""
     path = Path(path)
     raw, _ = _read_yaml(path, what)
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, context=context(raw) if context else None)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, path, what)) from None
 
@@ -156,8 +159,13 @@ def _format_validation_error(exc: ValidationError, path: Path, what: str = "scen
     except ConfigError:
         root = None
     lines = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors:
         loc = tuple(p for p in err["loc"] if p not in ("function-after",))
+        if err["type"] == "too_short" and any(
+            len(e["loc"]) > len(err["loc"]) and e["loc"][: len(loc)] == loc for e in errors
+        ):
+            continue  # a container is only "too short" because an item inside it failed: report the item
         key = _loc_to_text(loc) or "(top level)"
         line = _line_of(root, loc)
         where = f" (line {line})" if line else ""

@@ -4,7 +4,8 @@ Order of rules for one transaction:
 1. a split listed for it (percentages summing to exactly 100) — the explicit exceptions;
 2. a cancellation follows its original deal, in the same proportions (if inside the plan's clawback window);
 3. `rep_id`, else the rep of `territory_id`, else the rep of the territory `unit_id` is aligned to.
-Then overlays get 100% of the transactions of their territories/products, and reps' credit rolls up at 100%
+Then overlays get 100% of the credited transactions of their territories/products (a deal in a vacant
+territory credits nobody, overlays included), and reps' credit rolls up at 100%
 to each manager above them (once per transaction, however it was split below). Money is shared by largest
 remainder, so split parts add up to the transaction to the cent; counts are credited in hundredths of a deal
 for the same reason.
@@ -224,8 +225,13 @@ def credit(tx: Transactions, rules: CreditingRules, clawback_days: int | None) -
             t["new_logo"] = int(frame.loc[t["original_id"], "new_logo"]) if full else 0
         else:
             rep = t["rep_id"]
+            if rep is None and territory is None:
+                raise DataError(
+                    f"{tx.path}: row {t['row']}: transaction {tid} names no rep_id, territory_id or unit_id to "
+                    "credit, and no split lists it"
+                )
             if rep is None:
-                rep = rules.rep_of_territory.get(territory) if territory is not None else None
+                rep = rules.rep_of_territory.get(territory)
                 if rep is None:
                     uncredited.append(_skip(tid, t, f"territory {territory} has no rep"))
                     continue

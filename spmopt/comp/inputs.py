@@ -102,11 +102,12 @@ def _period_columns(raw: pd.DataFrame, plan: CompPlan, path: Path) -> list[str]:
 
 def _hundredths(value: object, path: Path, line: int, column: str) -> int:
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(repr(float(value)) if isinstance(value, float) else str(value).strip())
     except ArithmeticError:
         amount = Decimal("NaN")
     if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise DataError(f"{path}: row {line}: {column} = {value!r} must be a number >= 0 with at most two decimals")
+        shown = "missing" if isinstance(value, float) and value != value else f"= {value}"
+        raise DataError(f"{path}: row {line}: {column} {shown}: must be a number >= 0 with at most two decimals")
     return int(amount * 100)
 
 

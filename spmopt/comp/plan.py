@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from spmopt.config import StrictModel
 
@@ -140,7 +140,12 @@ class Measure(StrictModel):
     """The measure's quota as a multiple of the payee's quota when the quotas file has no row for it."""
 
     @model_validator(mode="after")
-    def _one_kind(self) -> Measure:
+    def _one_kind(self, info: ValidationInfo) -> Measure:
+        names = (info.context or {}).get("measure_names")
+        for what, ref in (("gate", self.gate), ("modifier", self.modifier)):
+            # Checked here too (with the names from the file) so the error points at this measure's line.
+            if names is not None and ref is not None and ref.measure not in names:
+                raise ValueError(f"{what} names unknown measure '{ref.measure}' (have: {', '.join(names)})")
         if (self.curve is None) == (self.tiers is None):
             raise ValueError("give either `curve` (paid on target incentive) or `tiers` (commission), not both")
         if self.curve is not None:
@@ -278,7 +283,7 @@ class CompPlan(StrictModel):
     description: str | None = None
     currency: str = "USD"
     year_start: dt.date | None = None
-    """First day of the plan year; transactions are placed in periods from it (needed to credit dated data)."""
+    """First day of the plan year (the 1st of a month); transactions are placed in periods from it."""
     payout: Literal["month", "quarter"] = "month"
     """Payout frequency: each payout pays year-to-date earnings minus what was paid before."""
     target_incentive: Decimal = Field(gt=0)
@@ -304,6 +309,13 @@ class CompPlan(StrictModel):
     @classmethod
     def _ti_cents(cls, value: Decimal) -> Decimal:
         return _cents(value, "amount")
+
+    @field_validator("year_start")
+    @classmethod
+    def _first_of_month(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None and value.day != 1:
+            raise ValueError(f"{value} is not the first day of a month (plan years start on a month)")
+        return value
 
     @model_validator(mode="after")
     def _cross_checks(self) -> CompPlan:
@@ -353,4 +365,9 @@ def load_plan(path: Path) -> CompPlan:
     """Read and validate a plan YAML; errors name the file, key path and line."""
     from spmopt.scenario import load_yaml_model
 
-    return load_yaml_model(path, CompPlan, "comp plan")
+    def context(raw: dict) -> dict:
+        measures = raw.get("measures")
+        names = [m.get("name") for m in measures if isinstance(m, dict)] if isinstance(measures, list) else None
+        return {"measure_names": names}
+
+    return load_yaml_model(path, CompPlan, "comp plan", context)

@@ -42,13 +42,13 @@ def plan_year(plan: CompPlan, path: Path) -> tuple[dt.date, dt.date]:
     start = plan.year_start
     if start is None:
         raise DataError(f"{path}: transactions are dated; the plan '{plan.name}' needs a year_start to place them")
-    end = dt.date(start.year + 1, start.month, start.day) - dt.timedelta(days=1)
+    end = dt.date(start.year + 1, start.month, 1) - dt.timedelta(days=1)
     return start, end
 
 
 def period_of(plan: CompPlan, start: dt.date, day: dt.date) -> int:
     """0-based payout period of a date in the plan year."""
-    months = (day.year - start.year) * 12 + day.month - start.month - (1 if day.day < start.day else 0)
+    months = (day.year - start.year) * 12 + day.month - start.month
     return months if plan.payout == "month" else months // 3
 
 
@@ -141,6 +141,7 @@ def _check_negatives(frame: pd.DataFrame, path: Path) -> None:
 
 def _deal_dates(frame: pd.DataFrame, path: Path) -> list[dt.date]:
     out = []
+    cancelled: dict[str, int] = {}
     for tid, row in frame.iterrows():
         original = row["original_id"]
         if original is None:
@@ -151,10 +152,12 @@ def _deal_dates(frame: pd.DataFrame, path: Path) -> list[dt.date]:
         first = frame.loc[original]
         if first["original_id"] is not None:
             raise DataError(f"{path}: row {row['row']}: transaction {tid} cancels {original}, itself a cancellation")
-        if -row["amount"] > first["amount"]:
+        cancelled[original] = cancelled.get(original, 0) - int(row["amount"])
+        if cancelled[original] > first["amount"]:
             raise DataError(
-                f"{path}: row {row['row']}: cancellation {tid} of {-row['amount'] / 100:.2f} exceeds the original "
-                f"deal {original} ({first['amount'] / 100:.2f})"
+                f"{path}: row {row['row']}: with cancellation {tid}, cancellations of deal {original} reach "
+                f"{cancelled[original] / 100:.2f}, "
+                f"more than the deal's {first['amount'] / 100:.2f}"
             )
         if row["date"] < first["date"]:
             raise DataError(
