@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from comp_helpers import CURVE, plan
 from comp_reference import pay
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,22 +15,6 @@ from pydantic import ValidationError
 
 from spmopt.comp.engine import evaluate
 from spmopt.comp.plan import CompPlan
-
-
-def plan(*measures: dict, ti: str = "10000.00", **extra: object) -> CompPlan:
-    return CompPlan.model_validate({"name": "p", "target_incentive": ti, "measures": list(measures), **extra})
-
-
-CURVE = {
-    "name": "rev",
-    "weight": "1",
-    "curve": [
-        {"attainment": "0.5", "payout": "0"},
-        {"attainment": "1", "payout": "1"},
-        {"attainment": "1.5", "payout": "2"},
-    ],
-    "cap": "2.5",
-}
 
 
 def one(p: CompPlan, credit: list[int], quota: list[int]) -> int:

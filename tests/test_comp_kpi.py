@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from comp_helpers import CURVE, plan
 
 from spmopt.comp.engine import evaluate, exact_amount, round_cents
 from spmopt.comp.kpi import (
@@ -22,22 +23,6 @@ from spmopt.comp.kpi import (
 )
 from spmopt.comp.plan import CompPlan
 
-
-def plan(*measures: dict, ti: str = "10000.00", **extra: object) -> CompPlan:
-    return CompPlan.model_validate({"name": "p", "target_incentive": ti, "measures": list(measures), **extra})
-
-
-# 0 below 50%, linear to 1.0 at 100%, slope 2 above, capped at 2.5 (reached at 175%).
-CURVE = {
-    "name": "rev",
-    "weight": "1",
-    "curve": [
-        {"attainment": "0.5", "payout": "0"},
-        {"attainment": "1", "payout": "1"},
-        {"attainment": "1.5", "payout": "2"},
-    ],
-    "cap": "2.5",
-}
 TIERS = [{"from": "0", "to": "1", "rate": "0.05"}, {"from": "1", "rate": "0.08"}]
 TI = 1_000_000  # $10,000 in cents
 Q = 10_000_000  # $100,000 in cents

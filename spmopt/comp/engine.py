@@ -28,7 +28,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from spmopt.comp.plan import COUNT_SCALE, CompPlan, Measure, Modifier
+from spmopt.comp.plan import COUNT_SCALE, CompPlan, Measure, Modifier, cents
 
 Cents = np.ndarray
 
@@ -93,7 +93,7 @@ def evaluate(
         )
     n, periods, _ = credit.shape
     ti = (
-        np.full(n, _to_cents(plan.target_incentive), dtype=np.int64)
+        np.full(n, cents(plan.target_incentive), dtype=np.int64)
         if target_incentive is None
         else np.asarray(target_incentive, dtype=np.int64)
     )
@@ -146,7 +146,7 @@ def _spifs(plan: CompPlan, spif_credit: Cents | None, n: int, periods: int) -> C
     for k, spif in enumerate(plan.spifs):
         c = np.cumsum(spif_credit[:, :, k], axis=1)
         if spif.per_deal is not None:
-            out[:, :, k] = _round_ratio(_to_cents(spif.per_deal) * c, COUNT_SCALE, plan.rounding)
+            out[:, :, k] = _round_ratio(cents(spif.per_deal) * c, COUNT_SCALE, plan.rounding)
         else:
             num, den = _ratio(spif.rate)
             out[:, :, k] = _round_ratio(c * num, den, plan.rounding)
@@ -168,7 +168,7 @@ def _with_draw(plan: CompPlan, base: np.ndarray) -> tuple[np.ndarray, np.ndarray
     draw = plan.draw
     if draw is None:
         return base, np.zeros(n, dtype=np.int64)
-    amount = _to_cents(draw.amount)
+    amount = cents(draw.amount)
     active = np.arange(periods) < (draw.periods or periods)
     if draw.recoverable:
         guaranteed = amount * np.cumsum(active)
@@ -176,10 +176,6 @@ def _with_draw(plan: CompPlan, base: np.ndarray) -> tuple[np.ndarray, np.ndarray
     top_up = np.maximum(amount - np.diff(base, axis=1, prepend=0), 0) * active[None, :]
     forgiven = np.cumsum(top_up, axis=1)
     return base + forgiven, forgiven[:, -1]
-
-
-def _to_cents(amount: Decimal) -> int:
-    return int(amount * 100)
 
 
 def _ratio(x: Decimal) -> tuple[int, int]:
@@ -200,7 +196,7 @@ def _bonuses(measure: Measure, c: np.ndarray, q: np.ndarray) -> np.ndarray:
         reached = _reached(c, q, bonus.attainment)
         if bonus.by_period is not None:
             reached = reached[:, np.minimum(periods, bonus.by_period - 1)]
-        out += _to_cents(bonus.amount) * reached
+        out += cents(bonus.amount) * reached
     return out
 
 

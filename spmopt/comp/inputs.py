@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt.comp.crediting import CreditingRules, CreditLedger
-from spmopt.comp.plan import CompPlan, Credit
+from spmopt.comp.plan import CompPlan, Credit, cents
 from spmopt.data.tables import read_table, require_columns, row_number
 from spmopt.errors import DataError
 
@@ -134,8 +134,8 @@ def comp_inputs(plan: CompPlan, ledger: CreditLedger, rows: QuotaRows, rules: Cr
     """Credit and quota arrays for every payee with credit or a quota; managers' missing quotas roll up."""
     credited = ledger.lines["payee_id"].unique().tolist()
     quota_payees = [p for p, _ in rows]
-    payees = tuple(dict.fromkeys([*rules.payees, *quota_payees, *credited]).keys())
-    payees = tuple(p for p in payees if p in set(credited) | set(quota_payees) or p in set(rules.manager_of.values()))
+    wanted = set(credited) | set(quota_payees) | set(rules.manager_of.values())
+    payees = tuple(p for p in dict.fromkeys([*rules.payees, *quota_payees, *credited]) if p in wanted)
     if plan.eligible_roles is not None:
         payees = tuple(p for p in payees if rules.role(p) in plan.eligible_roles)
     index = {p: i for i, p in enumerate(payees)}
@@ -179,8 +179,8 @@ def comp_inputs(plan: CompPlan, ledger: CreditLedger, rows: QuotaRows, rules: Cr
         roles=roles,
         credit=credit,
         quota=quota,
-        target_incentive=np.array([int(plan.role(r).target_incentive * 100) for r in roles], dtype=np.int64),
-        base_salary=np.array([int(plan.role(r).base_salary * 100) for r in roles], dtype=np.int64),
+        target_incentive=np.array([cents(plan.role(r).target_incentive) for r in roles], dtype=np.int64),
+        base_salary=np.array([cents(plan.role(r).base_salary) for r in roles], dtype=np.int64),
         spif_credit=spif_credit,
         revenue=revenue,
     )

@@ -19,6 +19,11 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from spmopt.config import StrictModel
 
 
+def cents(amount: Decimal) -> int:
+    """A validated plan amount (at most two decimals) in whole cents."""
+    return int(amount * 100)
+
+
 def _cents(value: Decimal, what: str) -> Decimal:
     if value != value.quantize(Decimal("0.01")):
         raise ValueError(f"{what} {value} has more than two decimals (amounts are whole cents)")

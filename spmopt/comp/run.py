@@ -13,7 +13,7 @@ from spmopt.comp.engine import Evaluation, evaluate
 from spmopt.comp.inputs import CompInputs, QuotaRows, comp_inputs, quota_rows, read_quotas
 from spmopt.comp.kpi import PlanKpis, plan_kpis
 from spmopt.comp.plan import CompPlan
-from spmopt.comp.statements import money, payee_summary, statements
+from spmopt.comp.statements import money
 from spmopt.comp.transactions import Transactions, load_transactions
 from spmopt.config import CompConfig
 from spmopt.data.tables import read_table, require_columns
@@ -155,31 +155,3 @@ def reconcile(tx: Transactions, ledger: CreditLedger, ev: Evaluation) -> dict[st
     if not all(checks.values()):
         raise DataError(f"reconciliation failed: {facts}")
     return {**facts, "reconciled": True}
-
-
-def write_comp_folder(result: CompResult, write: dict, prefix: str = "") -> None:
-    """Register the plan's files with an atomic folder writer: statements, payees, credit lines, payout curve."""
-    from spmopt.comp.kpi import payout_curves
-
-    plan, inp, ev = result.plan, result.inputs, result.evaluation
-    write[f"{prefix}statements.csv"] = lambda p: statements(plan, inp, ev).to_csv(p, index=False)
-    write[f"{prefix}payees.csv"] = lambda p: payee_summary(plan, inp, ev).to_csv(p, index=False)
-    write[f"{prefix}credit.csv"] = lambda p: _credit_table(result.ledger).to_csv(p, index=False)
-    if len(result.ledger.uncredited):
-        write[f"{prefix}uncredited.csv"] = lambda p: result.ledger.uncredited.assign(
-            amount=money(result.ledger.uncredited["amount"].to_numpy())
-        ).to_csv(p, index=False)
-    ti = int(np.median(inp.target_incentive)) if len(inp.target_incentive) else int(plan.target_incentive * 100)
-    reps = np.array([r == "rep" for r in inp.roles])
-    q_year = int(np.median(inp.quota[reps].sum(axis=1)[:, 0])) if reps.any() else 0
-    if q_year > 0:
-        write[f"{prefix}payout_curve.csv"] = lambda p: payout_curves(plan, ti, q_year).to_csv(p, index=False)
-
-
-def _credit_table(ledger: CreditLedger) -> pd.DataFrame:
-    out = ledger.lines.copy()
-    for col in ("amount", "margin"):
-        out[col] = money(out[col].to_numpy())
-    for col in ("deals", "new_logos"):
-        out[col] = out[col] / 100
-    return out

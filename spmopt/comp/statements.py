@@ -15,19 +15,14 @@ import pandas as pd
 from spmopt.comp.engine import Evaluation
 from spmopt.comp.inputs import CompInputs
 from spmopt.comp.plan import CompPlan
+from spmopt.data.tables import cents_text
 
 
 def money(cents: np.ndarray | int) -> np.ndarray | str:
-    """Cents as exact decimal text, e.g. -1234 -> '-12.34'."""
-
-    def one(c: int) -> str:
-        sign = "-" if c < 0 else ""
-        whole, rest = divmod(abs(int(c)), 100)
-        return f"{sign}{whole}.{rest:02d}"
-
+    """Cents as exact decimal text, e.g. -1234 -> '-12.34', elementwise for arrays."""
     if np.ndim(cents) == 0:
-        return one(int(cents))
-    return np.array([one(int(c)) for c in np.asarray(cents).ravel()], dtype=object).reshape(np.shape(cents))
+        return cents_text(int(cents))
+    return np.array([cents_text(int(c)) for c in np.asarray(cents).ravel()], dtype=object).reshape(np.shape(cents))
 
 
 def _rate(plan: CompPlan, k: int, attainment: float) -> float:

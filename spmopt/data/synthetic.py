@@ -47,6 +47,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from spmopt.data.tables import cents_text
+
 SEASON = (0.07, 0.07, 0.10, 0.07, 0.08, 0.10, 0.07, 0.07, 0.10, 0.08, 0.08, 0.11)
 """Share of annual sales by calendar month, January first."""
 HISTORY_MONTHS = pd.period_range("2024-11", "2026-10", freq="M")
@@ -202,19 +204,13 @@ def synthesize_transactions(units: pd.DataFrame, current: pd.DataFrame, seed: in
             "date": out["date"],
             "unit_id": out["unit_id"],
             "product": out["product"],
-            "amount": [_money(c) for c in out["cents"]],
-            "margin": [_money(c) for c in out["margin_cents"]],
+            "amount": [cents_text(c) for c in out["cents"]],
+            "margin": [cents_text(c) for c in out["margin_cents"]],
             "new_logo": out["new_logo"],
             "reason": out["reason"],
             "original_id": out["original_id"],
         }
     )
-
-
-def _money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(int(cents)), 100)
-    return f"{sign}{whole}.{rest:02d}"
 
 
 def demo_org(transactions: pd.DataFrame, current: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -142,3 +142,10 @@ def money_column(frame: pd.DataFrame, column: str, path: Path, what: str, *, all
             )
         cents[pos] = int(amount * 100)
     return pd.Series(cents, index=frame.index, name=column)
+
+
+def cents_text(cents: int) -> str:
+    """Whole cents as exact decimal text: -1234 -> '-12.34'."""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole}.{rest:02d}"
