@@ -255,6 +255,31 @@ class CompConfig(StrictModel):
     """Quotas for payees the quota stage does not set (overlays, count measures): payee rows, see README."""
 
 
+class SimulationConfig(StrictModel):
+    """Monte-Carlo simulation of the reps' year under each candidate comp plan (SimPy, replications on Dask)."""
+
+    behaviour: Path
+    """Behaviour parameter file (see models/behaviour/), e.g. ../models/behaviour/defaults.yaml."""
+    replications: int = Field(default=200, ge=1)
+    """Monte-Carlo replications per plan; every plan sees the same random numbers (paired comparison)."""
+    mode: Literal["behaviour", "fixed_effort"] = "behaviour"
+    """`behaviour`: effort, deal timing and turnover answer the plan. `fixed_effort`: reps sell at normal effort
+    whatever the plan pays (the comparison case)."""
+    calibrate: Literal["forecast", "potential"] = "forecast"
+    """Opportunity rates so normal-effort sales match the quota stage's expected sales per territory
+    (`forecast`), or the behaviour file's `capture` share of each unit's potential (`potential`)."""
+    potential: str = "potential"
+    """Measure of the units table holding sales potential (where opportunities come from)."""
+    workload: str | None = None
+    """Measure of the units table holding the workload of covering each unit; sets rep capacity (none: no limit)."""
+    accounts: str | None = None
+    """Measure holding each unit's number of accounts (deal sizes scale with potential per account)."""
+    workers: int | None = Field(default=None, ge=1)
+    """Dask workers of the local cluster (one per core when omitted)."""
+    scheduler: str | None = None
+    """Address of an existing Dask scheduler (tcp://host:8786); a local cluster is started when omitted."""
+
+
 class ScenarioConfig(StrictModel):
     """A whole planning scenario."""
 
@@ -269,6 +294,8 @@ class ScenarioConfig(StrictModel):
     """Quota setting on the designed alignment; skipped when omitted."""
     comp: CompConfig | None = None
     """Comp-plan evaluation on the designed territories and quotas; skipped when omitted."""
+    simulation: SimulationConfig | None = None
+    """Simulated rep behaviour under every comp plan; needs the comp section."""
     output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")
@@ -286,6 +313,8 @@ class ScenarioConfig(StrictModel):
             )
         if self.comp is not None and self.quota is None:
             raise ValueError("comp needs a quota section (plans pay on attainment against the quotas it sets)")
+        if self.simulation is not None and self.comp is None:
+            raise ValueError("simulation needs a comp section (it simulates the year under the candidate plans)")
         if t.compactness == "cut_edges" and self.data.geometry is None and self.data.adjacency is None:
             raise ValueError("territory.compactness 'cut_edges' needs data.geometry or data.adjacency")
         if t.contiguity and self.data.geometry is None and self.data.adjacency is None:

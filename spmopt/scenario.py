@@ -34,6 +34,7 @@ _PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("comp", "crediting", "hierarchy"),
     ("comp", "crediting", "overlays"),
     ("comp", "crediting", "splits"),
+    ("simulation", "behaviour"),
     ("output", "dir"),
 )
 

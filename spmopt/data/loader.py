@@ -61,7 +61,9 @@ def referenced_measures(cfg: ScenarioConfig) -> tuple[str, ...]:
     t = cfg.territory
     names = [b.measure for b in t.balance]
     quota_measure = cfg.quota.potential if cfg.quota is not None else None
-    for extra in (t.distance_weight, cfg.disruption_measure, quota_measure):
+    sim = cfg.simulation
+    sim_measures = (sim.potential, sim.workload, sim.accounts) if sim is not None else ()
+    for extra in (t.distance_weight, cfg.disruption_measure, quota_measure, *sim_measures):
         if extra is not None and extra not in names:
             names.append(extra)
     return tuple(names)

@@ -1,0 +1,218 @@
+"""Behaviour parameters of the rep simulator: the validated schema of `models/behaviour/*.yaml`.
+
+Each scalar is written as `{value, range, source}`: `value` must satisfy the hard limits below (a negative
+rate or a probability above 1 is an error), `range` is the plausible band from the source, and a value
+outside it is allowed but reported as a warning, so a planner can stress-test beyond the literature knowingly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from spmopt.config import StrictModel
+
+
+class Param(StrictModel):
+    """One documented number: the value used, its plausible range and where that range comes from."""
+
+    value: float
+    range: tuple[float, float]
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Param:
+        if self.range[0] > self.range[1]:
+            raise ValueError(f"range {list(self.range)} is not ascending")
+        return self
+
+
+def _check(param: Param, low: float | None, high: float | None, what: str, open_low: bool = False) -> None:
+    v = param.value
+    if low is not None and (v < low or (open_low and v == low)):
+        raise ValueError(f"{what} = {v:g} must be {'>' if open_low else '>='} {low:g}")
+    if high is not None and v > high:
+        raise ValueError(f"{what} = {v:g} must be <= {high:g}")
+
+
+class Stage(StrictModel):
+    """One pipeline stage: a Gamma-distributed duration and the probability of passing to the next stage."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    mean_days: float = Field(gt=0)
+    shape: float = Field(default=2.0, gt=0)
+    """Gamma shape k (coefficient of variation 1/sqrt(k))."""
+    pass_probability: float = Field(gt=0, le=1)
+    """Probability the opportunity passes this stage; at the last stage, that it closes won."""
+
+
+class Pipeline(StrictModel):
+    """How opportunities arise, move and close."""
+
+    stages: tuple[Stage, ...] = Field(min_length=1)
+    stages_source: str = Field(min_length=1)
+    capture: Param
+    """Share of a unit's potential a normal-effort rep sells in a year (sets the opportunity rate)."""
+    deal_size_share: Param
+    """Mean deal size as a share of the account's annual potential (unit potential / accounts)."""
+    deal_size_sigma: Param
+    """Sigma of log deal size (lognormal around the account's mean)."""
+    new_logo_share: Param
+    """Probability that an opportunity is with a new customer."""
+    products: dict[str, ProductMix] = Field(min_length=1)
+    """Product mix of opportunities and each product's margin ratio."""
+    products_source: str = Field(min_length=1)
+    warmup_days: Param
+    """Days of opportunities simulated before the plan year so the year opens with a pipeline."""
+
+    @model_validator(mode="after")
+    def _limits(self) -> Pipeline:
+        _check(self.capture, 0, None, "capture", open_low=True)
+        _check(self.deal_size_share, 0, None, "deal_size_share", open_low=True)
+        _check(self.deal_size_sigma, 0, 3, "deal_size_sigma")
+        _check(self.new_logo_share, 0, 1, "new_logo_share")
+        _check(self.warmup_days, 0, 1000, "warmup_days")
+        total = sum(p.share for p in self.products.values())
+        if abs(total - 1) > 1e-9:
+            raise ValueError(f"product shares add up to {total:g}, not 1")
+        return self
+
+    @property
+    def win_probability(self) -> float:
+        """Probability that an opportunity passes every stage (before a rep's skill factor)."""
+        p = 1.0
+        for s in self.stages:
+            p *= s.pass_probability
+        return p
+
+
+class ProductMix(StrictModel):
+    """One product line: its share of opportunities and margin as a share of the deal amount."""
+
+    share: float = Field(ge=0, le=1)
+    margin: float = Field(ge=0, le=1)
+
+
+class Reps(StrictModel):
+    """Rep skill and capacity."""
+
+    skill_sigma: Param
+    """Sigma of the lognormal (mean 1) spread of win-rate and deal-size factors across reps, per replication."""
+    capacity_headroom: Param
+    """A rep's weekly selling hours as a multiple of the average territory's workload at normal effort."""
+
+    @model_validator(mode="after")
+    def _limits(self) -> Reps:
+        _check(self.skill_sigma, 0, 2, "skill_sigma")
+        _check(self.capacity_headroom, 0, None, "capacity_headroom", open_low=True)
+        return self
+
+
+class Motivation(StrictModel):
+    """How effort answers the plan's marginal pay."""
+
+    elasticity: Param
+    """Effort = (marginal pay / reference pay) ** elasticity, clipped to [effort_min, effort_max]."""
+    effort_min: Param
+    effort_max: Param
+    forecast_cv: Param
+    """Coefficient of variation of the rep's own forecast of annual sales at the start of the year; it shrinks
+    with the square root of the time left."""
+    decision_days: Param
+    """How often a rep revisits effort."""
+
+    @model_validator(mode="after")
+    def _limits(self) -> Motivation:
+        _check(self.elasticity, 0, 5, "elasticity")
+        _check(self.effort_min, 0, 1, "effort_min")
+        _check(self.effort_max, 1, 5, "effort_max")
+        _check(self.forecast_cv, 0, 3, "forecast_cv", open_low=True)
+        _check(self.decision_days, 1, 92, "decision_days")
+        return self
+
+
+class Timing(StrictModel):
+    """Moving deals across payout-period ends when that pays more."""
+
+    window_days: Param
+    """Deals due to close this many days either side of a period end can be moved across it."""
+    movable_share: Param
+    """Probability that a customer agrees to move a deal's close date."""
+    pull_discount: Param
+    """Price concession on a deal pulled into an earlier period (share of its amount)."""
+    next_year_value: Param
+    """What a rep counts a deal booked after the plan year as worth, as a multiple of this year's target pay
+    per unit of quota."""
+
+    @model_validator(mode="after")
+    def _limits(self) -> Timing:
+        _check(self.window_days, 0, 45, "window_days")
+        _check(self.movable_share, 0, 1, "movable_share")
+        _check(self.pull_discount, 0, 1, "pull_discount")
+        _check(self.next_year_value, 0, 5, "next_year_value")
+        return self
+
+
+class Turnover(StrictModel):
+    """Reps leaving when expected pay falls far below target, and their ramping replacements."""
+
+    pay_threshold: Param
+    """A rep whose expected annual pay is below this share of target incentive considers leaving."""
+    quit_probability: Param
+    """Probability of leaving at each quarterly check while below the threshold."""
+    vacancy_days: Param
+    """Days before a replacement starts."""
+    ramp: tuple[float, ...]
+    """Productivity of a replacement in their 1st, 2nd, ... month."""
+    ramp_source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _limits(self) -> Turnover:
+        _check(self.pay_threshold, 0, 1, "pay_threshold")
+        _check(self.quit_probability, 0, 1, "quit_probability")
+        _check(self.vacancy_days, 0, 365, "vacancy_days")
+        if len(self.ramp) > 12 or any(not 0 <= f <= 1 for f in self.ramp):
+            raise ValueError("ramp: at most 12 monthly factors, each in [0, 1]")
+        return self
+
+
+class BehaviourParams(StrictModel):
+    """A whole behaviour parameter set (one file under models/behaviour/)."""
+
+    version: int = Field(ge=1)
+    description: str
+    pipeline: Pipeline
+    reps: Reps
+    motivation: Motivation
+    timing: Timing
+    turnover: Turnover
+
+    @model_validator(mode="after")
+    def _effort_band(self) -> BehaviourParams:
+        if self.motivation.effort_min.value > self.motivation.effort_max.value:
+            raise ValueError("motivation.effort_min is above motivation.effort_max")
+        return self
+
+    def warnings(self) -> list[str]:
+        """Values outside their documented plausible range."""
+        out = []
+        for section in (self.pipeline, self.reps, self.motivation, self.timing, self.turnover):
+            for name in type(section).model_fields:
+                p = getattr(section, name)
+                if isinstance(p, Param) and not p.range[0] <= p.value <= p.range[1]:
+                    out.append(
+                        f"behaviour parameter {name} = {p.value:g} is outside its plausible range "
+                        f"{p.range[0]:g}-{p.range[1]:g} ({p.source})"
+                    )
+        return out
+
+
+Pipeline.model_rebuild()
+
+
+def load_behaviour(path: Path) -> BehaviourParams:
+    """Read and validate a behaviour parameter file; errors name the file, key and line."""
+    from spmopt.scenario import load_yaml_model
+
+    return load_yaml_model(path, BehaviourParams, "behaviour parameters")
