@@ -106,6 +106,8 @@ def _print_summary(result, target: Path) -> None:
     for warning in result.warnings:
         console.print("[bold yellow]warning:[/] ", end="", highlight=False)
         console.print(warning, markup=False, highlight=False, soft_wrap=True)
+    if result.simulation is not None:
+        _print_simulation(result.simulation)
     out.print(f"outputs in {target}")
 
 
@@ -176,3 +178,102 @@ def _print_comp(results) -> None:
         table.add_row(label, *[cell(r.kpis) for r in results])
     table.add_row("reconciled", *[str(r.reconciliation["reconciled"]) for r in results])
     out.print(table)
+
+
+def _print_simulation(sim) -> None:
+    """Cost and attainment of each plan with 95% CIs, and each plan's paired difference from the first."""
+    facts = sim.facts
+    out.print(
+        f"simulation: {facts['replications']} replications x {len(sim.plans)} plans ({facts['mode']}), "
+        f"{facts['events']:,} events in {facts['simulate_seconds']:.1f} s on {facts['workers']} worker(s)"
+    )
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("mean [95% CI]")
+    for plan in sim.plans:
+        table.add_column(plan, justify="right")
+    if len(sim.plans) > 1:
+        for plan in sim.plans[1:]:
+            table.add_column(f"{plan} - {sim.plans[0]}", justify="right")
+    rows = [
+        ("total payout", "payout", "{:,.0f}"),
+        ("revenue", "revenue", "{:,.0f}"),
+        ("cost of sales %", "cost_of_sales_pct", "{:.3f}"),
+        ("share of reps at quota", "share_at_quota", "{:.1%}"),
+        ("mean attainment", "attainment_mean", "{:.1%}"),
+        ("mean effort", "effort_mean", "{:.3f}"),
+        ("deals pulled in", "deals_pulled_in", "{:.1f}"),
+        ("deals pushed out", "deals_pushed_out", "{:.1f}"),
+        ("leavers", "leavers", "{:.2f}"),
+    ]
+    diffs = sim.differences
+    for label, metric, fmt in rows:
+        cells = []
+        for plan in sim.plans:
+            m = sim.metric(plan, metric)
+            cells.append(f"{fmt.format(m['mean'])} [{fmt.format(m['ci_low'])}, {fmt.format(m['ci_high'])}]")
+        for plan in sim.plans[1:]:
+            d = diffs[(diffs["plan"] == plan) & (diffs["metric"] == metric)].iloc[0]
+            cells.append(f"{fmt.format(d['mean'])} [{fmt.format(d['ci_low'])}, {fmt.format(d['ci_high'])}]")
+        table.add_row(label, *cells)
+    out.print(table)
+
+
+@app.command()
+def simulate(
+    scenario: Path,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default: output.dir)")] = None,
+    replications: Annotated[int | None, typer.Option(help="Replications per plan (default: the scenario's)")] = None,
+    mode: Annotated[str | None, typer.Option(help="behaviour or fixed_effort (default: the scenario's)")] = None,
+    workers: Annotated[int | None, typer.Option(help="Workers of the local Dask cluster")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    ] = None,
+    alignment: Annotated[
+        Path | None, typer.Option(help="alignment.csv of an earlier run: skip territory design (needs --quotas)")
+    ] = None,
+    quotas: Annotated[Path | None, typer.Option(help="quotas.csv of an earlier run: skip quota setting")] = None,
+    overrides: Overrides = None,
+) -> None:
+    """Simulate the reps' year under each candidate comp plan (Monte Carlo on Dask) and write the results."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from spmopt.scenario import load_scenario
+
+    extra = list(overrides or ())
+    for key, value in (("replications", replications), ("mode", mode), ("workers", workers), ("scheduler", scheduler)):
+        if value is not None:
+            extra.append(f"simulation.{key}={value}")
+    try:
+        if (alignment is None) != (quotas is None):
+            raise SpmoptError("give both --alignment and --quotas (an earlier run's outputs), or neither")
+        cfg = load_scenario(scenario, extra)
+        if cfg.simulation is None:
+            raise SpmoptError(f"{scenario}: no simulation section (behaviour file, replications)")
+        target = out_dir if out_dir is not None else cfg.output_dir()
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("Preparing", total=cfg.simulation.replications)
+
+            def tick(done: int, total: int) -> None:
+                bar.update(task, description="Replications", completed=done, total=total)
+
+            def say(msg: str) -> None:
+                bar.update(task, description=msg[:60])
+
+            if alignment is not None and quotas is not None:
+                from spmopt.report.outputs import write_simulation_outputs
+                from spmopt.sim.run import simulate_from_files
+
+                sim, data = simulate_from_files(cfg, alignment, quotas, tick, message=say)
+                write_simulation_outputs(sim, cfg, data, target, scenario, [alignment, quotas])
+            else:
+                from spmopt.pipeline import run_scenario
+                from spmopt.report.outputs import write_outputs
+
+                result = run_scenario(cfg, progress=say)
+                write_outputs(result, target, scenario)
+                sim = result.simulation
+    except SpmoptError as exc:
+        _fail(exc, scenario)
+    _print_simulation(sim)
+    out.print(f"outputs in {target}")

@@ -16,6 +16,9 @@ from spmopt.data.loader import PlanningData, load_planning_data
 from spmopt.errors import InfeasibleModelError, SolverError
 from spmopt.optim.solve import SolveStatus, solve
 from spmopt.quota.plan import QuotaPlan, set_quotas
+from spmopt.sim.montecarlo import SimulationResult
+from spmopt.sim.run import simulate_scenario
+from spmopt.sim.write import sim_facts
 from spmopt.territory.diagnose import explain_infeasibility, precheck
 from spmopt.territory.inputs import territory_inputs
 from spmopt.territory.model import build_territory_model
@@ -44,6 +47,7 @@ class ScenarioResult:
     stages: tuple[StageRecord, ...]
     quota: QuotaPlan | None = None
     comp: tuple[CompResult, ...] = ()
+    simulation: SimulationResult | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -83,7 +87,29 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
         from spmopt.comp.write import comp_facts
 
         stages.append(StageRecord("comp", time.perf_counter() - clock, {"plans": comp_facts(list(comp))}))
-    return ScenarioResult(config=cfg, data=data, territory=plan, stages=tuple(stages), quota=quotas, comp=comp)
+    simulation = None
+    if cfg.simulation is not None and quotas is not None:
+        clock = time.perf_counter()
+        simulation = simulate_scenario(
+            cfg,
+            data,
+            alignment,
+            quotas.table,
+            plans,
+            progress=lambda done, total: progress(f"Simulating: {done}/{total} replications"),
+            message=progress,
+        )
+        details = {**sim_facts(simulation), "warnings": list(simulation.warnings)}
+        stages.append(StageRecord("simulation", time.perf_counter() - clock, details))
+    return ScenarioResult(
+        config=cfg,
+        data=data,
+        territory=plan,
+        stages=tuple(stages),
+        quota=quotas,
+        comp=comp,
+        simulation=simulation,
+    )
 
 
 def design_territories(

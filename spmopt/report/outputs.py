@@ -19,7 +19,20 @@ from spmopt.errors import SpmoptError
 from spmopt.pipeline import ScenarioResult
 from spmopt.report.map import draw_alignment_map
 
-_VERSIONED = ("spmopt", "pyomo", "highspy", "numpy", "pandas", "geopandas", "shapely", "networkx", "pydantic")
+_VERSIONED = (
+    "spmopt",
+    "pyomo",
+    "highspy",
+    "numpy",
+    "pandas",
+    "geopandas",
+    "shapely",
+    "networkx",
+    "pydantic",
+    "simpy",
+    "dask",
+    "distributed",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -49,6 +62,10 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
         from spmopt.comp.write import register_comp_files
 
         register_comp_files(list(result.comp), writers)
+    if result.simulation is not None:
+        from spmopt.sim.write import register_sim_files
+
+        register_sim_files(result.simulation, writers)
     return atomic_write_folder(out_dir, writers, lambda folder: _manifest(result, folder, scenario_path))
 
 
@@ -122,3 +139,34 @@ def _config_hash(result: ScenarioResult) -> str:
 
     text = json.dumps(result.config.model_dump(mode="json"), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_simulation_outputs(
+    sim, cfg, data, out_dir: Path, scenario_path: Path | None, extra_inputs: list[Path]
+) -> list[Path]:
+    """The simulation's files alone (a simulation on an earlier run's alignment and quotas)."""
+    from spmopt.sim.write import register_sim_files, sim_facts
+
+    writers: dict[str, Callable[[Path], None]] = {
+        "config.resolved.yaml": lambda p: p.write_text(
+            yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
+        ),
+    }
+    register_sim_files(sim, writers)
+
+    def manifest(folder: Path) -> dict[str, object]:
+        inputs = dict(data.input_hashes)
+        inputs.update({str(p): sha256_file(p) for p in extra_inputs})
+        return {
+            "scenario": cfg.name,
+            "scenario_file": str(scenario_path) if scenario_path else None,
+            "seed": cfg.seed,
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "versions": package_versions(),
+            "inputs": inputs,
+            "stages": [{"stage": "simulation", **sim_facts(sim)}],
+            "warnings": list(sim.warnings),
+            "outputs": output_hashes(folder),
+        }
+
+    return atomic_write_folder(out_dir, writers, manifest)

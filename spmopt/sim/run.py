@@ -1,0 +1,144 @@
+"""The simulation stage: scenario + designed alignment + quotas + plans -> replications -> `SimulationResult`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from spmopt.comp.plan import CompPlan
+from spmopt.config import ScenarioConfig
+from spmopt.data.loader import PlanningData, sha256_file
+from spmopt.errors import ConfigError
+from spmopt.sim.incentives import check_plan, plan_contexts
+from spmopt.sim.inputs import sim_inputs
+from spmopt.sim.montecarlo import SimulationResult, summarise
+from spmopt.sim.parallel import Job, Progress, run_dask, run_local
+from spmopt.sim.params import load_behaviour
+
+
+def simulate_scenario(
+    cfg: ScenarioConfig,
+    data: PlanningData,
+    alignment: pd.Series,
+    quota_table: pd.DataFrame,
+    plans: list[CompPlan],
+    progress: Progress | None = None,
+    local: bool = False,
+    message: Callable[[str], None] = lambda _: None,
+) -> SimulationResult:
+    """Simulate every plan of the scenario on its alignment (unit -> territory) and quotas.
+
+    `local` runs the replications in this process instead of on Dask (tests and notebooks)."""
+    sim, comp, quota = cfg.simulation, cfg.comp, cfg.quota
+    if sim is None or comp is None or quota is None:
+        raise ConfigError("simulation needs the scenario's simulation, comp and quota sections")
+    clock = time.perf_counter()
+    params = load_behaviour(sim.behaviour)
+    for plan, path in zip(plans, comp.plans, strict=True):
+        check_plan(plan, params, str(path))
+    starts = {p.year_start for p in plans}
+    if len(starts) > 1:
+        raise ConfigError(
+            f"comp.plans: the plans start their years on different days ({', '.join(sorted(map(str, starts)))}); "
+            "the simulation plays one plan year"
+        )
+    message("Preparing the simulation (seats, opportunity rates, engine-priced incentive tables)")
+    inputs = sim_inputs(
+        data.units,
+        alignment,
+        quota_table,
+        params,
+        plans[0].year_start,
+        quota.ramp,
+        sim.calibrate,
+        sim.potential,
+        sim.workload,
+        sim.accounts,
+    )
+    contexts = plan_contexts(plans, inputs, params, comp, quota_table)
+    prepare = time.perf_counter() - clock
+    job = Job(inputs, tuple(contexts), params, cfg.seed, sim.mode == "fixed_effort")
+    message(f"Simulating {sim.replications} replications x {len(plans)} plans")
+    clock = time.perf_counter()
+    if local:
+        years, facts = run_local(job, sim.replications, progress), {"executor": "local", "workers": 1}
+    else:
+        years, facts = run_dask(job, sim.replications, sim.workers, sim.scheduler, progress)
+    seconds = time.perf_counter() - clock
+    result = summarise([p.name for p in plans], inputs.seats, inputs.reps, years, keep_months=True)
+    events = int(result.replications["events"].sum())
+    facts = {
+        **facts,
+        "mode": sim.mode,
+        "replications": sim.replications,
+        "plans": [p.name for p in plans],
+        "seats": len(inputs.seats),
+        "behaviour_file": str(sim.behaviour),
+        "behaviour_sha256": sha256_file(Path(sim.behaviour)),
+        "behaviour_version": params.version,
+        "seed": cfg.seed,
+        "prepare_seconds": round(prepare, 3),
+        "simulate_seconds": round(seconds, 3),
+        "events": events,
+        "events_per_second": round(events / seconds, 1) if seconds > 0 else None,
+        "headline": headline(result),
+    }
+    return SimulationResult(
+        plans=result.plans,
+        seats=result.seats,
+        reps=result.reps,
+        replications=result.replications,
+        summary=result.summary,
+        differences=result.differences,
+        histogram=result.histogram,
+        seat_months=result.seat_months,
+        facts=facts,
+        warnings=tuple(params.warnings()),
+    )
+
+
+def headline(result: SimulationResult) -> dict[str, dict[str, list[float]]]:
+    """Per plan: [mean, ci_low, ci_high] of cost, revenue, cost of sales and share at quota (manifest)."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for plan in result.plans:
+        out[plan] = {}
+        for metric in ("payout", "revenue", "cost_of_sales_pct", "share_at_quota", "effort_mean", "leavers"):
+            m = result.metric(plan, metric)
+            out[plan][metric] = [round(m["mean"], 4), round(m["ci_low"], 4), round(m["ci_high"], 4)]
+    return out
+
+
+def simulate_from_files(
+    cfg: ScenarioConfig,
+    alignment: Path,
+    quotas: Path,
+    progress: Progress | None = None,
+    local: bool = False,
+    message: Callable[[str], None] = lambda _: None,
+) -> tuple[SimulationResult, PlanningData]:
+    """Simulate on an alignment and quotas written by an earlier `spmopt run` (alignment.csv, quotas.csv)."""
+    from spmopt.comp.plan import load_plan
+    from spmopt.data.loader import load_planning_data
+    from spmopt.data.tables import read_table, require_columns
+
+    if cfg.comp is None:
+        raise ConfigError("simulation needs the scenario's comp section (the candidate plans)")
+    plans = [load_plan(p) for p in cfg.comp.plans]
+    data = load_planning_data(cfg)
+    frame = read_table(alignment, "alignment")
+    require_columns(frame, ["unit_id", "territory_id"], alignment, "alignment")
+    series = pd.Series(frame["territory_id"].astype(str).to_numpy(), index=frame["unit_id"].astype(str).to_numpy())
+    missing = data.units.index.difference(series.index)
+    if len(missing):
+        raise ConfigError(f"{alignment}: no territory for {len(missing)} unit(s), e.g. {', '.join(missing[:5])}")
+    table = read_table(quotas, "quotas")
+    require_columns(table, ["territory_id", "rep_id"], quotas, "quotas")
+    table = table.astype({"territory_id": str})
+    unknown = sorted(set(series.to_numpy()) - set(table["territory_id"]))
+    if unknown:
+        raise ConfigError(f"{quotas}: no quota row for territory {unknown[0]} of {alignment}")
+    result = simulate_scenario(cfg, data, series.loc[data.units.index], table, plans, progress, local, message)
+    return result, data

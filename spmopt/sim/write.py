@@ -1,0 +1,27 @@
+"""The simulation's output files: summary with confidence intervals, paired differences, per-replication
+totals, attainment histogram and the tidy seat x month x replication table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from spmopt.sim.montecarlo import SimulationResult
+
+
+def register_sim_files(result: SimulationResult, writers: dict[str, Callable[[Path], None]]) -> None:
+    """Add the simulation's files (under `simulation/`) to an output folder's writers."""
+    tables = {
+        "simulation/summary.csv": result.summary,
+        "simulation/differences.csv": result.differences,
+        "simulation/replications.csv": result.replications,
+        "simulation/attainment_histogram.csv": result.histogram,
+        "simulation/seat_months.csv": result.seat_months,
+    }
+    for name, frame in tables.items():
+        writers[name] = lambda p, frame=frame: frame.to_csv(p, index=False, float_format="%.6g")
+
+
+def sim_facts(result: SimulationResult) -> dict[str, object]:
+    """The manifest's simulation section."""
+    return {**result.facts, "warnings": list(result.warnings)}
