@@ -61,7 +61,16 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = CliRunner().invoke(
         app,
-        ["run", str(ROOT / "scenarios" / "demo.yaml"), "--out", str(out), "--set", "territory.solver.time_limit=45"],
+        [
+            "run",
+            str(ROOT / "scenarios" / "demo.yaml"),
+            "--out",
+            str(out),
+            "--set",
+            "territory.solver.time_limit=45",
+            "--set",
+            "simulation.replications=30",
+        ],
     )
     assert result.exit_code == 0, result.output
     names = {p.name for p in out.iterdir()}
@@ -74,6 +83,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "quotas.csv",
         "comp",
         "comp_summary.csv",
+        "simulation",
     }
     alignment = pd.read_csv(out / "alignment.csv", dtype=str)
     units = pd.read_csv(ROOT / "scenarios" / "demo" / "units.csv", dtype={"unit_id": str})
@@ -121,3 +131,24 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         assert Decimal(row["payments_total"]) == sum(Decimal(a) for a in payees["paid"])
         assert Decimal(row["credited_direct_total"]) + Decimal(row["uncredited_total"]) == total
     assert set(pd.read_csv(out / "comp" / "commission" / "payees.csv")["role"]) == {"rep"}
+    # The simulation: both plans, 30 paired replications; the tidy tables add up to the summary.
+    sim = next(s for s in manifest["stages"] if s["stage"] == "simulation")
+    assert sim["replications"] == 30
+    assert sim["plans"] == ["target_incentive", "commission"]
+    assert len(sim["behaviour_sha256"]) == 64
+    reps = pd.read_csv(out / "simulation" / "replications.csv")
+    months = pd.read_csv(out / "simulation" / "seat_months.csv")
+    summary = pd.read_csv(out / "simulation" / "summary.csv")
+    assert len(reps) == 60
+    assert len(months) == 2 * 30 * 9 * 12
+    per_rep = months.groupby(["plan", "replication"])[["revenue", "payment"]].sum()
+    joined = reps.set_index(["plan", "replication"]).join(per_rep, rsuffix="_right")
+    assert (joined["revenue"] - joined["revenue_right"]).abs().max() < 0.01 * 9 * 12
+    assert (joined["payout"] - joined["payment"]).abs().max() < 0.01 * 9 * 12
+    for plan in ("target_incentive", "commission"):
+        row = summary[(summary["plan"] == plan) & (summary["metric"] == "payout")].iloc[0]
+        assert row["ci_low"] < row["mean"] < row["ci_high"]
+        assert row["mean"] == pytest.approx(reps.loc[reps["plan"] == plan, "payout"].mean(), rel=1e-5)
+    # Normal-effort sales are calibrated to the quota stage's forecast; behaviour moves them only a little.
+    revenue = summary[(summary["plan"] == "target_incentive") & (summary["metric"] == "revenue")].iloc[0]
+    assert 0.85 * quotas["expected_sales"].sum() < revenue["mean"] < 1.15 * quotas["expected_sales"].sum()

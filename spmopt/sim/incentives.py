@@ -48,8 +48,12 @@ class PlanContext:
     month_quota: np.ndarray
     """(seats, 12) the payee row's monthly quota in cents."""
     reference_rate: np.ndarray
-    """(seats,) target pay per cent of quota under the baseline (first) plan: effort is 1 where a cent of sales
-    pays this much."""
+    """(seats,) the baseline (first) plan's expected marginal pay per cent of sales for a rep on track at the
+    start of the year: effort is 1 where a cent of sales pays this much (target pay per quota cent when the
+    baseline pays nothing at the margin there)."""
+    on_track_rate: np.ndarray
+    """(seats,) this plan's expected marginal pay per cent of sales for a rep on track at the start of a year:
+    what a deal pushed into next year is worth under the same plan."""
     ray: np.ndarray
     """(seats, measures) expected credit of each measure per cent of sales."""
     marginal: np.ndarray
@@ -102,7 +106,7 @@ def plan_contexts(
     comp: CompConfig | None,
     quota_table: pd.DataFrame,
 ) -> list[PlanContext]:
-    """A context per plan; the first plan's target pay per quota cent is every plan's effort reference."""
+    """A context per plan; the first plan's marginal pay on track is every plan's effort reference."""
     contexts: list[PlanContext] = []
     for plan in plans:
         rows = quota_rows(quota_table, "the quota stage's quotas", plan)
@@ -138,8 +142,6 @@ def plan_context(
         month[s] = _monthly(base, plan) if base is not None else 0
     annual = month.sum(axis=1)
     ti = np.array([cents(plan.role("rep").target_incentive) for _ in inputs.seats], dtype=np.int64)
-    if reference_rate is None:
-        reference_rate = np.divide(ti, annual, out=np.zeros(n), where=annual > 0)
     products = tuple(params.pipeline.products)
     mix = params.pipeline.products
     share = np.array([mix[p].share for p in products])
@@ -163,6 +165,14 @@ def plan_context(
         if not (ray[:, j] > 0).all():
             raise ConfigError(f"plan {plan.name}: measure {m.name} gets no credit from the simulated sales")
     marginal, expected_pay = _tables(plan, quota.sum(axis=1), ti, expected, ray, params.motivation.forecast_cv.value)
+    # What a cent of sales pays a rep on track for their expectation at the start of the year (target pay per
+    # quota cent where the plan pays nothing at the margin there).
+    at_target = int(round(1.0 / GRID_STEP))
+    on_track = (ray * marginal[:, LEVELS - 1, at_target, :]).sum(axis=1)
+    on_track = np.where(on_track > 0, on_track, np.divide(ti, annual, out=np.zeros(n), where=annual > 0))
+    if reference_rate is None:
+        # The forecast behind the quotas assumes today's (baseline) plan, so its on-track pay is effort 1.
+        reference_rate = on_track
     spif_value, spif_days = _spifs(plan, inputs)
     spif_mask = np.array([_mask(s.credit, products) for s in plan.spifs]).reshape(len(plan.spifs), len(products))
     per = 12 // plan.periods
@@ -173,6 +183,7 @@ def plan_context(
         annual_quota=annual,
         month_quota=month,
         reference_rate=reference_rate,
+        on_track_rate=on_track,
         ray=ray,
         marginal=marginal,
         expected_pay=expected_pay,

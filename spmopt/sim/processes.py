@@ -108,9 +108,12 @@ class Year:
         cands: Candidates,
         fixed_effort: bool,
         lists: CandidateLists | None = None,
+        trace: bool = False,
     ) -> None:
         self.inp, self.ctx, self.params, self.c = inputs, ctx, params, cands
         self.fixed = fixed_effort
+        self.trace: list[tuple[float, str, int, int, str]] | None = [] if trace else None
+        """With `trace`: (day, event, seat, opportunity or -1, detail) for every event, in order."""
         self.env = simpy.Environment()
         self.events = 0
         n_seats = len(inputs.seats)
@@ -142,8 +145,9 @@ class Year:
         self.moves = np.zeros((n_seats, 12, 2), dtype=np.int64)
         self.ramp = np.array(inputs.ramp, dtype=float)
         self.month_days = inputs.month_days.astype(float)
-        self.day_month = np.minimum(np.searchsorted(inputs.month_days, np.arange(inputs.days + 1), side="right") - 1,
-                                    11).tolist()
+        self.day_month = np.minimum(
+            np.searchsorted(inputs.month_days, np.arange(inputs.days + 1), side="right") - 1, 11
+        ).tolist()
         # Each seat has at most its first rep and a replacement after each turnover check.
         most = n_seats * (1 + QUARTER_CHECKS)
         self.person_credit = np.zeros((most, ctx.periods, len(ctx.field)))
@@ -273,6 +277,8 @@ class Year:
             ):
                 self.left[who] = env.now
                 self.holder[seat] = -1
+                if self.trace is not None:
+                    self._log("left", seat, -1, f"person {who}, expected pay {pay / 100:.2f}")
                 if env.now + turnover.vacancy_days.value >= self.T:
                     return
                 self.events += 1
@@ -287,6 +293,8 @@ class Year:
         self.left.append(np.inf)
         self.ytd.append(0.0)
         self.holder[seat] = len(self.persons) - 1
+        if self.trace is not None:
+            self._log("hired", seat, -1, f"person {len(self.persons) - 1}{' (replacement)' if replacement else ''}")
 
     def _forecasts(self, hold: np.ndarray, day: float) -> np.ndarray:
         """(seats,) forecast annual sales of each seat's rep as a multiple of their normal-effort expectation
@@ -357,6 +365,9 @@ class Year:
                 rho_seat = (ctx.ray * m).sum(axis=1) / np.maximum(ctx.reference_rate, 1e-300)
                 effort_seat = np.where(active, self._effort(rho_seat), np.nan)
                 effort = m
+            if self.trace is not None:
+                for s in np.flatnonzero(active).tolist():
+                    self._log("review", s, -1, f"effort {effort_seat[s]:.4f}")
             self.effort_sum[:, month] += np.nan_to_num(effort_seat)
             self.effort_n[:, month] += active
             if end > ptr:
@@ -401,17 +412,23 @@ class Year:
         arrival, dur = self.arrival, self.dur
         for i in index.tolist():
             self.schedule(arrival[i] + dur[i][0] - now, (i, 0, 0))
+            if self.trace is not None:
+                self._log("worked", c.seat[i], i, f"arrives {arrival[i]:.6g}")
 
     def on_stage(self, event: simpy.Event) -> None:
         i, stage, token = event.value
         if token != self.token[i]:
             return  # the close was moved; this is the stale event
         if stage == self.drop[i]:
+            if self.trace is not None:
+                self._log("lost", self.cseat[i], i, f"stage {stage}")
             return
         last = self.n_stages - 1
         if stage == last:
             self._book(i)
             return
+        if self.trace is not None:
+            self._log("passed", self.cseat[i], i, f"stage {stage}")
         nxt = stage + 1
         delay = self.dur[i][nxt]
         if nxt == last and self.drop[i] == self.n_stages:
@@ -428,6 +445,12 @@ class Year:
         if who >= 0:
             self.ytd[who] += amount
         self.books.append((i, who, seat, self.env.now, amount, moved))
+        if self.trace is not None:
+            self._log("won", seat, i, f"{amount / 100:.2f} to {'house' if who < 0 else f'person {who}'}")
+
+    def _log(self, event: str, seat: int, opportunity: int, detail: str) -> None:
+        assert self.trace is not None
+        self.trace.append((round(self.env.now, 6), event, seat, opportunity, detail))
 
     def _flush(self) -> None:
         """Add the bookings since the last flush to every person's per-period credit (vectorised)."""
@@ -506,8 +529,8 @@ class Year:
             gain_pull = p_pull - p_base if pull else -np.inf
             gain_push = p_push - p_base if push else -np.inf
             if last_period:
-                # Deals past the year end are paid next year at about the average rate at target.
-                rate = next_value * ctx.reference_rate[seat]
+                # Deals past the year end are paid next year, under the same plan, at about its on-track rate.
+                rate = next_value * ctx.on_track_rate[seat]
                 gain_pull -= rate * sum(float(c.size[i]) for i in pull)
                 gain_push += rate * sum(float(c.size[i]) for i in push)
             if max(gain_pull, gain_push) < 1:  # at least a cent better, or nothing moves
@@ -522,11 +545,15 @@ class Year:
                         self.token[i] += 1
                         self.final[seat].pop(i, None)
                         self.pushed_out[seat] += (1, int(c.size[i]))
+                        if self.trace is not None:
+                            self._log("pushed past year end", seat, i, "")
                     else:
                         self._reschedule(i, end + 0.5, PUSHED)
                 self.moves[seat, month, 1] += len(push)
 
     def _reschedule(self, i: int, day: float, how: int) -> None:
+        if self.trace is not None:
+            self._log("pulled in" if how == PULLED else "pushed out", self.cseat[i], i, f"closes {day:.6g}")
         self.token[i] += 1
         self.moved[i] = how
         self.final[self.cseat[i]][i] = day

@@ -101,10 +101,7 @@ def pay_year(inputs: SimInputs, ctx: PlanContext, rec: YearRecord, margin_ratio:
         quota = np.stack([person_quota(ctx, p, inputs.month_days, ramp) for p in rec.persons])
         days = float(inputs.days)
         ti = np.array(
-            [
-                ctx.target_incentive[p.seat] * ((days - p.start) / days if p.replacement else 1.0)
-                for p in rec.persons
-            ]
+            [ctx.target_incentive[p.seat] * ((days - p.start) / days if p.replacement else 1.0) for p in rec.persons]
         )
         ev = evaluate(ctx.plan, credit, quota, np.rint(ti).astype(np.int64), spif)
         paid = ev.payment.copy()
@@ -142,5 +139,3 @@ def pay_year(inputs: SimInputs, ctx: PlanContext, rec: YearRecord, margin_ratio:
         attainment=attainment,
         events=rec.events,
     )
-
-
