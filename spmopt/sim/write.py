@@ -19,7 +19,7 @@ def register_sim_files(result: SimulationResult, writers: dict[str, Callable[[Pa
         "simulation/seat_months.csv": result.seat_months,
     }
     for name, frame in tables.items():
-        writers[name] = lambda p, frame=frame: frame.to_csv(p, index=False, float_format="%.6g")
+        writers[name] = lambda p, frame=frame: frame.to_csv(p, index=False)
 
 
 def sim_facts(result: SimulationResult) -> dict[str, object]:
