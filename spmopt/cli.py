@@ -187,33 +187,37 @@ def _print_simulation(sim) -> None:
         f"simulation: {facts['replications']} replications x {len(sim.plans)} plans ({facts['mode']}), "
         f"{facts['events']:,} events in {facts['simulate_seconds']:.1f} s on {facts['workers']} worker(s)"
     )
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("mean [95% CI]")
+    table = Table(show_header=True, header_style="bold", title="mean ± 95% CI half-width")
+    table.add_column("")
     for plan in sim.plans:
         table.add_column(plan, justify="right")
-    if len(sim.plans) > 1:
-        for plan in sim.plans[1:]:
-            table.add_column(f"{plan} - {sim.plans[0]}", justify="right")
+    for plan in sim.plans[1:]:
+        table.add_column(f"{plan} − {sim.plans[0]} (paired)", justify="right")
     rows = [
-        ("total payout", "payout", "{:,.0f}"),
-        ("revenue", "revenue", "{:,.0f}"),
-        ("cost of sales %", "cost_of_sales_pct", "{:.3f}"),
-        ("share of reps at quota", "share_at_quota", "{:.1%}"),
-        ("mean attainment", "attainment_mean", "{:.1%}"),
-        ("mean effort", "effort_mean", "{:.3f}"),
-        ("deals pulled in", "deals_pulled_in", "{:.1f}"),
-        ("deals pushed out", "deals_pushed_out", "{:.1f}"),
-        ("leavers", "leavers", "{:.2f}"),
+        ("total payout", "payout", "{:,.0f}", 1),
+        ("revenue", "revenue", "{:,.0f}", 1),
+        ("cost of sales", "cost_of_sales_pct", "{:.3f}%", 1),
+        ("reps at quota", "share_at_quota", "{:.1f}%", 100),
+        ("mean attainment", "attainment_mean", "{:.1f}%", 100),
+        ("mean effort", "effort_mean", "{:.3f}", 1),
+        ("deals pulled in", "deals_pulled_in", "{:.1f}", 1),
+        ("deals pushed out", "deals_pushed_out", "{:.1f}", 1),
+        ("leavers", "leavers", "{:.2f}", 1),
     ]
     diffs = sim.differences
-    for label, metric, fmt in rows:
+
+    def cell(fmt: str, scale: float, mean: float, low: float, high: float) -> str:
+        half = (high - low) / 2 if high == high and low == low else float("nan")
+        return f"{fmt.format(scale * mean)} ± {fmt.format(scale * half)}"
+
+    for label, metric, fmt, scale in rows:
         cells = []
         for plan in sim.plans:
             m = sim.metric(plan, metric)
-            cells.append(f"{fmt.format(m['mean'])} [{fmt.format(m['ci_low'])}, {fmt.format(m['ci_high'])}]")
+            cells.append(cell(fmt, scale, m["mean"], m["ci_low"], m["ci_high"]))
         for plan in sim.plans[1:]:
             d = diffs[(diffs["plan"] == plan) & (diffs["metric"] == metric)].iloc[0]
-            cells.append(f"{fmt.format(d['mean'])} [{fmt.format(d['ci_low'])}, {fmt.format(d['ci_high'])}]")
+            cells.append(cell(fmt, scale, d["mean"], d["ci_low"], d["ci_high"]))
         table.add_row(label, *cells)
     out.print(table)
 
