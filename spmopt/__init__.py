@@ -18,6 +18,10 @@ _PUBLIC = {
     "run_scenario": "spmopt.pipeline",
     "write_outputs": "spmopt.report.outputs",
     "ScenarioResult": "spmopt.pipeline",
+    "simulate_scenario": "spmopt.sim.run",
+    "simulate_from_files": "spmopt.sim.run",
+    "SimulationResult": "spmopt.sim.montecarlo",
+    "load_behaviour": "spmopt.sim.params",
 }
 
 __all__ = ["__version__", *_PUBLIC]

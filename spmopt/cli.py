@@ -37,6 +37,14 @@ def validate(scenario: Path, overrides: Overrides = None) -> None:
 
     try:
         cfg = load_scenario(scenario, overrides or ())
+        if cfg.comp is not None:
+            from spmopt.comp.plan import load_plan
+
+            plans = [load_plan(p) for p in cfg.comp.plans]
+            if cfg.simulation is not None:
+                from spmopt.sim.run import check_simulation
+
+                check_simulation(cfg, plans)
         data = load_planning_data(cfg)
         inp = territory_inputs(data, cfg)
         precheck(inp)
@@ -253,6 +261,10 @@ def simulate(
         cfg = load_scenario(scenario, extra)
         if cfg.simulation is None:
             raise SpmoptError(f"{scenario}: no simulation section (behaviour file, replications)")
+        from spmopt.comp.plan import load_plan
+        from spmopt.sim.run import check_simulation
+
+        check_simulation(cfg, [load_plan(p) for p in cfg.comp.plans] if cfg.comp is not None else [])
         target = out_dir if out_dir is not None else cfg.output_dir()
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as bar:
@@ -281,3 +293,38 @@ def simulate(
         _fail(exc, scenario)
     _print_simulation(sim)
     out.print(f"outputs in {target}")
+
+
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that measure spmopt on this machine.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("sim")
+def bench_sim(
+    reps: Annotated[int, typer.Option(min=1, help="Reps (seats) in the synthetic organisation")] = 500,
+    replications: Annotated[int, typer.Option(min=1, help="Replications per plan")] = 200,
+    workers: Annotated[int, typer.Option(min=1, help="Local Dask workers")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic instance and the replications")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the measurements as JSON")] = None,
+) -> None:
+    """Simulator throughput: REPS reps x 1 plan year x REPLICATIONS x 2 plans on Dask, against a bare SimPy loop."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from spmopt.bench.sim import sim_benchmark
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("Replications", total=replications)
+        facts = sim_benchmark(
+            reps=reps,
+            replications=replications,
+            workers=workers,
+            seed=seed,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    text = json.dumps(facts, indent=2, default=str)
+    if json_out is not None:
+        json_out.write_text(text + "\n", encoding="utf-8")
+    out.print(text, markup=False, highlight=False)

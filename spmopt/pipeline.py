@@ -17,7 +17,7 @@ from spmopt.errors import InfeasibleModelError, SolverError
 from spmopt.optim.solve import SolveStatus, solve
 from spmopt.quota.plan import QuotaPlan, set_quotas
 from spmopt.sim.montecarlo import SimulationResult
-from spmopt.sim.run import simulate_scenario
+from spmopt.sim.run import check_simulation, simulate_scenario
 from spmopt.sim.write import sim_facts
 from spmopt.territory.diagnose import explain_infeasibility, precheck
 from spmopt.territory.inputs import territory_inputs
@@ -65,6 +65,8 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
     clock = time.perf_counter()
     # Plans are read first so a typo in one fails before minutes of territory solving.
     plans = [load_plan(p) for p in cfg.comp.plans] if cfg.comp is not None else []
+    if cfg.simulation is not None:
+        check_simulation(cfg, plans)
     progress("Loading and checking input data")
     data = load_planning_data(cfg)
     stages.append(StageRecord("data", time.perf_counter() - clock, {"units": len(data.units)}))

@@ -13,7 +13,7 @@ convolution of the stage densities.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import signal, stats
 
 from spmopt.sim.inputs import SimInputs
 from spmopt.sim.params import BehaviourParams
@@ -27,7 +27,7 @@ def cycle_tail(params: BehaviourParams, beyond: float, step: float = 0.01) -> fl
     density = None
     for s in stages:
         f = stats.gamma.pdf(x, s.shape, scale=s.mean_days / s.shape)
-        density = f if density is None else np.convolve(density, f)[: len(x)] * step
+        density = f if density is None else signal.fftconvolve(density, f)[: len(x)] * step
     assert density is not None
     return float(np.sum(np.maximum(x - beyond, 0.0) * density) * step)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from spmopt.config import StrictModel
 
@@ -17,7 +17,7 @@ from spmopt.config import StrictModel
 class Param(StrictModel):
     """One documented number: the value used, its plausible range and where that range comes from."""
 
-    value: float
+    value: float = Field(allow_inf_nan=False)
     range: tuple[float, float]
     source: str = Field(min_length=1)
 
@@ -28,12 +28,46 @@ class Param(StrictModel):
         return self
 
 
-def _check(param: Param, low: float | None, high: float | None, what: str, open_low: bool = False) -> None:
-    v = param.value
-    if low is not None and (v < low or (open_low and v == low)):
-        raise ValueError(f"{what} = {v:g} must be {'>' if open_low else '>='} {low:g}")
-    if high is not None and v > high:
-        raise ValueError(f"{what} = {v:g} must be <= {high:g}")
+LIMITS: dict[str, tuple[float | None, float | None, bool]] = {
+    "capture": (0, None, True),
+    "deal_size_share": (0, None, True),
+    "deal_size_sigma": (0, 3, False),
+    "new_logo_share": (0, 1, False),
+    "warmup_days": (0, 1000, False),
+    "skill_sigma": (0, 2, False),
+    "capacity_headroom": (0, None, True),
+    "elasticity": (0, 5, False),
+    "effort_min": (0, 1, False),
+    "effort_max": (1, 5, False),
+    "forecast_cv": (0, 3, True),
+    "decision_days": (1, 92, False),
+    "window_days": (0, 45, False),
+    "movable_share": (0, 1, False),
+    "pull_discount": (0, 1, False),
+    "next_year_value": (0, 5, False),
+    "pay_threshold": (0, 1, False),
+    "quit_probability": (0, 1, False),
+    "vacancy_days": (0, 365, False),
+}
+"""Hard limits of each parameter's value: (low, high, low excluded). Outside them the model is meaningless
+(a negative rate, a probability above 1); inside them but outside `range` it is merely unusual."""
+
+
+class Section(StrictModel):
+    """A parameter section: every `Param` field is checked against its hard limits where it is declared, so an
+    error names the section and the key."""
+
+    @field_validator("*")
+    @classmethod
+    def _within_limits(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, Param) and info.field_name in LIMITS:
+            low, high, open_low = LIMITS[info.field_name]
+            v = value.value
+            if low is not None and (v < low or (open_low and v == low)):
+                raise ValueError(f"value {v:g} must be {'>' if open_low else '>='} {low:g}")
+            if high is not None and v > high:
+                raise ValueError(f"value {v:g} must be <= {high:g}")
+        return value
 
 
 class Stage(StrictModel):
@@ -47,7 +81,7 @@ class Stage(StrictModel):
     """Probability the opportunity passes this stage; at the last stage, that it closes won."""
 
 
-class Pipeline(StrictModel):
+class Pipeline(Section):
     """How opportunities arise, move and close."""
 
     stages: tuple[Stage, ...] = Field(min_length=1)
@@ -66,17 +100,13 @@ class Pipeline(StrictModel):
     warmup_days: Param
     """Days of opportunities simulated before the plan year so the year opens with a pipeline."""
 
-    @model_validator(mode="after")
-    def _limits(self) -> Pipeline:
-        _check(self.capture, 0, None, "capture", open_low=True)
-        _check(self.deal_size_share, 0, None, "deal_size_share", open_low=True)
-        _check(self.deal_size_sigma, 0, 3, "deal_size_sigma")
-        _check(self.new_logo_share, 0, 1, "new_logo_share")
-        _check(self.warmup_days, 0, 1000, "warmup_days")
-        total = sum(p.share for p in self.products.values())
+    @field_validator("products")
+    @classmethod
+    def _shares_add_up(cls, products: dict[str, ProductMix]) -> dict[str, ProductMix]:
+        total = sum(p.share for p in products.values())
         if abs(total - 1) > 1e-9:
             raise ValueError(f"product shares add up to {total:g}, not 1")
-        return self
+        return products
 
     @property
     def win_probability(self) -> float:
@@ -94,7 +124,7 @@ class ProductMix(StrictModel):
     margin: float = Field(ge=0, le=1)
 
 
-class Reps(StrictModel):
+class Reps(Section):
     """Rep skill and capacity."""
 
     skill_sigma: Param
@@ -102,14 +132,8 @@ class Reps(StrictModel):
     capacity_headroom: Param
     """A rep's weekly selling hours as a multiple of the average territory's workload at normal effort."""
 
-    @model_validator(mode="after")
-    def _limits(self) -> Reps:
-        _check(self.skill_sigma, 0, 2, "skill_sigma")
-        _check(self.capacity_headroom, 0, None, "capacity_headroom", open_low=True)
-        return self
 
-
-class Motivation(StrictModel):
+class Motivation(Section):
     """How effort answers the plan's marginal pay."""
 
     elasticity: Param
@@ -122,17 +146,8 @@ class Motivation(StrictModel):
     decision_days: Param
     """How often a rep revisits effort."""
 
-    @model_validator(mode="after")
-    def _limits(self) -> Motivation:
-        _check(self.elasticity, 0, 5, "elasticity")
-        _check(self.effort_min, 0, 1, "effort_min")
-        _check(self.effort_max, 1, 5, "effort_max")
-        _check(self.forecast_cv, 0, 3, "forecast_cv", open_low=True)
-        _check(self.decision_days, 1, 92, "decision_days")
-        return self
 
-
-class Timing(StrictModel):
+class Timing(Section):
     """Moving deals across payout-period ends when that pays more."""
 
     window_days: Param
@@ -145,16 +160,8 @@ class Timing(StrictModel):
     """What a rep counts a deal booked after the plan year as worth, as a multiple of this year's target pay
     per unit of quota."""
 
-    @model_validator(mode="after")
-    def _limits(self) -> Timing:
-        _check(self.window_days, 0, 45, "window_days")
-        _check(self.movable_share, 0, 1, "movable_share")
-        _check(self.pull_discount, 0, 1, "pull_discount")
-        _check(self.next_year_value, 0, 5, "next_year_value")
-        return self
 
-
-class Turnover(StrictModel):
+class Turnover(Section):
     """Reps leaving when expected pay falls far below target, and their ramping replacements."""
 
     pay_threshold: Param
@@ -167,14 +174,12 @@ class Turnover(StrictModel):
     """Productivity of a replacement in their 1st, 2nd, ... month."""
     ramp_source: str = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _limits(self) -> Turnover:
-        _check(self.pay_threshold, 0, 1, "pay_threshold")
-        _check(self.quit_probability, 0, 1, "quit_probability")
-        _check(self.vacancy_days, 0, 365, "vacancy_days")
-        if len(self.ramp) > 12 or any(not 0 <= f <= 1 for f in self.ramp):
-            raise ValueError("ramp: at most 12 monthly factors, each in [0, 1]")
-        return self
+    @field_validator("ramp")
+    @classmethod
+    def _ramp(cls, ramp: tuple[float, ...]) -> tuple[float, ...]:
+        if len(ramp) > 12 or any(not 0 <= f <= 1 for f in ramp):
+            raise ValueError("at most 12 monthly factors, each in [0, 1]")
+        return ramp
 
 
 class BehaviourParams(StrictModel):
@@ -187,12 +192,6 @@ class BehaviourParams(StrictModel):
     motivation: Motivation
     timing: Timing
     turnover: Turnover
-
-    @model_validator(mode="after")
-    def _effort_band(self) -> BehaviourParams:
-        if self.motivation.effort_min.value > self.motivation.effort_max.value:
-            raise ValueError("motivation.effort_min is above motivation.effort_max")
-        return self
 
     def warnings(self) -> list[str]:
         """Values outside their documented plausible range."""

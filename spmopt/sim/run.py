@@ -16,7 +16,28 @@ from spmopt.sim.incentives import check_plan, plan_contexts
 from spmopt.sim.inputs import sim_inputs
 from spmopt.sim.montecarlo import SimulationResult, summarise
 from spmopt.sim.parallel import Job, Progress, run_dask, run_local
-from spmopt.sim.params import load_behaviour
+from spmopt.sim.params import BehaviourParams, load_behaviour
+
+
+def check_simulation(cfg: ScenarioConfig, plans: list[CompPlan]) -> BehaviourParams:
+    """Everything about the simulation that can be checked before any solving: the behaviour file, that every
+    plan counts only what the simulation produces, one plan year, distinct plan names."""
+    sim, comp = cfg.simulation, cfg.comp
+    if sim is None or comp is None:
+        raise ConfigError("simulation needs the scenario's simulation and comp sections")
+    params = load_behaviour(sim.behaviour)
+    for plan, path in zip(plans, comp.plans, strict=True):
+        check_plan(plan, params, str(path))
+    names = [p.name for p in plans]
+    if len(set(names)) < len(names):
+        raise ConfigError(f"comp.plans: two plans share the name '{next(n for n in names if names.count(n) > 1)}'")
+    starts = {p.year_start for p in plans}
+    if len(starts) > 1:
+        raise ConfigError(
+            f"comp.plans: the plans start their years on different days ({', '.join(sorted(map(str, starts)))}); "
+            "the simulation plays one plan year"
+        )
+    return params
 
 
 def simulate_scenario(
@@ -36,15 +57,7 @@ def simulate_scenario(
     if sim is None or comp is None or quota is None:
         raise ConfigError("simulation needs the scenario's simulation, comp and quota sections")
     clock = time.perf_counter()
-    params = load_behaviour(sim.behaviour)
-    for plan, path in zip(plans, comp.plans, strict=True):
-        check_plan(plan, params, str(path))
-    starts = {p.year_start for p in plans}
-    if len(starts) > 1:
-        raise ConfigError(
-            f"comp.plans: the plans start their years on different days ({', '.join(sorted(map(str, starts)))}); "
-            "the simulation plays one plan year"
-        )
+    params = check_simulation(cfg, plans)
     message("Preparing the simulation (seats, opportunity rates, engine-priced incentive tables)")
     inputs = sim_inputs(
         data.units,
@@ -127,6 +140,7 @@ def simulate_from_files(
     if cfg.comp is None:
         raise ConfigError("simulation needs the scenario's comp section (the candidate plans)")
     plans = [load_plan(p) for p in cfg.comp.plans]
+    check_simulation(cfg, plans)
     data = load_planning_data(cfg)
     frame = read_table(alignment, "alignment")
     require_columns(frame, ["unit_id", "territory_id"], alignment, "alignment")
