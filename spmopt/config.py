@@ -275,7 +275,7 @@ class SimulationConfig(StrictModel):
     accounts: str | None = None
     """Measure holding each unit's number of accounts (deal sizes scale with potential per account)."""
     workers: int | None = Field(default=None, ge=1)
-    """Dask workers of the local cluster (one per core when omitted)."""
+    """Dask workers of the local cluster (one per core when omitted); 1 runs the replications in this process."""
     scheduler: str | None = None
     """Address of an existing Dask scheduler (tcp://host:8786); a local cluster is started when omitted."""
 

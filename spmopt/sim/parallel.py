@@ -75,9 +75,13 @@ def run_dask(
                 silence_logs=logging.ERROR,
             )
             client = Client(cluster)
-    except OSError as exc:
-        where = f"scheduler {scheduler}" if scheduler else "a local Dask cluster"
-        raise SpmoptError(f"cannot connect to {where}: {exc}") from None
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        if scheduler:
+            raise SpmoptError(f"cannot connect to Dask scheduler {scheduler}: {exc}") from None
+        raise SpmoptError(
+            f"cannot start a local Dask cluster: {exc}; set simulation.workers: 1 to run the replications in this "
+            "process, or simulation.scheduler to use a running cluster"
+        ) from None
     try:
         n_workers = len(client.scheduler_info()["workers"])
         if n_workers == 0:

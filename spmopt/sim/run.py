@@ -76,7 +76,7 @@ def simulate_scenario(
     job = Job(inputs, tuple(contexts), params, cfg.seed, sim.mode == "fixed_effort")
     message(f"Simulating {sim.replications} replications x {len(plans)} plans")
     clock = time.perf_counter()
-    if local:
+    if local or (sim.workers == 1 and sim.scheduler is None):
         years, facts = run_local(job, sim.replications, progress), {"executor": "local", "workers": 1}
     else:
         years, facts = run_dask(job, sim.replications, sim.workers, sim.scheduler, progress)
