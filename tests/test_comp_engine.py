@@ -44,6 +44,17 @@ def test_threshold_jump_pays_from_exactly_the_threshold() -> None:
     assert one(p, [4_999], [10_000]) == [0]
 
 
+@pytest.mark.parametrize("mode", ["marginal", "retroactive"])
+def test_commission_without_quota_pays_the_first_tier_from_zero(mode: str) -> None:
+    # No quota yet (e.g. before a rep's start): both tier modes pay the first rate when it starts at 0;
+    # 6 cents at 8.4% is 0.504 cents, which rounds to 1.
+    tiers = [{"from": "0", "to": "1", "rate": "0.084"}, {"from": "1", "rate": "0.2"}]
+    p = plan({"name": "rev", "tiers": tiers, "tier_mode": mode})
+    assert one(p, [6], [0]) == [1]
+    late = [{"from": "0.5", "to": "1", "rate": "0.084"}, {"from": "1", "rate": "0.2"}]
+    assert one(plan({"name": "rev", "tiers": late, "tier_mode": mode}), [6], [0]) == [0]
+
+
 @pytest.mark.parametrize(("mode", "cents"), [("marginal", 900_000), ("retroactive", 1_200_000)])
 def test_commission_tiers_marginal_and_retroactive(mode: str, cents: int) -> None:
     m = {

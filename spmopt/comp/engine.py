@@ -254,10 +254,12 @@ def _commission_value(measure: Measure, c: np.ndarray, q: np.ndarray) -> np.ndar
     tiers = measure.tiers
     assert tiers is not None
     cf, qf = c.astype(float), q.astype(float)
+    # With no quota yet, attainment is undefined: the first tier applies if it starts at 0 (both tier modes).
+    no_quota = float(tiers[0].rate) * cf * (tiers[0].start == 0)
     if measure.tier_mode == "retroactive":
         reached = _segment_index([t.start for t in tiers], c, q)
         rates = np.array([0.0] + [float(t.rate) for t in tiers])
-        return rates[reached] * cf
+        return np.where(q > 0, rates[reached] * cf, no_quota)
     value = np.zeros(c.shape)
     for k, tier in enumerate(tiers):
         start = float(tier.start) * qf
@@ -265,7 +267,7 @@ def _commission_value(measure: Measure, c: np.ndarray, q: np.ndarray) -> np.ndar
         if k + 1 < len(tiers):
             band = np.minimum(band, (float(tiers[k + 1].start) - float(tier.start)) * qf)
         value += float(tier.rate) * np.clip(band, 0.0, None)
-    return np.where(q > 0, value, float(tiers[0].rate) * cf * (tiers[0].start == 0))
+    return np.where(q > 0, value, no_quota)
 
 
 def exact_amount(measure: Measure, c: int, q: int, q_year: int, ti: int) -> Fraction:
