@@ -63,7 +63,10 @@ class Candidates:
         """Python-list copies of the fields the event callbacks read (scalar list access is several times
         faster than numpy's); make them once per replication and share them across plans."""
         return CandidateLists(
-            self.arrival.tolist(), self.durations.tolist(), self.drop_stage.tolist(), self.seat.tolist()
+            self.arrival.tolist(),
+            [self.durations[:, k].tolist() for k in range(self.durations.shape[1])],
+            self.drop_stage.tolist(),
+            self.seat.tolist(),
         )
 
 
@@ -71,6 +74,7 @@ class Candidates:
 class CandidateLists:
     arrival: list[float]
     durations: list[list[float]]
+    """durations[stage][opportunity] (flat per-stage lists are cheaper to build than one list per row)."""
     drop_stage: list[int]
     seat: list[int]
 
@@ -122,7 +126,12 @@ def draw_candidates(inputs: SimInputs, params: BehaviourParams, seed: int, repli
     u_accept = rng["accept"].random(n)
     u_move = rng["timing"].random(n)
     u_turnover = rng["turnover"].random((n_seats, QUARTER_CHECKS))
-    idx = np.argsort(arrival, kind="stable")
+    # Before the year only normal effort works candidates (u_accept < 1 / effort_max), and only those still open
+    # on day 0 matter: dropping the rest changes nothing and halves the warm-up's share of the work.
+    last = np.minimum(drop, len(stages) - 1)
+    open_on_day0 = arrival + np.take_along_axis(np.cumsum(durations, axis=1), last[:, None], axis=1)[:, 0] >= 0
+    keep = (arrival >= 0) | ((u_accept < 1.0 / e_max) & open_on_day0)
+    idx = np.flatnonzero(keep)[np.argsort(arrival[keep], kind="stable")]
     return Candidates(
         seat=seat[idx],
         unit=unit[idx],

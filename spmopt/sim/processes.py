@@ -15,6 +15,7 @@ Processes and events, time in days from the plan-year start:
 
 from __future__ import annotations
 
+import gc
 import time
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -135,6 +136,7 @@ class Year:
         self.expected = inputs.expected_amount(params.pipeline.win_probability)
         self.presence_cache: dict[float, np.ndarray] = {}
         self._table: np.ndarray | None = None
+        self._pay_at: tuple[float, np.ndarray] | None = None
         self.presence_row: list[int] = []
         self.first_day: list[int] = []
         self.books: list[tuple[int, int, int, float, int, int]] = []
@@ -227,7 +229,15 @@ class Year:
         env.process(self.pipeline_review())
         env.process(self.period_ends())
         clock = time.perf_counter()
-        env.run(until=self.T)
+        # The event loop allocates hundreds of thousands of short-lived events that reference counting frees;
+        # the cyclic collector's passes over a large worker heap would only slow it down.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            env.run(until=self.T)
+        finally:
+            if collecting:
+                gc.enable()
         self.run_seconds = time.perf_counter() - clock
         self._flush()
         return self._record()
@@ -318,13 +328,17 @@ class Year:
         return min(max(int(np.ceil(12 * (self.T - day) / self.T)), 0), LEVELS - 1)
 
     def _expected_pay(self, seat: int, who: int) -> float:
-        """Expected annual pay of the person in the seat, from the engine's table at their forecast."""
-        hold = np.full(len(self.holder), -1)
-        hold[seat] = who
-        x = self._forecasts(hold, self.env.now)[seat]
-        g = min(int(round(x / GRID_STEP)), self.ctx.expected_pay.shape[2] - 1)
+        """Expected annual pay of the person in the seat, from the engine's table at their forecast (computed for
+        every seat at once and kept for the rest of the same instant: all seats check at the same quarter end)."""
+        now = self.env.now
+        if self._pay_at is None or self._pay_at[0] != now:
+            hold = np.array(self.holder)
+            x = self._forecasts(hold, now)
+            g = np.minimum(np.rint(x / GRID_STEP).astype(np.int64), self.ctx.expected_pay.shape[2] - 1)
+            pay = self.ctx.expected_pay[np.arange(len(hold)), self._level(now), g]
+            self._pay_at = (now, pay)
         share = self.presence(self.persons[who].start)[self.first_day[who]]
-        return float(self.ctx.expected_pay[seat, self._level(self.env.now), g]) * share
+        return float(self._pay_at[1][seat]) * share
 
     def _target(self, seat: int, who: int) -> float:
         person = self.persons[who]
@@ -409,9 +423,9 @@ class Year:
             accept &= within
         index = np.flatnonzero(accept) + block.start
         np.add.at(self.worked[:, month], c.seat[index], 1)
-        arrival, dur = self.arrival, self.dur
+        arrival, first = self.arrival, self.dur[0]
         for i in index.tolist():
-            self.schedule(arrival[i] + dur[i][0] - now, (i, 0, 0))
+            self.schedule(arrival[i] + first[i] - now, (i, 0, 0))
             if self.trace is not None:
                 self._log("worked", c.seat[i], i, f"arrives {arrival[i]:.6g}")
 
@@ -430,7 +444,7 @@ class Year:
         if self.trace is not None:
             self._log("passed", self.cseat[i], i, f"stage {stage}")
         nxt = stage + 1
-        delay = self.dur[i][nxt]
+        delay = self.dur[nxt][i]
         if nxt == last and self.drop[i] == self.n_stages:
             self.final[self.cseat[i]][i] = self.env.now + delay
         self.events += 1

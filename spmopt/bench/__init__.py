@@ -1,0 +1,1 @@
+"""Benchmarks that measure spmopt on the machine it runs on."""
