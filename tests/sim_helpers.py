@@ -106,7 +106,7 @@ def effort_table(ctx: PlanContext, params: BehaviourParams, reference_rate: np.n
 
 def arrays(year: PlanYear) -> dict[str, np.ndarray]:
     """Every array field of a PlanYear (for exact comparisons)."""
-    return {f.name: np.asarray(getattr(year, f.name)) for f in dataclasses.fields(year)}
+    return {f.name: np.asarray(getattr(year, f.name)) for f in dataclasses.fields(year) if f.compare}
 
 
 def assert_same_years(a: list[list[PlanYear]], b: list[list[PlanYear]]) -> None:

@@ -44,7 +44,7 @@ def value_of(key: str, old: str, new: str) -> tuple[str, str]:
 
 # (edits, words the message must contain, line of the section the key is in, line of the key itself)
 BAD = {
-    "negative-rate": ([value_of("deal_size_share", "0.37", "-1")], ["deal_size_share", "-1"], "pipeline:"),
+    "negative-rate": ([value_of("deal_size_share", "0.32", "-1")], ["deal_size_share", "-1"], "pipeline:"),
     "zero-capture": ([value_of("capture", "0.5", "0")], ["capture"], "pipeline:"),
     "probability-above-1-stage": (
         [("pass_probability: 0.6}", "pass_probability: 1.5}")],
@@ -67,7 +67,11 @@ BAD = {
         ["effort_min", "1.2"],
         "motivation:",
     ),
-    "ramp-above-1": ([("ramp: [0.25, 0.5, 0.75]", "ramp: [0.25, 1.5]")], ["ramp"], "turnover:"),
+    "quit-probability-above-1": (
+        [value_of("quit_probability", "0.15", "1.5")],
+        ["quit_probability", "1.5"],
+        "turnover:",
+    ),
 }
 KEY_LINE = {
     "negative-rate": "deal_size_share:",
@@ -77,7 +81,7 @@ KEY_LINE = {
     "shares-not-adding-to-1": "license: {share",
     "effort-min-above-max-1": "effort_max:",
     "effort-min-above-max-2": "effort_min:",
-    "ramp-above-1": "ramp: [",
+    "quit-probability-above-1": "quit_probability:",
 }
 
 
@@ -100,7 +104,7 @@ def test_out_of_limits_behaviour_names_file_key_and_line(tmp_path: Path, case: s
 @pytest.mark.parametrize("value", [".nan", ".inf"])
 def test_non_finite_behaviour_value_is_refused(tmp_path: Path, value: str) -> None:
     with pytest.raises(ConfigError, match="deal_size_share"):
-        load_behaviour(variant(tmp_path, value_of("deal_size_share", "0.37", value)))
+        load_behaviour(variant(tmp_path, value_of("deal_size_share", "0.32", value)))
 
 
 def test_implausible_but_legal_value_warns_and_loads(tmp_path: Path) -> None:
@@ -204,7 +208,7 @@ def earlier_run(root: Path) -> list[str]:
 
 @pytest.mark.usefixtures("no_solving")
 def test_cli_bad_behaviour_file_names_file_and_key(tmp_path: Path) -> None:
-    bad = variant(tmp_path, value_of("deal_size_share", "0.37", "-1"))
+    bad = variant(tmp_path, value_of("deal_size_share", "0.32", "-1"))
     args = [*earlier_run(tmp_path), "--set", f"simulation.behaviour={bad}"]
     assert_clean_failure(simulate(*args), tmp_path, str(bad), "pipeline.deal_size_share (line", "value -1 must be > 0")
 
@@ -224,5 +228,5 @@ def test_cli_plan_on_an_unknown_product(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("no_solving")
 def test_cli_bad_behaviour_file_fails_before_territory_design(tmp_path: Path) -> None:
-    bad = variant(tmp_path, value_of("deal_size_share", "0.37", "-1"))
+    bad = variant(tmp_path, value_of("deal_size_share", "0.32", "-1"))
     assert_clean_failure(simulate("--set", f"simulation.behaviour={bad}"), tmp_path, str(bad), "deal_size_share")

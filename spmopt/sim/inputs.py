@@ -42,8 +42,10 @@ class SimInputs:
     """(seats,) selling hours per day (inf when capacity is not modelled)."""
     start_day: np.ndarray
     """(seats,) day the seat's rep starts selling (0: on board all year)."""
+    new_hire: np.ndarray
+    """(seats,) the rep is new (a start month is given) and ramps up from their start day."""
     ramp: tuple[float, ...]
-    """Productivity of a new rep in their 1st, 2nd, ... month."""
+    """Productivity of a new rep (new hire or replacement) in their 1st, 2nd, ... month."""
 
     @property
     def days(self) -> int:
@@ -139,6 +141,7 @@ def sim_inputs(
         unit_hours=hours,
         capacity=capacity,
         start_day=start_day,
+        new_hire=np.array([int(start_month[t]) >= 1 for t in staffed], dtype=bool),
         ramp=tuple(ramp),
     )
 
@@ -151,6 +154,7 @@ def synthetic_inputs(
     params: BehaviourParams,
     rng: np.random.Generator,
     year_start: dt.date = dt.date(2027, 1, 1),
+    ramp: tuple[float, ...] = (0.25, 0.5, 0.75),
 ) -> SimInputs:
     """A benchmark/test instance: seats with equal expected sales spread over units of random potential."""
     n = n_seats * units_per_seat
@@ -174,5 +178,6 @@ def synthetic_inputs(
         unit_hours=np.zeros(n),
         capacity=np.full(n_seats, np.inf),
         start_day=np.zeros(n_seats),
-        ramp=params.turnover.ramp,
+        new_hire=np.zeros(n_seats, dtype=bool),
+        ramp=ramp,
     )

@@ -157,12 +157,13 @@ class Timing(Section):
     pull_discount: Param
     """Price concession on a deal pulled into an earlier period (share of its amount)."""
     next_year_value: Param
-    """What a rep counts a deal booked after the plan year as worth, as a multiple of this year's target pay
-    per unit of quota."""
+    """What a rep counts a deal booked after the plan year as worth, as a multiple of the same plan's marginal pay
+    for a rep on track at the start of a year."""
 
 
 class Turnover(Section):
-    """Reps leaving when expected pay falls far below target, and their ramping replacements."""
+    """Reps leaving when expected pay falls far below target, and their replacements (who ramp up like new
+    hires, with the scenario's quota.ramp)."""
 
     pay_threshold: Param
     """A rep whose expected annual pay is below this share of target incentive considers leaving."""
@@ -170,16 +171,6 @@ class Turnover(Section):
     """Probability of leaving at each quarterly check while below the threshold."""
     vacancy_days: Param
     """Days before a replacement starts."""
-    ramp: tuple[float, ...]
-    """Productivity of a replacement in their 1st, 2nd, ... month."""
-    ramp_source: str = Field(min_length=1)
-
-    @field_validator("ramp")
-    @classmethod
-    def _ramp(cls, ramp: tuple[float, ...]) -> tuple[float, ...]:
-        if len(ramp) > 12 or any(not 0 <= f <= 1 for f in ramp):
-            raise ValueError("at most 12 monthly factors, each in [0, 1]")
-        return ramp
 
 
 class BehaviourParams(StrictModel):

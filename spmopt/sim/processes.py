@@ -40,6 +40,8 @@ class Person:
     seat: int
     start: float
     replacement: bool
+    ramped: bool
+    """Ramps up from `start` (replacements, and new hires whose start month the reps file gives)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +77,8 @@ class YearRecord:
 
 
 def ramp_at(person: Person, day: float, ramp: np.ndarray) -> float:
-    """Productivity of a person on a day: their ramp factor for the month since they started (new hires and
-    replacements), else 1."""
-    if not person.replacement and person.start <= 0:
+    """Productivity of a person on a day: their ramp factor for the month since they started, if they ramp."""
+    if not person.ramped:
         return 1.0
     k = int((day - person.start) // 30.4)
     return float(ramp[k]) if 0 <= k < len(ramp) else 1.0
@@ -134,7 +135,7 @@ class Year:
         self.left: list[float] = []
         self.ytd: list[float] = []
         self.expected = inputs.expected_amount(params.pipeline.win_probability)
-        self.presence_cache: dict[float, np.ndarray] = {}
+        self.presence_cache: dict[tuple[float, bool], np.ndarray] = {}
         self._table: np.ndarray | None = None
         self._pay_at: tuple[float, np.ndarray] | None = None
         self.presence_row: list[int] = []
@@ -194,22 +195,23 @@ class Year:
         self.events += 1
         Timeout(self.env, delay, value).callbacks.append(self.on_stage)
 
-    def presence(self, start: float) -> np.ndarray:
+    def presence(self, start: float, ramped: bool) -> np.ndarray:
         """(days + 1,) ramp-weighted selling share of the year still ahead at each day, for a rep starting at
         `start`: expected normal-effort sales from day t to year end = A_s x presence[t]."""
-        if start not in self.presence_cache:
+        key = (start, ramped)
+        if key not in self.presence_cache:
             days = int(self.T)
             rate = np.zeros(days)
             first = int(np.ceil(start))
             rate[first:] = 1.0
-            if start > 0:
+            if ramped:
                 for k, f in enumerate(self.ramp):
                     lo, hi = first + int(30.4 * k), min(first + int(30.4 * (k + 1)), days)
                     rate[lo:hi] = f
             ahead = np.concatenate([np.cumsum(rate[::-1])[::-1], [0.0]]) / days
-            self.presence_cache[start] = ahead
+            self.presence_cache[key] = ahead
             self._table = None
-        return self.presence_cache[start]
+        return self.presence_cache[key]
 
     def presence_table(self) -> np.ndarray:
         if self._table is None:
@@ -296,9 +298,10 @@ class Year:
                 self._hire(seat, env.now, replacement=True)
 
     def _hire(self, seat: int, day: float, replacement: bool) -> None:
-        self.persons.append(Person(seat, day, replacement))
-        self.presence(day)
-        self.presence_row.append(list(self.presence_cache).index(day))
+        person = Person(seat, day, replacement, replacement or bool(self.inp.new_hire[seat]))
+        self.persons.append(person)
+        self.presence(day, person.ramped)
+        self.presence_row.append(list(self.presence_cache).index((day, person.ramped)))
         self.first_day.append(max(int(np.ceil(day)), 0))
         self.left.append(np.inf)
         self.ytd.append(0.0)
@@ -337,7 +340,8 @@ class Year:
             g = np.minimum(np.rint(x / GRID_STEP).astype(np.int64), self.ctx.expected_pay.shape[2] - 1)
             pay = self.ctx.expected_pay[np.arange(len(hold)), self._level(now), g]
             self._pay_at = (now, pay)
-        share = self.presence(self.persons[who].start)[self.first_day[who]]
+        person = self.persons[who]
+        share = self.presence(person.start, person.ramped)[self.first_day[who]]
         return float(self._pay_at[1][seat]) * share
 
     def _target(self, seat: int, who: int) -> float:
@@ -363,9 +367,7 @@ class Year:
             since = now - start
             ramp = np.zeros(seats)
             month_in = (since // 30.4).astype(np.int64)
-            ramped = (month_in < len(self.ramp)) & (
-                np.array([p.replacement for p in self.persons], dtype=bool)[who] | (start > 0)
-            )
+            ramped = (month_in < len(self.ramp)) & np.array([p.ramped for p in self.persons], dtype=bool)[who]
             ramp[active] = np.where(ramped, self.ramp[np.minimum(month_in, len(self.ramp) - 1)], 1.0)
             if self.fixed:
                 effort_seat = np.where(active, 1.0, np.nan)
@@ -577,7 +579,8 @@ class Year:
         """(periods, measures) booked credit so far plus normal-effort expectation for the rest of the year."""
         ctx = self.ctx
         out = self.person_credit[who].copy()
-        ahead = self.presence(self.persons[who].start)
+        person = self.persons[who]
+        ahead = self.presence(person.start, person.ramped)
         now = int(self.env.now)
         for p in range(period, ctx.periods):
             start = max(int(ctx.period_end[p - 1]) if p else 0, now)

@@ -7,7 +7,7 @@ replacement has the seat's quota from their start, ramped, and target incentive 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,6 +44,8 @@ class PlanYear:
     attainment: np.ndarray
     """(seats,) year revenue / annual quota."""
     events: int
+    loop_seconds: float = field(default=0.0, compare=False)
+    """Wall time of the SimPy event loop alone (setup, draws and pay excluded); a measurement, not a result."""
 
     def totals(self) -> dict[str, float]:
         """The replication's headline numbers for this plan."""
@@ -138,4 +140,5 @@ def pay_year(inputs: SimInputs, ctx: PlanContext, rec: YearRecord, margin_ratio:
         pushed_out=rec.pushed_out,
         attainment=attainment,
         events=rec.events,
+        loop_seconds=rec.run_seconds,
     )
