@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import assert_clean_failure
 from sim_helpers import DEFAULTS, ROOT, defaults, demo_plan, with_revenue
 from typer.testing import CliRunner, Result
 
@@ -160,18 +161,6 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def simulate(*args: str) -> Result:
     return CliRunner().invoke(app, ["simulate", str(DEMO), "--out", "out", *args])
-
-
-def assert_clean_failure(result: Result, root: Path, *fragments: str) -> str:
-    text = result.output
-    assert result.exit_code == 2, f"exit {result.exit_code}, exception {result.exception!r}:\n{text}"
-    assert "Traceback" not in text
-    assert text.startswith("error: "), text
-    assert sum(line.startswith("error:") for line in text.splitlines()) == 1, text
-    for fragment in fragments:
-        assert fragment in text, f"{fragment!r} not in:\n{text}"
-    assert not (root / "out").exists(), "a failed command must not create the output folder"
-    return text
 
 
 @pytest.fixture
