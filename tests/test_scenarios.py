@@ -141,10 +141,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     summary = pd.read_csv(out / "simulation" / "summary.csv")
     assert len(reps) == 60
     assert len(months) == 2 * 30 * 9 * 12
-    per_rep = months.groupby(["plan", "replication"])[["revenue", "payment"]].sum()
-    joined = reps.set_index(["plan", "replication"]).join(per_rep, rsuffix="_right")
-    assert (joined["revenue"] - joined["revenue_right"]).abs().max() < 0.005
-    assert (joined["payout"] - joined["payment"]).abs().max() < 0.005
+    per_rep = months.groupby(["plan", "replication"])[["revenue", "payment"]].sum().add_suffix("_months")
+    joined = reps.set_index(["plan", "replication"]).join(per_rep)
+    assert (joined["revenue"] - joined["revenue_months"]).abs().max() < 0.005
+    assert (joined["payout"] - joined["payment_months"]).abs().max() < 0.005
     for plan in ("target_incentive", "commission"):
         row = summary[(summary["plan"] == plan) & (summary["metric"] == "payout")].iloc[0]
         assert row["ci_low"] < row["mean"] < row["ci_high"]
