@@ -45,6 +45,10 @@ def validate(scenario: Path, overrides: Overrides = None) -> None:
                 from spmopt.sim.run import check_simulation
 
                 check_simulation(cfg, plans)
+            if cfg.coaching is not None:
+                from spmopt.coaching.run import check_coaching
+
+                check_coaching(cfg)
         data = load_planning_data(cfg)
         inp = territory_inputs(data, cfg)
         precheck(inp)
@@ -115,7 +119,7 @@ def _print_summary(result, target: Path) -> None:
         console.print("[bold yellow]warning:[/] ", end="", highlight=False)
         console.print(warning, markup=False, highlight=False, soft_wrap=True)
     if result.simulation is not None:
-        _print_simulation(result.simulation)
+        _print_simulation(result.simulation, result.coaching)
     out.print(f"outputs in {target}")
 
 
@@ -188,22 +192,18 @@ def _print_comp(results) -> None:
     out.print(table)
 
 
-def _print_simulation(sim) -> None:
-    """Cost and attainment of each plan with 95% CIs, and each plan's paired difference from the first."""
+def _print_simulation(sim, coaching=None) -> None:
+    """Each candidate's cost and attainment with 95% CIs, paired differences from the baseline, the coaching
+    plan's return and the decision."""
     facts = sim.facts
     out.print(
-        f"simulation: {facts['replications']} replications x {len(sim.plans)} plans ({facts['mode']}), "
+        f"simulation: {facts['replications']} replications x {len(sim.plans)} candidates ({facts['mode']}), "
         f"{facts['events']:,} events in {facts['simulate_seconds']:.1f} s on {facts['workers']} worker(s)"
     )
-    table = Table(show_header=True, header_style="bold", title="mean ± 95% CI half-width")
-    table.add_column("")
-    for plan in sim.plans:
-        table.add_column(plan, justify="right")
-    for plan in sim.plans[1:]:
-        table.add_column(f"{plan} − {sim.plans[0]} (paired)", justify="right")
     rows = [
         ("total payout", "payout", "{:,.0f}", 1),
         ("revenue", "revenue", "{:,.0f}", 1),
+        ("margin after pay", "margin_after_pay", "{:,.0f}", 1),
         ("cost of sales", "cost_of_sales_pct", "{:.3f}%", 1),
         ("reps at quota", "share_at_quota", "{:.1f}%", 100),
         ("mean attainment", "attainment_mean", "{:.1f}%", 100),
@@ -212,22 +212,53 @@ def _print_simulation(sim) -> None:
         ("deals pushed out", "deals_pushed_out", "{:.1f}", 1),
         ("leavers", "leavers", "{:.2f}", 1),
     ]
-    diffs = sim.differences
 
     def cell(fmt: str, scale: float, mean: float, low: float, high: float) -> str:
         half = (high - low) / 2 if high == high and low == low else float("nan")
         return f"{fmt.format(scale * mean)} ± {fmt.format(scale * half)}"
 
+    table = Table(show_header=True, header_style="bold", title="mean ± 95% CI half-width")
+    table.add_column("")
+    for plan in sim.plans:
+        table.add_column(plan, justify="right")
     for label, metric, fmt, scale in rows:
         cells = []
         for plan in sim.plans:
             m = sim.metric(plan, metric)
             cells.append(cell(fmt, scale, m["mean"], m["ci_low"], m["ci_high"]))
-        for plan in sim.plans[1:]:
-            d = diffs[(diffs["plan"] == plan) & (diffs["metric"] == metric)].iloc[0]
-            cells.append(cell(fmt, scale, d["mean"], d["ci_low"], d["ci_high"]))
         table.add_row(label, *cells)
     out.print(table)
+    if len(sim.plans) > 1:
+        diffs = sim.differences
+        table = Table(show_header=True, header_style="bold", title=f"paired difference from {sim.plans[0]}")
+        table.add_column("")
+        for plan in sim.plans[1:]:
+            table.add_column(plan, justify="right")
+        for label, metric, fmt, scale in rows[:6]:
+            cells = []
+            for plan in sim.plans[1:]:
+                d = diffs[(diffs["plan"] == plan) & (diffs["metric"] == metric)].iloc[0]
+                cells.append(cell(fmt, scale, d["mean"], d["ci_low"], d["ci_high"]))
+            table.add_row(label, *cells)
+        out.print(table)
+    if coaching is not None:
+        f = coaching.facts()
+        out.print(
+            f"coaching: uplift {f['method']} u_max {f['max_uplift']:.3f} "
+            f"[{f['max_uplift_ci'][0]:.3f}, {f['max_uplift_ci'][1]:.3f}], {f['hours_per_month']:g} h a month over "
+            f"{f['reps_coached']} reps, cost {f['cost']:,.0f} a year"
+        )
+        roi = sim.coaching_roi
+        for plan in roi["plan"].unique():
+            part = roi[roi["plan"] == plan].set_index("metric")
+            net, ret = part.loc["net_gain"], part.loc["return_on_cost"]
+            out.print(
+                f"  under {plan}: net gain {net['mean']:,.0f} [{net['ci_low']:,.0f}, {net['ci_high']:,.0f}], "
+                f"return on cost {ret['mean']:.1f}x [{ret['ci_low']:.1f}, {ret['ci_high']:.1f}]"
+            )
+    if not sim.decision.empty:
+        best = sim.decision[sim.decision["best"]].iloc[0]
+        out.print(f"decision ({best['criterion']}): [bold]{best['candidate']}[/]")
 
 
 @app.command()
@@ -265,6 +296,10 @@ def simulate(
         from spmopt.sim.run import check_simulation
 
         check_simulation(cfg, [load_plan(p) for p in cfg.comp.plans] if cfg.comp is not None else [])
+        if cfg.coaching is not None:
+            from spmopt.coaching.run import check_coaching
+
+            check_coaching(cfg)
         target = out_dir if out_dir is not None else cfg.output_dir()
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as bar:
@@ -280,18 +315,18 @@ def simulate(
                 from spmopt.report.outputs import write_simulation_outputs
                 from spmopt.sim.run import simulate_from_files
 
-                sim, data = simulate_from_files(cfg, alignment, quotas, tick, message=say)
-                write_simulation_outputs(sim, cfg, data, target, scenario, [alignment, quotas])
+                sim, coaching, data = simulate_from_files(cfg, alignment, quotas, tick, message=say)
+                write_simulation_outputs(sim, coaching, cfg, data, target, scenario, [alignment, quotas])
             else:
                 from spmopt.pipeline import run_scenario
                 from spmopt.report.outputs import write_outputs
 
                 result = run_scenario(cfg, progress=say)
                 write_outputs(result, target, scenario)
-                sim = result.simulation
+                sim, coaching = result.simulation, result.coaching
     except SpmoptError as exc:
         _fail(exc, scenario)
-    _print_simulation(sim)
+    _print_simulation(sim, coaching)
     out.print(f"outputs in {target}")
 
 

@@ -278,6 +278,43 @@ class SimulationConfig(StrictModel):
     """Dask workers of the local cluster (one per core when omitted); 1 runs the replications in this process."""
     scheduler: str | None = None
     """Address of an existing Dask scheduler (tcp://host:8786); a local cluster is started when omitted."""
+    criterion: Literal["max_margin_after_pay", "max_revenue", "min_cost_of_sales", "max_share_at_quota"] = (
+        "max_margin_after_pay"
+    )
+    """How the decision table picks the best candidate (plan, with or without coaching), on simulated means."""
+
+
+class CoachingConfig(StrictModel):
+    """Coaching: estimate the uplift, allocate managers' hours, and simulate the year with the coaching plan."""
+
+    prior: Path
+    """Uplift model file used when no history is given (models/coaching_uplift/prior-v1.json)."""
+    history: Path | None = None
+    """CSV rep_id, period (YYYY-MM), coaching_hours, sales: estimate the uplift from it (two-way fixed effects)."""
+    capacity: float | dict[str, float] = Field(default=8.0)
+    """Coaching hours a month each manager can give (one number for all, or manager -> hours)."""
+    min_hours: float = Field(default=0.0, ge=0)
+    """Hours a month every rep gets at least."""
+    max_hours: float = Field(default=8.0, gt=0)
+    """Hours a month no rep gets more than."""
+    step: float = Field(default=0.5, gt=0)
+    """Coaching comes in slots of this many hours."""
+    hour_cost: float = Field(default=0.0, ge=0)
+    """Cost of a manager's hour (currency), charged against the uplift in the allocation and the ROI."""
+
+    @field_validator("capacity")
+    @classmethod
+    def _capacity(cls, value: float | dict[str, float]) -> float | dict[str, float]:
+        values = value.values() if isinstance(value, dict) else [value]
+        if any(v < 0 for v in values):
+            raise ValueError("coaching hours a month must be >= 0")
+        return value
+
+    @model_validator(mode="after")
+    def _band(self) -> CoachingConfig:
+        if self.min_hours > self.max_hours:
+            raise ValueError(f"min_hours {self.min_hours:g} is above max_hours {self.max_hours:g}")
+        return self
 
 
 class ScenarioConfig(StrictModel):
@@ -296,6 +333,8 @@ class ScenarioConfig(StrictModel):
     """Comp-plan evaluation on the designed territories and quotas; skipped when omitted."""
     simulation: SimulationConfig | None = None
     """Simulated rep behaviour under every comp plan; needs the comp section."""
+    coaching: CoachingConfig | None = None
+    """Coaching plan and its simulated return; needs the simulation section and comp.crediting.hierarchy."""
     output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")
@@ -315,6 +354,10 @@ class ScenarioConfig(StrictModel):
             raise ValueError("comp needs a quota section (plans pay on attainment against the quotas it sets)")
         if self.simulation is not None and self.comp is None:
             raise ValueError("simulation needs a comp section (it simulates the year under the candidate plans)")
+        if self.coaching is not None and (
+            self.simulation is None or self.comp is None or self.comp.crediting.hierarchy is None
+        ):
+            raise ValueError("coaching needs the simulation section and comp.crediting.hierarchy (who manages whom)")
         if t.compactness == "cut_edges" and self.data.geometry is None and self.data.adjacency is None:
             raise ValueError("territory.compactness 'cut_edges' needs data.geometry or data.adjacency")
         if t.contiguity and self.data.geometry is None and self.data.adjacency is None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from spmopt.coaching.run import CoachingPlan, check_coaching
 from spmopt.comp.plan import load_plan
 from spmopt.comp.run import CompResult, evaluate_scenario_plans
 from spmopt.config import ScenarioConfig
@@ -48,6 +49,7 @@ class ScenarioResult:
     quota: QuotaPlan | None = None
     comp: tuple[CompResult, ...] = ()
     simulation: SimulationResult | None = None
+    coaching: CoachingPlan | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -67,6 +69,8 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
     plans = [load_plan(p) for p in cfg.comp.plans] if cfg.comp is not None else []
     if cfg.simulation is not None:
         check_simulation(cfg, plans)
+    if cfg.coaching is not None:
+        check_coaching(cfg)
     progress("Loading and checking input data")
     data = load_planning_data(cfg)
     stages.append(StageRecord("data", time.perf_counter() - clock, {"units": len(data.units)}))
@@ -89,10 +93,10 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
         from spmopt.comp.write import comp_facts
 
         stages.append(StageRecord("comp", time.perf_counter() - clock, {"plans": comp_facts(list(comp))}))
-    simulation = None
+    simulation = coaching = None
     if cfg.simulation is not None and quotas is not None:
         clock = time.perf_counter()
-        simulation = simulate_scenario(
+        simulation, coaching = simulate_scenario(
             cfg,
             data,
             alignment,
@@ -102,6 +106,8 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
             message=progress,
         )
         details = {**sim_facts(simulation), "warnings": list(simulation.warnings)}
+        if coaching is not None:
+            stages.append(StageRecord("coaching", 0.0, coaching.facts()))
         stages.append(StageRecord("simulation", time.perf_counter() - clock, details))
     return ScenarioResult(
         config=cfg,
@@ -111,6 +117,7 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
         quota=quotas,
         comp=comp,
         simulation=simulation,
+        coaching=coaching,
     )
 
 

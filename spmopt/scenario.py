@@ -35,6 +35,8 @@ _PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("comp", "crediting", "overlays"),
     ("comp", "crediting", "splits"),
     ("simulation", "behaviour"),
+    ("coaching", "prior"),
+    ("coaching", "history"),
     ("output", "dir"),
 )
 

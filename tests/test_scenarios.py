@@ -84,6 +84,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "comp",
         "comp_summary.csv",
         "simulation",
+        "decision.csv",
+        "coaching.csv",
     }
     alignment = pd.read_csv(out / "alignment.csv", dtype=str)
     units = pd.read_csv(ROOT / "scenarios" / "demo" / "units.csv", dtype={"unit_id": str})
@@ -139,16 +141,28 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     reps = pd.read_csv(out / "simulation" / "replications.csv")
     months = pd.read_csv(out / "simulation" / "seat_months.csv")
     summary = pd.read_csv(out / "simulation" / "summary.csv")
-    assert len(reps) == 60
-    assert len(months) == 2 * 30 * 9 * 12
+    assert len(reps) == 4 * 30  # two plans, each with and without coaching
+    assert len(months) == 4 * 30 * 9 * 12
     per_rep = months.groupby(["plan", "replication"])[["revenue", "payment"]].sum().add_suffix("_months")
     joined = reps.set_index(["plan", "replication"]).join(per_rep)
     assert (joined["revenue"] - joined["revenue_months"]).abs().max() < 0.005
     assert (joined["payout"] - joined["payment_months"]).abs().max() < 0.005
-    for plan in ("target_incentive", "commission"):
+    for plan in ("target_incentive", "commission", "target_incentive+coaching", "commission+coaching"):
         row = summary[(summary["plan"] == plan) & (summary["metric"] == "payout")].iloc[0]
         assert row["ci_low"] < row["mean"] < row["ci_high"]
         assert row["mean"] == pytest.approx(reps.loc[reps["plan"] == plan, "payout"].mean(), rel=1e-5)
     # Normal-effort sales are calibrated to the quota stage's forecast; behaviour moves them only a little.
     revenue = summary[(summary["plan"] == "target_incentive") & (summary["metric"] == "revenue")].iloc[0]
     assert 0.85 * quotas["expected_sales"].sum() < revenue["mean"] < 1.15 * quotas["expected_sales"].sum()
+    # Coaching: fitted from the demo's history (true u_max 0.12), managers' capacity respected, one best candidate.
+    coaching = pd.read_csv(out / "coaching.csv")
+    assert coaching.groupby("manager_id")["hours_per_month"].sum().le(6 + 1e-9).all()
+    assert coaching["hours_per_month"].le(4).all()
+    fitted = next(s for s in manifest["stages"] if s["stage"] == "coaching")
+    assert fitted["method"] == "two-way fixed effects"
+    assert fitted["max_uplift_ci"][0] < 0.12 < fitted["max_uplift_ci"][1]
+    decision = pd.read_csv(out / "decision.csv")
+    assert decision["best"].sum() == 1
+    assert len(decision) == 4
+    roi = pd.read_csv(out / "simulation" / "coaching_roi.csv")
+    assert set(roi["plan"]) == {"target_incentive", "commission"}

@@ -246,8 +246,24 @@ def demo_org(transactions: pd.DataFrame, current: pd.DataFrame) -> dict[str, pd.
     }
 
 
+COACHING_TRUTH = {"max_uplift": 0.12, "half_stock": 6.0, "decay": 0.45}
+"""The coaching effect built into the demo's coaching history (what the estimator should recover)."""
+
+
+def synthesize_coaching(reps: list[str], seed: int) -> pd.DataFrame:
+    """24 months (2025-01..2026-12) of coaching hours and sales for the reps on board, with a known uplift and
+    coaching targeted at weaker reps (stream 3)."""
+    from spmopt.coaching.uplift import UpliftModel, synthetic_history
+
+    u = COACHING_TRUTH["max_uplift"]
+    truth = UpliftModel(u, u, u, COACHING_TRUTH["half_stock"], COACHING_TRUTH["decay"], "truth")
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3,)))
+    return synthetic_history(reps, 24, truth, rng)
+
+
 def write_georgia_demo(out_dir: Path, seed: int) -> list[Path]:
-    """Write the demo's units, geometry, reps, current alignment, history, transactions and org files."""
+    """Write the demo's units, geometry, reps, current alignment, history, transactions, org files and coaching
+    history."""
     out_dir.mkdir(parents=True, exist_ok=True)
     counties = georgia_counties()
     units = synthesize_georgia(counties, seed)
@@ -283,6 +299,9 @@ def write_georgia_demo(out_dir: Path, seed: int) -> list[Path]:
     for name, frame in demo_org(transactions, current).items():
         paths.append(out_dir / name)
         frame.to_csv(paths[-1], index=False)
+    paths.append(out_dir / "coaching_history.csv")
+    on_board = [r for r, _ in GEORGIA_REPS if r not in NEW_HIRES]
+    synthesize_coaching(on_board, seed).to_csv(paths[-1], index=False)
     return paths
 
 

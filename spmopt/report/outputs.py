@@ -65,7 +65,7 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
     if result.simulation is not None:
         from spmopt.sim.write import register_sim_files
 
-        register_sim_files(result.simulation, writers)
+        register_sim_files(result.simulation, result.coaching, writers)
     return atomic_write_folder(out_dir, writers, lambda folder: _manifest(result, folder, scenario_path))
 
 
@@ -142,7 +142,7 @@ def _config_hash(result: ScenarioResult) -> str:
 
 
 def write_simulation_outputs(
-    sim, cfg, data, out_dir: Path, scenario_path: Path | None, extra_inputs: list[Path]
+    sim, coaching, cfg, data, out_dir: Path, scenario_path: Path | None, extra_inputs: list[Path]
 ) -> list[Path]:
     """The simulation's files alone (a simulation on an earlier run's alignment and quotas)."""
     from spmopt.sim.write import register_sim_files, sim_facts
@@ -152,7 +152,7 @@ def write_simulation_outputs(
             yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
         ),
     }
-    register_sim_files(sim, writers)
+    register_sim_files(sim, coaching, writers)
 
     def manifest(folder: Path) -> dict[str, object]:
         inputs = dict(data.input_hashes)
@@ -164,7 +164,8 @@ def write_simulation_outputs(
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "versions": package_versions(),
             "inputs": inputs,
-            "stages": [{"stage": "simulation", **sim_facts(sim)}],
+            "stages": ([{"stage": "coaching", **coaching.facts()}] if coaching is not None else [])
+            + [{"stage": "simulation", **sim_facts(sim)}],
             "warnings": list(sim.warnings),
             "outputs": output_hashes(folder),
         }

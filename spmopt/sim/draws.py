@@ -55,6 +55,9 @@ class Candidates:
     win_factor: np.ndarray
     size_factor: np.ndarray
     """(seats,) rep skill: multipliers of the last stage's win probability and of deal size."""
+    u_win: np.ndarray | None = None
+    """The uniform of the last stage's outcome (won when below the win probability), so coaching that raises the
+    win probability turns some losses into wins and no win into a loss."""
 
     def __len__(self) -> int:
         return len(self.arrival)
@@ -115,7 +118,8 @@ def draw_candidates(inputs: SimInputs, params: BehaviourParams, seed: int, repli
     passing = np.array([st.pass_probability for st in stages])
     p = np.broadcast_to(passing, (n, len(stages))).copy()
     p[:, -1] = np.minimum(1.0, p[:, -1] * win_factor[seat])
-    fails = rng["stages"].random((n, len(stages))) >= p
+    uniforms = rng["stages"].random((n, len(stages)))
+    fails = uniforms >= p
     drop = np.where(fails.any(axis=1), fails.argmax(axis=1), len(stages))
     s2 = pipe.deal_size_sigma.value
     mean = inputs.unit_size[unit] * size_factor[seat]
@@ -143,6 +147,7 @@ def draw_candidates(inputs: SimInputs, params: BehaviourParams, seed: int, repli
         new_logo=new_logo[idx],
         u_accept=u_accept[idx],
         u_move=u_move[idx],
+        u_win=uniforms[idx, -1],
         u_turnover=u_turnover,
         win_factor=win_factor,
         size_factor=size_factor,

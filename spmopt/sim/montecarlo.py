@@ -18,7 +18,9 @@ from spmopt.sim.replication import ATTAINMENT_BINS, PlanYear
 
 METRICS = (
     "revenue",
+    "margin",
     "payout",
+    "margin_after_pay",
     "cost_of_sales_pct",
     "share_at_quota",
     "attainment_mean",
@@ -49,6 +51,10 @@ class SimulationResult:
     """plan, replication, territory_id, rep_id, month and the month's revenue, payment, effort, ..."""
     facts: dict[str, object] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    coaching_roi: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """plan, metric, mean, sd, ci_low, ci_high, n: each plan with coaching minus without, paired."""
+    decision: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per candidate (plan, with or without coaching) with CIs and the best one marked."""
 
     def metric(self, plan: str, name: str) -> dict[str, float]:
         row = self.summary[(self.summary["plan"] == plan) & (self.summary["metric"] == name)].iloc[0]
@@ -163,3 +169,78 @@ def _seat_months(
                 )
             )
     return pd.concat(frames, ignore_index=True)
+
+
+ROI_METRICS = ("revenue_uplift", "margin_uplift", "extra_pay", "coaching_cost", "net_gain", "return_on_cost")
+
+
+def coaching_returns(plans: list[str], years: list[list[PlanYear]], cost: int) -> pd.DataFrame:
+    """Per plan, coached minus uncoached in the same replication (`years[r][p]` and `years[r][P + p]`):
+    revenue, margin and pay differences (currency), the coaching cost, net gain = margin uplift - extra pay -
+    cost, and return on cost = (margin uplift - extra pay) / cost (0 when coaching changes nothing)."""
+    n = len(plans)
+    rows = []
+    for k, name in enumerate(plans):
+        d_rev = np.array([(o[n + k].revenue.sum() - o[k].revenue.sum()) / 100 for o in years])
+        d_margin = np.array([(o[n + k].margin.sum() - o[k].margin.sum()) / 100 for o in years])
+        d_pay = np.array([(o[n + k].payment.sum() - o[k].payment.sum()) / 100 for o in years])
+        values = {
+            "revenue_uplift": d_rev,
+            "margin_uplift": d_margin,
+            "extra_pay": d_pay,
+            "coaching_cost": np.full(len(years), cost / 100),
+            "net_gain": d_margin - d_pay - cost / 100,
+            "return_on_cost": (d_margin - d_pay) / (cost / 100) if cost > 0 else np.full(len(years), np.nan),
+        }
+        for metric in ROI_METRICS:
+            mean, sd, low, high = interval(values[metric])
+            rows.append(
+                {
+                    "plan": name,
+                    "metric": metric,
+                    "mean": mean,
+                    "sd": sd,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "n": len(years),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+CRITERIA = {
+    "max_margin_after_pay": ("margin_after_pay", max),
+    "max_revenue": ("revenue", max),
+    "min_cost_of_sales": ("cost_of_sales_pct", min),
+    "max_share_at_quota": ("share_at_quota", max),
+}
+
+
+def decision_table(result: SimulationResult, coached: list[str], cost: int, criterion: str) -> pd.DataFrame:
+    """One row per candidate with mean [CI] of the headline metrics; the best by `criterion` is marked. A coached
+    candidate's margin after pay also carries the coaching cost."""
+    rows = []
+    for plan in result.plans:
+        row: dict[str, object] = {"candidate": plan, "coaching": plan in coached}
+        for metric in ("payout", "revenue", "cost_of_sales_pct", "share_at_quota", "margin_after_pay"):
+            m = result.metric(plan, metric)
+            shift = cost / 100 if metric == "margin_after_pay" and plan in coached else 0.0
+            row[metric] = m["mean"] - shift
+            row[f"{metric}_ci_low"] = m["ci_low"] - shift
+            row[f"{metric}_ci_high"] = m["ci_high"] - shift
+        roi = result.coaching_roi
+        base = plan.removesuffix("+coaching")
+        if plan in coached and not roi.empty:
+            r = roi[(roi["plan"] == base) & (roi["metric"] == "return_on_cost")].iloc[0]
+            row["coaching_return_on_cost"], row["coaching_roi_ci_low"], row["coaching_roi_ci_high"] = (
+                r["mean"],
+                r["ci_low"],
+                r["ci_high"],
+            )
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    metric, pick = CRITERIA[criterion]
+    best = pick(range(len(table)), key=lambda k: table[metric].iloc[k])
+    table["best"] = [k == best for k in range(len(table))]
+    table["criterion"] = criterion
+    return table

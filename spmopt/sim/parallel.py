@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from spmopt.errors import SpmoptError
 from spmopt.sim.incentives import PlanContext
 from spmopt.sim.inputs import SimInputs
@@ -30,12 +32,14 @@ class Job:
     params: BehaviourParams
     seed: int
     fixed_effort: bool
+    uplift: np.ndarray | None = None
+    """(seats, 12) coaching uplift of the win rate; every plan is then also played with coaching."""
 
 
 def play(job: Job, replications: range) -> list[tuple[int, list[PlanYear]]]:
     """A chunk of replications, each under every plan."""
     return [
-        (r, simulate_replication(job.inputs, list(job.contexts), job.params, job.seed, r, job.fixed_effort))
+        (r, simulate_replication(job.inputs, list(job.contexts), job.params, job.seed, r, job.fixed_effort, job.uplift))
         for r in replications
     ]
 
@@ -50,7 +54,9 @@ def run_local(job: Job, n: int, progress: Progress | None = None) -> list[list[P
     """All replications in this process, in order (tests, notebooks, a single core)."""
     out = []
     for r in range(n):
-        out.append(simulate_replication(job.inputs, list(job.contexts), job.params, job.seed, r, job.fixed_effort))
+        out.append(
+            simulate_replication(job.inputs, list(job.contexts), job.params, job.seed, r, job.fixed_effort, job.uplift)
+        )
         if progress is not None:
             progress(r + 1, n)
     return out

@@ -111,6 +111,7 @@ class Year:
         fixed_effort: bool,
         lists: CandidateLists | None = None,
         trace: bool = False,
+        uplift: np.ndarray | None = None,
     ) -> None:
         self.inp, self.ctx, self.params, self.c = inputs, ctx, params, cands
         self.fixed = fixed_effort
@@ -127,6 +128,15 @@ class Year:
         self.window = params.timing.window_days.value
         lists = lists if lists is not None else cands.lists()
         self.arrival, self.dur, self.drop, self.cseat = lists.arrival, lists.durations, lists.drop_stage, lists.seat
+        self.uplift = uplift
+        """(seats, 12) relative rise of the last stage's win probability from coaching, by plan-year month."""
+        if uplift is not None:
+            if cands.u_win is None:
+                raise ValueError("coaching uplift needs the candidates' last-stage uniforms (u_win)")
+            self.drop = list(self.drop)  # outcomes change with coaching: this year's own copy
+            self.u_win = cands.u_win.tolist()
+            last = params.pipeline.stages[-1].pass_probability
+            self.p_last = (last * cands.win_factor).tolist()
         self.token = [0] * len(cands)
         self.moved = [0] * len(cands)
         self.final: list[dict[int, float]] = [{} for _ in range(n_seats)]
@@ -426,7 +436,10 @@ class Year:
         index = np.flatnonzero(accept) + block.start
         np.add.at(self.worked[:, month], c.seat[index], 1)
         arrival, first = self.arrival, self.dur[0]
+        single = self.n_stages == 1 and self.uplift is not None
         for i in index.tolist():
+            if single:
+                self._decide(i)
             self.schedule(arrival[i] + first[i] - now, (i, 0, 0))
             if self.trace is not None:
                 self._log("worked", c.seat[i], i, f"arrives {arrival[i]:.6g}")
@@ -447,10 +460,18 @@ class Year:
             self._log("passed", self.cseat[i], i, f"stage {stage}")
         nxt = stage + 1
         delay = self.dur[nxt][i]
+        if nxt == last and self.uplift is not None:
+            self._decide(i)
         if nxt == last and self.drop[i] == self.n_stages:
             self.final[self.cseat[i]][i] = self.env.now + delay
         self.events += 1
         Timeout(self.env, delay, (i, nxt, token)).callbacks.append(self.on_stage)
+
+    def _decide(self, i: int) -> None:
+        """Outcome of an opportunity entering the last stage, with the seat's coaching uplift of this month."""
+        seat = self.cseat[i]
+        p = min(1.0, self.p_last[seat] * (1.0 + self.uplift[seat, self.day_month[int(self.env.now)]]))
+        self.drop[i] = self.n_stages if self.u_win[i] < p else self.n_stages - 1
 
     def _book(self, i: int) -> None:
         seat = self.cseat[i]

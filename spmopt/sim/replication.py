@@ -53,9 +53,12 @@ class PlanYear:
         counted = self.attainment[np.isfinite(self.attainment)]
         with np.errstate(invalid="ignore"):
             effort = float(np.nanmean(self.effort)) if np.isfinite(self.effort).any() else float("nan")
+        margin = int(self.margin.sum())
         return {
             "revenue": revenue / 100,
+            "margin": margin / 100,
             "payout": paid / 100,
+            "margin_after_pay": (margin - paid) / 100,
             "cost_of_sales_pct": 100 * paid / revenue if revenue else float("nan"),
             "share_at_quota": float((counted >= 1).mean()) if len(counted) else float("nan"),
             "attainment_mean": float(counted.mean()) if len(counted) else float("nan"),
@@ -81,13 +84,18 @@ def simulate_replication(
     seed: int,
     replication: int,
     fixed_effort: bool = False,
+    uplift: np.ndarray | None = None,
 ) -> list[PlanYear]:
-    """The same drawn year under each plan (common random numbers), in plan order."""
+    """The same drawn year under each plan (common random numbers), in plan order; with a coaching `uplift`
+    ((seats, 12) relative rise of the win rate), then the same again with coaching."""
     cands = draw_candidates(inputs, params, seed, replication)
     margins = np.array([p.margin for p in params.pipeline.products.values()])[cands.product]
     lists = cands.lists()
+    variants = [None] if uplift is None else [None, uplift]
     return [
-        pay_year(inputs, ctx, Year(inputs, ctx, params, cands, fixed_effort, lists).run(), margins) for ctx in contexts
+        pay_year(inputs, ctx, Year(inputs, ctx, params, cands, fixed_effort, lists, uplift=u).run(), margins)
+        for u in variants
+        for ctx in contexts
     ]
 
 

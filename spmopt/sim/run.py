@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
+from spmopt.coaching.run import CoachingPlan, plan_coaching
 from spmopt.comp.plan import CompPlan
 from spmopt.config import ScenarioConfig
 from spmopt.data.loader import PlanningData, sha256_file
 from spmopt.errors import ConfigError
 from spmopt.sim.incentives import check_plan, plan_contexts
 from spmopt.sim.inputs import sim_inputs
-from spmopt.sim.montecarlo import SimulationResult, summarise
+from spmopt.sim.montecarlo import SimulationResult, coaching_returns, decision_table, summarise
 from spmopt.sim.parallel import Job, Progress, run_dask, run_local
 from spmopt.sim.params import BehaviourParams, load_behaviour
 
@@ -49,8 +51,9 @@ def simulate_scenario(
     progress: Progress | None = None,
     local: bool = False,
     message: Callable[[str], None] = lambda _: None,
-) -> SimulationResult:
-    """Simulate every plan of the scenario on its alignment (unit -> territory) and quotas.
+) -> tuple[SimulationResult, CoachingPlan | None]:
+    """Simulate every plan of the scenario on its alignment (unit -> territory) and quotas, and, with a coaching
+    section, every plan again with the coaching plan (same draws), with its return and the decision table.
 
     `local` runs the replications in this process instead of on Dask (tests and notebooks)."""
     sim, comp, quota = cfg.simulation, cfg.comp, cfg.quota
@@ -72,16 +75,24 @@ def simulate_scenario(
         sim.accounts,
     )
     contexts = plan_contexts(plans, inputs, params, comp, quota_table)
+    coaching = None
+    if cfg.coaching is not None:
+        message("Planning coaching (uplift model, managers' hours)")
+        coaching = plan_coaching(cfg, inputs.reps, inputs.expected_amount(params.pipeline.win_probability))
     prepare = time.perf_counter() - clock
-    job = Job(inputs, tuple(contexts), params, cfg.seed, sim.mode == "fixed_effort")
-    message(f"Simulating {sim.replications} replications x {len(plans)} plans")
+    uplift = coaching.uplift if coaching is not None else None
+    job = Job(inputs, tuple(contexts), params, cfg.seed, sim.mode == "fixed_effort", uplift)
+    variants = len(plans) * (2 if coaching is not None else 1)
+    message(f"Simulating {sim.replications} replications x {variants} candidates")
     clock = time.perf_counter()
     if local or (sim.workers == 1 and sim.scheduler is None):
         years, facts = run_local(job, sim.replications, progress), {"executor": "local", "workers": 1}
     else:
         years, facts = run_dask(job, sim.replications, sim.workers, sim.scheduler, progress)
     seconds = time.perf_counter() - clock
-    result = summarise([p.name for p in plans], inputs.seats, inputs.reps, years, keep_months=True)
+    names = [p.name for p in plans]
+    coached = [f"{n}+coaching" for n in names] if coaching is not None else []
+    result = summarise(names + coached, inputs.seats, inputs.reps, years, keep_months=True)
     events = int(result.replications["events"].sum())
     facts = {
         **facts,
@@ -99,7 +110,7 @@ def simulate_scenario(
         "events_per_second": round(events / seconds, 1) if seconds > 0 else None,
         "headline": headline(result),
     }
-    return SimulationResult(
+    result = SimulationResult(
         plans=result.plans,
         seats=result.seats,
         reps=result.reps,
@@ -110,7 +121,10 @@ def simulate_scenario(
         seat_months=result.seat_months,
         facts=facts,
         warnings=tuple(params.warnings()),
+        coaching_roi=coaching_returns(names, years, coaching.cost) if coaching is not None else pd.DataFrame(),
     )
+    cost = coaching.cost if coaching is not None else 0
+    return replace(result, decision=decision_table(result, coached, cost, sim.criterion)), coaching
 
 
 def headline(result: SimulationResult) -> dict[str, dict[str, list[float]]]:
@@ -131,7 +145,7 @@ def simulate_from_files(
     progress: Progress | None = None,
     local: bool = False,
     message: Callable[[str], None] = lambda _: None,
-) -> tuple[SimulationResult, PlanningData]:
+) -> tuple[SimulationResult, CoachingPlan | None, PlanningData]:
     """Simulate on an alignment and quotas written by an earlier `spmopt run` (alignment.csv, quotas.csv)."""
     from spmopt.comp.plan import load_plan
     from spmopt.data.loader import load_planning_data
@@ -154,5 +168,7 @@ def simulate_from_files(
     unknown = sorted(set(series.to_numpy()) - set(table["territory_id"]))
     if unknown:
         raise ConfigError(f"{quotas}: no quota row for territory {unknown[0]} of {alignment}")
-    result = simulate_scenario(cfg, data, series.loc[data.units.index], table, plans, progress, local, message)
-    return result, data
+    result, coaching = simulate_scenario(
+        cfg, data, series.loc[data.units.index], table, plans, progress, local, message
+    )
+    return result, coaching, data

@@ -6,18 +6,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from spmopt.coaching.run import CoachingPlan
 from spmopt.sim.montecarlo import SimulationResult
 
 
-def register_sim_files(result: SimulationResult, writers: dict[str, Callable[[Path], None]]) -> None:
-    """Add the simulation's files (under `simulation/`) to an output folder's writers."""
+def register_sim_files(
+    result: SimulationResult, coaching: CoachingPlan | None, writers: dict[str, Callable[[Path], None]]
+) -> None:
+    """Add the simulation's files (under `simulation/`), the decision table and the coaching plan to an output
+    folder's writers."""
     tables = {
+        "decision.csv": result.decision,
         "simulation/summary.csv": result.summary,
         "simulation/differences.csv": result.differences,
         "simulation/replications.csv": result.replications,
         "simulation/attainment_histogram.csv": result.histogram,
         "simulation/seat_months.csv": result.seat_months,
     }
+    if coaching is not None:
+        tables["coaching.csv"] = coaching.table
+        tables["simulation/coaching_roi.csv"] = result.coaching_roi
     for name, frame in tables.items():
         writers[name] = lambda p, frame=frame: frame.to_csv(p, index=False)
 

@@ -1,0 +1,172 @@
+"""Which reps each manager should coach, and for how many hours a month: a Pyomo MILP solved by HiGHS.
+
+For rep r with expected annual sales V_r (cents) and manager m(r), hours per month x_r = step n_r (n_r integer:
+coaching comes in calendar slots of `step` hours) earn the steady-state uplift value V_r u(x_r), with u concave
+(`UpliftModel.steady_uplift`). Over breakpoints 0 = p_0 < ... < p_J = max_r of u (every slot), concavity lets
+the value be written as a hypograph with no binaries beyond the slot counts, exact at every slot:
+
+    maximise   sum_r gain_r - c sum_r 12 x_r
+    gain_r  <= V_r (u(p_j) + s_j (x_r - p_j))        for every segment j (s_j its slope)
+    sum_{r: m(r) = m} x_r <= H_m                      manager capacity, hours a month
+    min_r <= x_r <= max_r                             hours band per rep
+
+c is the cost of a manager's hour in cents (0: maximise revenue uplift).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from spmopt.coaching.uplift import UpliftModel
+from spmopt.config import SolverSettings
+from spmopt.errors import InfeasibleModelError, SolverError
+from spmopt.optim.solve import SolveReport, SolveStatus, solve
+
+MAX_BREAKPOINTS = 97
+"""Above this many slots in a rep's band, breakpoints are spread evenly instead (value exact at them only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CoachingInputs:
+    """Reps, their managers and value, hours bands and manager capacities."""
+
+    reps: tuple[str, ...]
+    manager: tuple[str, ...]
+    value: np.ndarray
+    """(reps,) expected annual sales in cents: what a relative uplift multiplies."""
+    min_hours: np.ndarray
+    max_hours: np.ndarray
+    """(reps,) hours a month."""
+    capacity: dict[str, float]
+    """Manager -> coaching hours a month."""
+    step: float = 0.5
+    hour_cost: float = 0.0
+    """Cost of one manager hour, cents."""
+
+
+def precheck(inp: CoachingInputs) -> None:
+    """Refuse bands that cannot hold before building a model, naming the manager or rep."""
+    for k, rep in enumerate(inp.reps):
+        if inp.min_hours[k] < 0 or inp.max_hours[k] < inp.min_hours[k]:
+            raise InfeasibleModelError(
+                f"rep {rep}: coaching hours band {inp.min_hours[k]:g}-{inp.max_hours[k]:g} is empty or negative"
+            )
+    for manager in dict.fromkeys(inp.manager):
+        if manager not in inp.capacity:
+            raise InfeasibleModelError(f"manager {manager} has reps but no coaching capacity")
+        need = sum(inp.min_hours[k] for k, m in enumerate(inp.manager) if m == manager)
+        if need > inp.capacity[manager] + 1e-9:
+            raise InfeasibleModelError(
+                f"manager {manager}: capacity {inp.capacity[manager]:g} h a month is below the {need:g} h a month "
+                "their reps' minimum coaching hours add up to"
+            )
+
+
+def build_coaching_model(inp: CoachingInputs, model: UpliftModel) -> pyo.ConcreteModel:
+    """The allocation MILP (see the module docstring)."""
+    m = pyo.ConcreteModel(name="coaching_allocation")
+    m.reps = pyo.Set(initialize=range(len(inp.reps)), ordered=True)
+    m.managers = pyo.Set(initialize=list(dict.fromkeys(inp.manager)), ordered=True)
+    lo = np.ceil(inp.min_hours / inp.step - 1e-9)
+    hi = np.floor(inp.max_hours / inp.step + 1e-9)
+    m.slots = pyo.Var(m.reps, domain=pyo.NonNegativeIntegers, bounds=lambda _, r: (lo[r], hi[r]))
+    m.gain = pyo.Var(m.reps, domain=pyo.NonNegativeReals)
+    add_uplift_hypograph(m, inp, model)
+    add_manager_capacity(m, inp)
+    m.total_value = pyo.Objective(
+        expr=sum(m.gain[r] for r in m.reps) - inp.hour_cost * 12 * inp.step * sum(m.slots[r] for r in m.reps),
+        sense=pyo.maximize,
+    )
+    return m
+
+
+def add_uplift_hypograph(m: pyo.ConcreteModel, inp: CoachingInputs, model: UpliftModel) -> None:
+    """gain_r <= V_r (u(p_j) + s_j (step n_r - p_j)) for every segment j of u on [0, max_r]."""
+    segments = []
+    for r in m.reps:
+        top = max(float(inp.max_hours[r]), inp.step)
+        # Breakpoints on the slot grid make the value exact at every feasible number of hours.
+        points = np.arange(0.0, top + inp.step / 2, inp.step)
+        if len(points) > MAX_BREAKPOINTS:
+            points = np.linspace(0.0, top, MAX_BREAKPOINTS)
+        values = model.steady_uplift(points)
+        slopes = np.diff(values) / np.diff(points)
+        if np.any(np.diff(slopes) > 1e-12):
+            raise SolverError("the uplift curve is not concave over the hours band; the hypograph would overstate it")
+        segments += [(r, j, points[j], values[j], slopes[j]) for j in range(len(slopes))]
+    m.segments = pyo.Set(initialize=[(r, j) for r, j, *_ in segments], dimen=2)
+    data = {(r, j): (p, v, s) for r, j, p, v, s in segments}
+
+    @m.Constraint(m.segments, doc="Coaching value lies under every tangent segment of the concave uplift")
+    def uplift_hypograph(m, r, j):
+        p, v, s = data[(r, j)]
+        return m.gain[r] <= float(inp.value[r]) * (v + s * (inp.step * m.slots[r] - p))
+
+
+def add_manager_capacity(m: pyo.ConcreteModel, inp: CoachingInputs) -> None:
+    """sum_{r of manager m} step n_r <= H_m."""
+
+    @m.Constraint(m.managers, doc="A manager's coaching hours a month fit their capacity")
+    def manager_capacity(m, manager):
+        reps = [r for r in m.reps if inp.manager[r] == manager]
+        return inp.step * sum(m.slots[r] for r in reps) <= inp.capacity[manager]
+
+
+def allocate(
+    inp: CoachingInputs, model: UpliftModel, settings: SolverSettings | None = None
+) -> tuple[pd.DataFrame, SolveReport]:
+    """The coaching plan: one row per rep with hours, expected uplift (and its interval) and why."""
+    precheck(inp)
+    settings = settings or SolverSettings(time_limit=60, mip_gap=0.0)
+    m = build_coaching_model(inp, model)
+    report = solve(m, settings)
+    if report.status == SolveStatus.INFEASIBLE:
+        raise InfeasibleModelError("coaching allocation is infeasible: hours bands and capacities conflict")
+    if report.status == SolveStatus.NO_SOLUTION:
+        raise SolverError(f"no coaching plan found within {settings.time_limit:g} s")
+    hours = np.array([inp.step * round(pyo.value(m.slots[r])) for r in m.reps])
+    return coaching_table(inp, model, hours), report
+
+
+def coaching_table(inp: CoachingInputs, model: UpliftModel, hours: np.ndarray) -> pd.DataFrame:
+    """Hours, expected annual uplift (cents) with its interval, the marginal value of one more slot, and why."""
+    value = np.asarray(inp.value, dtype=float)
+    uplift = value * model.steady_uplift(hours)
+    low = value * model.steady_uplift(hours, "low")
+    high = value * model.steady_uplift(hours, "high")
+    next_slot = value * (model.steady_uplift(hours + inp.step) - model.steady_uplift(hours))
+    used = {mgr: sum(hours[k] for k in range(len(hours)) if inp.manager[k] == mgr) for mgr in inp.capacity}
+    why = []
+    for k, mgr in enumerate(inp.manager):
+        full = used[mgr] >= inp.capacity[mgr] - 1e-9
+        if hours[k] <= inp.min_hours[k] + 1e-9 and hours[k] == 0:
+            why.append(
+                f"not coached: one more {inp.step:g} h slot is worth {next_slot[k] / 100:,.0f} a year, less "
+                f"than {mgr}'s slots give other reps"
+            )
+        elif hours[k] >= inp.max_hours[k] - 1e-9:
+            why.append(f"at the maximum of {inp.max_hours[k]:g} h a month")
+        elif hours[k] <= inp.min_hours[k] + 1e-9:
+            why.append(f"at the minimum of {inp.min_hours[k]:g} h a month")
+        elif full:
+            why.append(f"{mgr}'s capacity is used up; the next slot would add {next_slot[k] / 100:,.0f} a year")
+        else:
+            why.append("more hours cost more than they add")
+    return pd.DataFrame(
+        {
+            "rep_id": inp.reps,
+            "manager_id": inp.manager,
+            "hours_per_month": hours,
+            "hours_per_year": 12 * hours,
+            "expected_uplift_pct": np.round(100 * model.steady_uplift(hours), 3),
+            "expected_uplift": np.round(uplift) / 100,
+            "uplift_ci_low": np.round(low) / 100,
+            "uplift_ci_high": np.round(high) / 100,
+            "next_slot_value": np.round(next_slot) / 100,
+            "why": why,
+        }
+    )
