@@ -70,18 +70,21 @@ def run(
     scenario: Path,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default: output.dir)")] = None,
     overrides: Overrides = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Recompute every stage, even with unchanged inputs")] = False,
 ) -> None:
-    """Run a scenario end to end and write its outputs."""
+    """Run a scenario end to end and write its outputs; stages whose inputs are unchanged are reused."""
+    from spmopt.cache import StageCache
     from spmopt.pipeline import run_scenario
     from spmopt.report.outputs import write_outputs
     from spmopt.scenario import load_scenario
 
     try:
         cfg = load_scenario(scenario, overrides or ())
+        target = out_dir if out_dir is not None else cfg.output_dir()
+        cache = StageCache(target.resolve().parent / ".spmopt-cache", reuse=not fresh)
         with console.status("Starting") as status:
-            result = run_scenario(cfg, progress=lambda msg: status.update(msg))
+            result = run_scenario(cfg, progress=lambda msg: status.update(msg), cache=cache)
             status.update("Writing outputs")
-            target = out_dir if out_dir is not None else cfg.output_dir()
             write_outputs(result, target, scenario)
     except SpmoptError as exc:
         _fail(exc, scenario)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from spmopt.cache import StageCache, stage_key
 from spmopt.coaching.run import CoachingPlan, check_coaching
 from spmopt.comp.plan import load_plan
 from spmopt.comp.run import CompResult, evaluate_scenario_plans
@@ -61,8 +63,63 @@ def _quiet(_: str) -> None:
     return None
 
 
-def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioResult:
-    """Load data, design territories, set quotas; raises `SpmoptError` subclasses with planner-readable text."""
+def _reuse(cache: StageCache | None, stage: str, key: str, progress: Progress) -> object | None:
+    """A stage's stored result when its inputs are unchanged (None: compute it)."""
+    if cache is None:
+        return None
+    found = cache.get(stage, key)
+    if found is not None:
+        progress(f"{stage}: inputs unchanged, reusing the stored result")
+    return found
+
+
+def _mark_cached(record: StageRecord, key: str, clock: float) -> StageRecord:
+    return StageRecord(record.name, time.perf_counter() - clock, {**record.details, "cached": True, "cache_key": key})
+
+
+def _dump(model: object) -> object:
+    return model.model_dump(mode="json") if model is not None else None
+
+
+def _frame_hash(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+
+
+def territory_key(cfg: ScenarioConfig) -> str:
+    """Everything the territory design reads."""
+    d = cfg.data
+    files = [d.units, d.geometry, d.adjacency, d.current_alignment, d.reps, cfg.territory.locks]
+    return stage_key("territory", {"data": _dump(d), "territory": _dump(cfg.territory)}, files)
+
+
+def quota_key(cfg: ScenarioConfig, alignment: pd.DataFrame) -> str:
+    """The quota settings and files, on this alignment (a result, so a re-solved design is never mixed up)."""
+    q = cfg.quota
+    files = [q.history, q.bounds] if q is not None else []
+    return stage_key("quota", {"quota": _dump(q), "seed": cfg.seed}, files, _frame_hash(alignment))
+
+
+def simulation_key(cfg: ScenarioConfig, quota: str, table: pd.DataFrame) -> str:
+    """The plans, behaviour and coaching settings and files, on these quotas; where replications run (workers,
+    scheduler) does not change what they produce and is left out."""
+    sim, comp, coach = cfg.simulation, cfg.comp, cfg.coaching
+    assert sim is not None
+    assert comp is not None
+    settings = {
+        "simulation": sim.model_dump(mode="json", exclude={"workers", "scheduler"}),
+        "comp": _dump(comp),
+        "coaching": _dump(coach),
+        "seed": cfg.seed,
+    }
+    files = [*comp.plans, comp.quotas, comp.crediting.hierarchy, sim.behaviour]
+    if coach is not None:
+        files += [coach.prior, coach.history]
+    return stage_key("simulation", settings, files, quota + _frame_hash(table))
+
+
+def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageCache | None = None) -> ScenarioResult:
+    """Load data, design territories, set quotas, pay plans, simulate; stages whose inputs are unchanged since a
+    run that used the same `cache` are reused. Raises `SpmoptError` subclasses with planner-readable text."""
     stages: list[StageRecord] = []
     clock = time.perf_counter()
     # Plans are read first so a typo in one fails before minutes of territory solving.
@@ -74,7 +131,16 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
     progress("Loading and checking input data")
     data = load_planning_data(cfg)
     stages.append(StageRecord("data", time.perf_counter() - clock, {"units": len(data.units)}))
-    plan, record = design_territories(cfg, data, progress)
+    clock = time.perf_counter()
+    key = territory_key(cfg)
+    stored = _reuse(cache, "territory", key, progress)
+    if stored is not None:
+        plan, record = stored
+        record = _mark_cached(record, key, clock)
+    else:
+        plan, record = design_territories(cfg, data, progress)
+        if cache is not None:
+            cache.put("territory", key, (plan, record))
     stages.append(record)
     quotas = None
     if cfg.quota is not None:
@@ -82,9 +148,18 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
         clock = time.perf_counter()
         alignment = plan.alignment.set_index("unit_id")["territory_id"]
         reps_of = {t: (None if pd.isna(r) else str(r)) for t, r in plan.centres["rep_id"].items()}
-        quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress)
-        details = {**quotas.facts, "warnings": list(quotas.warnings)}
-        stages.append(StageRecord("quota", time.perf_counter() - clock, details))
+        qkey = quota_key(cfg, plan.alignment)
+        stored = _reuse(cache, "quota", qkey, progress)
+        if stored is not None:
+            quotas, record = stored
+            stages.append(_mark_cached(record, qkey, clock))
+        else:
+            quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress)
+            details = {**quotas.facts, "warnings": list(quotas.warnings)}
+            record = StageRecord("quota", time.perf_counter() - clock, details)
+            stages.append(record)
+            if cache is not None:
+                cache.put("quota", qkey, (quotas, record))
     comp: tuple[CompResult, ...] = ()
     if cfg.comp is not None and quotas is not None:
         progress(f"Evaluating {len(cfg.comp.plans)} comp plan(s)")
@@ -96,19 +171,27 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet) -> ScenarioRe
     simulation = coaching = None
     if cfg.simulation is not None and quotas is not None:
         clock = time.perf_counter()
-        simulation, coaching = simulate_scenario(
-            cfg,
-            data,
-            alignment,
-            quotas.table,
-            plans,
-            progress=lambda done, total: progress(f"Simulating: {done}/{total} replications"),
-            message=progress,
-        )
-        details = {**sim_facts(simulation), "warnings": list(simulation.warnings)}
-        if coaching is not None:
-            stages.append(StageRecord("coaching", 0.0, coaching.facts()))
-        stages.append(StageRecord("simulation", time.perf_counter() - clock, details))
+        key = simulation_key(cfg, qkey, quotas.table)
+        stored = _reuse(cache, "simulation", key, progress)
+        if stored is not None:
+            simulation, coaching, records = stored
+            stages += [_mark_cached(r, key, clock) for r in records]
+        else:
+            simulation, coaching = simulate_scenario(
+                cfg,
+                data,
+                alignment,
+                quotas.table,
+                plans,
+                progress=lambda done, total: progress(f"Simulating: {done}/{total} replications"),
+                message=progress,
+            )
+            details = {**sim_facts(simulation), "warnings": list(simulation.warnings)}
+            records = [StageRecord("coaching", 0.0, coaching.facts())] if coaching is not None else []
+            records.append(StageRecord("simulation", time.perf_counter() - clock, details))
+            stages += records
+            if cache is not None:
+                cache.put("simulation", key, (simulation, coaching, records))
     return ScenarioResult(
         config=cfg,
         data=data,

@@ -166,3 +166,24 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert len(decision) == 4
     roi = pd.read_csv(out / "simulation" / "coaching_roi.csv")
     assert set(roi["plan"]) == {"target_incentive", "commission"}
+    # A second run with unchanged inputs reuses every expensive stage and writes the same results.
+    before = {n: (out / n).read_bytes() for n in ("alignment.csv", "quotas.csv", "decision.csv", "coaching.csv")}
+    again = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(ROOT / "scenarios" / "demo.yaml"),
+            "--out",
+            str(out),
+            "--set",
+            "territory.solver.time_limit=45",
+            "--set",
+            "simulation.replications=30",
+        ],
+    )
+    assert again.exit_code == 0, again.output
+    rerun = json.loads((out / "manifest.json").read_text())
+    cached = {s["stage"]: s.get("cached", False) for s in rerun["stages"]}
+    assert {stage for stage, hit in cached.items() if hit} == {"territory", "quota", "coaching", "simulation"}
+    for name, content in before.items():
+        assert (out / name).read_bytes() == content, name

@@ -133,6 +133,10 @@ def _input_files(cfg: ScenarioConfig) -> list[Path]:
     if cfg.comp is not None:
         c = cfg.comp
         files += [*c.plans, c.transactions, c.quotas, c.crediting.hierarchy, c.crediting.overlays, c.crediting.splits]
+    if cfg.simulation is not None:
+        files.append(cfg.simulation.behaviour)
+    if cfg.coaching is not None:
+        files += [cfg.coaching.prior, cfg.coaching.history]
     out = [p for p in files if p is not None]
     if d.geometry is not None and d.geometry.suffix.lower() == ".shp":
         out += [d.geometry.with_suffix(s) for s in (".shx", ".dbf", ".prj") if d.geometry.with_suffix(s).is_file()]

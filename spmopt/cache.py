@@ -1,0 +1,79 @@
+"""Stage results kept between runs, keyed by everything that determines them.
+
+A stage's key is the sha256 of: the stage's own configuration, the sha256 of every file it reads, the key of
+the stage it builds on, and a fingerprint of spmopt's own source code (so any change to the code recomputes).
+Settings that do not change results (Dask workers, scheduler address, output folder) are left out of keys.
+Entries are pickles written atomically; a corrupt or unreadable entry is recomputed, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from spmopt.data.loader import sha256_file
+
+
+@cache
+def code_fingerprint() -> str:
+    """sha256 over spmopt's Python sources."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def stage_key(stage: str, settings: Any, files: list[Path | None], parent: str | None = None) -> str:
+    """The key of a stage: its settings (JSON-able), the contents of its files and its parent's key."""
+    payload = {
+        "stage": stage,
+        "settings": settings,
+        "files": {str(p): sha256_file(p) for p in files if p is not None},
+        "parent": parent,
+        "code": code_fingerprint(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class StageCache:
+    """A folder of stage results, one pickle per (stage, key).
+
+    `spmopt run` keeps it beside the output folder (`.spmopt-cache`)."""
+
+    def __init__(self, folder: Path, reuse: bool = True) -> None:
+        self.folder = folder
+        self.reuse = reuse
+        """False: recompute every stage (and store the new results)."""
+
+    def _path(self, stage: str, key: str) -> Path:
+        return self.folder / f"{stage}-{key[:32]}.pickle"
+
+    def get(self, stage: str, key: str) -> Any | None:
+        path = self._path(stage, key)
+        if not self.reuse or not path.is_file():
+            return None
+        try:
+            with path.open("rb") as fh:
+                stored_key, value = pickle.load(fh)  # noqa: S301 - spmopt's own cache folder
+        except Exception:  # noqa: BLE001 - a damaged entry is recomputed, whatever the damage
+            return None
+        return value if stored_key == key else None
+
+    def put(self, stage: str, key: str, value: Any) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{stage}-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump((key, value), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            Path(tmp).replace(self._path(stage, key))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
