@@ -123,6 +123,7 @@ def _print_summary(result, target: Path) -> None:
         console.print(warning, markup=False, highlight=False, soft_wrap=True)
     if result.simulation is not None:
         _print_simulation(result.simulation, result.coaching)
+        _print_decision(result.decision)
     out.print(f"outputs in {target}")
 
 
@@ -259,9 +260,29 @@ def _print_simulation(sim, coaching=None) -> None:
                 f"  under {plan}: net gain {net['mean']:,.0f} [{net['ci_low']:,.0f}, {net['ci_high']:,.0f}], "
                 f"return on cost {ret['mean']:.1f}x [{ret['ci_low']:.1f}, {ret['ci_high']:.1f}]"
             )
-    if not sim.decision.empty:
-        best = sim.decision[sim.decision["best"]].iloc[0]
-        out.print(f"decision ({best['criterion']}): [bold]{best['candidate']}[/]")
+
+
+def _print_decision(decision) -> None:
+    """The candidates ranked by the scenario's criterion, the best marked."""
+    if decision is None or decision.empty:
+        return
+    criterion = decision["criterion"].iloc[0]
+    table = Table(show_header=True, header_style="bold", title=f"decision: best by {criterion} (mean [95% CI])")
+    for column in ("candidate", "margin after pay", "cost of sales", "reps at quota", "coaching return"):
+        table.add_column(column, justify="left" if column == "candidate" else "right")
+    for _, row in decision.iterrows():
+        roi = row.get("coaching_return_on_cost")
+        table.add_row(
+            ("★ " if row["best"] else "  ") + str(row["candidate"]),
+            f"{row['margin_after_pay']:,.0f} [{row['margin_after_pay_ci_low']:,.0f}, "
+            f"{row['margin_after_pay_ci_high']:,.0f}]",
+            f"{row['cost_of_sales_pct']:.3f}%",
+            f"{100 * row['share_at_quota']:.1f}%",
+            ""
+            if roi is None or roi != roi
+            else f"{roi:.0f}x [{row['coaching_roi_ci_low']:.0f}, {row['coaching_roi_ci_high']:.0f}]",
+        )
+    out.print(table)
 
 
 @app.command()
@@ -330,6 +351,7 @@ def simulate(
     except SpmoptError as exc:
         _fail(exc, scenario)
     _print_simulation(sim, coaching)
+    _print_decision(sim.decision if alignment is not None else result.decision)
     out.print(f"outputs in {target}")
 
 

@@ -335,6 +335,10 @@ class ScenarioConfig(StrictModel):
     """Simulated rep behaviour under every comp plan; needs the comp section."""
     coaching: CoachingConfig | None = None
     """Coaching plan and its simulated return; needs the simulation section and comp.crediting.hierarchy."""
+    alignments: dict[str, Path] = Field(default_factory=dict)
+    """More candidate alignments besides the designed one, by name (e.g. `current: demo/current_alignment.csv`):
+    CSV unit_id,territory_id with territories named by rep (or the reps file's territory_id). Each gets quotas
+    and is simulated under every plan; all candidates share the decision table."""
     output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")
@@ -352,6 +356,11 @@ class ScenarioConfig(StrictModel):
             )
         if self.comp is not None and self.quota is None:
             raise ValueError("comp needs a quota section (plans pay on attainment against the quotas it sets)")
+        if self.alignments and self.simulation is None:
+            raise ValueError("alignments: candidate alignments are compared by simulation; add a simulation section")
+        bad = [n for n in self.alignments if n == "designed" or not n.replace("_", "").replace("-", "").isalnum()]
+        if bad:
+            raise ValueError(f"alignments: '{bad[0]}' is not a usable name (letters, digits, _ or -; not 'designed')")
         if self.simulation is not None and self.comp is None:
             raise ValueError("simulation needs a comp section (it simulates the year under the candidate plans)")
         if self.coaching is not None and (

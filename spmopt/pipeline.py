@@ -15,11 +15,11 @@ from spmopt.coaching.run import CoachingPlan, check_coaching
 from spmopt.comp.plan import load_plan
 from spmopt.comp.run import CompResult, evaluate_scenario_plans
 from spmopt.config import ScenarioConfig
-from spmopt.data.loader import PlanningData, load_planning_data
+from spmopt.data.loader import PlanningData, load_planning_data, read_candidate_alignment
 from spmopt.errors import InfeasibleModelError, SolverError
 from spmopt.optim.solve import SolveStatus, solve
 from spmopt.quota.plan import QuotaPlan, set_quotas
-from spmopt.sim.montecarlo import SimulationResult
+from spmopt.sim.montecarlo import SimulationResult, mark_best
 from spmopt.sim.run import check_simulation, simulate_scenario
 from spmopt.sim.write import sim_facts
 from spmopt.territory.diagnose import explain_infeasibility, precheck
@@ -41,6 +41,16 @@ class StageRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AlignmentCandidate:
+    """A candidate alignment given by the scenario (not designed), with its quotas and simulated year."""
+
+    name: str
+    quota: QuotaPlan
+    simulation: SimulationResult
+    coaching: CoachingPlan | None
+
+
+@dataclass(frozen=True, slots=True)
 class ScenarioResult:
     """Everything a run produced, ready for `write_outputs`."""
 
@@ -52,6 +62,9 @@ class ScenarioResult:
     comp: tuple[CompResult, ...] = ()
     simulation: SimulationResult | None = None
     coaching: CoachingPlan | None = None
+    candidates: tuple[AlignmentCandidate, ...] = ()
+    decision: pd.DataFrame | None = None
+    """Every candidate (alignment x plan x coaching) with CIs, the best marked by simulation.criterion."""
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -130,6 +143,8 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageC
         check_coaching(cfg)
     progress("Loading and checking input data")
     data = load_planning_data(cfg)
+    # Candidate alignments are read now so a bad file fails before minutes of solving.
+    given = {n: read_candidate_alignment(p, data, f"candidate alignment '{n}'") for n, p in cfg.alignments.items()}
     stages.append(StageRecord("data", time.perf_counter() - clock, {"units": len(data.units)}))
     clock = time.perf_counter()
     key = territory_key(cfg)
@@ -192,6 +207,15 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageC
             stages += records
             if cache is not None:
                 cache.put("simulation", key, (simulation, coaching, records))
+    candidates = []
+    for name, (alignment, reps_of) in given.items():
+        candidate, records = _alignment_candidate(cfg, data, plans, name, alignment, reps_of, cache, progress)
+        candidates.append(candidate)
+        stages += records
+    decision = None
+    if simulation is not None:
+        tables = [simulation.decision, *(c.simulation.decision for c in candidates)]
+        decision = mark_best(pd.concat(tables, ignore_index=True), cfg.simulation.criterion)
     return ScenarioResult(
         config=cfg,
         data=data,
@@ -201,7 +225,61 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageC
         comp=comp,
         simulation=simulation,
         coaching=coaching,
+        candidates=tuple(candidates),
+        decision=decision,
     )
+
+
+def _alignment_candidate(
+    cfg: ScenarioConfig,
+    data: PlanningData,
+    plans: list,
+    name: str,
+    alignment: pd.Series,
+    reps_of: dict[str, str],
+    cache: StageCache | None,
+    progress: Progress,
+) -> tuple[AlignmentCandidate, list[StageRecord]]:
+    """Quotas and the simulated year (with coaching) of one given alignment; cached like the designed one."""
+    assert cfg.quota is not None
+    frame = alignment.rename_axis("unit_id").reset_index()
+    clock = time.perf_counter()
+    qkey = quota_key(cfg, frame)
+    stored = _reuse(cache, "quota", qkey, progress)
+    if stored is not None:
+        quotas, record = stored
+        record = _mark_cached(record, qkey, clock)
+    else:
+        progress(f"Setting quotas on alignment '{name}'")
+        quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress)
+        record = StageRecord("quota", time.perf_counter() - clock, {**quotas.facts, "warnings": list(quotas.warnings)})
+        if cache is not None:
+            cache.put("quota", qkey, (quotas, record))
+    records = [StageRecord(f"quota[{name}]", record.seconds, record.details)]
+    clock = time.perf_counter()
+    key = simulation_key(cfg, qkey, quotas.table)
+    stored = _reuse(cache, "simulation", key, progress)
+    if stored is not None:
+        simulation, coaching, sim_records = stored
+        sim_records = [_mark_cached(r, key, clock) for r in sim_records]
+    else:
+        simulation, coaching = simulate_scenario(
+            cfg,
+            data,
+            alignment,
+            quotas.table,
+            plans,
+            progress=lambda done, total: progress(f"Simulating '{name}': {done}/{total} replications"),
+            message=progress,
+            alignment_name=name,
+        )
+        details = {**sim_facts(simulation), "warnings": list(simulation.warnings)}
+        sim_records = [StageRecord("coaching", 0.0, coaching.facts())] if coaching is not None else []
+        sim_records.append(StageRecord("simulation", time.perf_counter() - clock, details))
+        if cache is not None:
+            cache.put("simulation", key, (simulation, coaching, sim_records))
+    records += [StageRecord(f"{r.name}[{name}]", r.seconds, r.details) for r in sim_records]
+    return AlignmentCandidate(name, quotas, simulation, coaching), records
 
 
 def design_territories(

@@ -37,6 +37,7 @@ _PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("simulation", "behaviour"),
     ("coaching", "prior"),
     ("coaching", "history"),
+    ("alignments",),
     ("output", "dir"),
 )
 
@@ -127,6 +128,8 @@ def _resolve_paths(data: dict[str, Any], base_dir: Path) -> None:
             block[key] = str((base_dir / value).resolve())
         elif isinstance(value, list):
             block[key] = [str((base_dir / v).resolve()) if isinstance(v, str) else v for v in value]
+        elif isinstance(value, dict) and (*sections, key) == ("alignments",):
+            block[key] = {k: str((base_dir / v).resolve()) if isinstance(v, str) else v for k, v in value.items()}
 
 
 def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:

@@ -156,3 +156,13 @@ def test_unbalanced_history_is_refused(tmp_path: Path) -> None:
 def test_model_round_trips_through_its_file(tmp_path: Path) -> None:
     PRIOR.save(tmp_path / "m.json")
     assert UpliftModel.load(tmp_path / "m.json") == PRIOR
+
+
+def test_a_model_finding_no_gain_gives_everyone_their_minimum() -> None:
+    harmful = UpliftModel(-0.05, -0.1, 0.01, 6.0, 0.4, "two-way fixed effects")
+    inp = CoachingInputs(
+        ("A", "B"), ("M", "M"), np.array([1e8, 2e8]), np.array([0.5, 0.0]), np.array([4.0, 4.0]), {"M": 6.0}
+    )
+    table, _ = allocate(inp, harmful)
+    assert table["hours_per_month"].tolist() == [0.5, 0.0]
+    assert table["why"].str.contains("no gain").all()

@@ -86,6 +86,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "simulation",
         "decision.csv",
         "coaching.csv",
+        "alignments",
     }
     alignment = pd.read_csv(out / "alignment.csv", dtype=str)
     units = pd.read_csv(ROOT / "scenarios" / "demo" / "units.csv", dtype={"unit_id": str})
@@ -163,7 +164,13 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert fitted["max_uplift_ci"][0] < 0.12 < fitted["max_uplift_ci"][1]
     decision = pd.read_csv(out / "decision.csv")
     assert decision["best"].sum() == 1
-    assert len(decision) == 4
+    assert len(decision) == 8  # (designed, current) x (two plans) x (with, without coaching)
+    assert set(decision["alignment"]) == {"designed", "current"}
+    best = decision.loc[decision["best"]].iloc[0]
+    assert best["margin_after_pay"] == decision["margin_after_pay"].max()
+    current = pd.read_csv(out / "alignments" / "current" / "quotas.csv")
+    assert current["annual_quota"].sum() % 1000 == 0
+    assert (out / "alignments" / "current" / "simulation" / "summary.csv").is_file()
     roi = pd.read_csv(out / "simulation" / "coaching_roi.csv")
     assert set(roi["plan"]) == {"target_incentive", "commission"}
     # A second run with unchanged inputs reuses every expensive stage and writes the same results.
@@ -184,6 +191,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert again.exit_code == 0, again.output
     rerun = json.loads((out / "manifest.json").read_text())
     cached = {s["stage"]: s.get("cached", False) for s in rerun["stages"]}
-    assert {stage for stage, hit in cached.items() if hit} == {"territory", "quota", "coaching", "simulation"}
+    hits = {stage for stage, hit in cached.items() if hit}
+    assert hits == {
+        "territory",
+        "quota",
+        "coaching",
+        "simulation",
+        "quota[current]",
+        "coaching[current]",
+        "simulation[current]",
+    }
     for name, content in before.items():
         assert (out / name).read_bytes() == content, name

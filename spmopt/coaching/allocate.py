@@ -121,6 +121,13 @@ def allocate(
 ) -> tuple[pd.DataFrame, SolveReport]:
     """The coaching plan: one row per rep with hours, expected uplift (and its interval) and why."""
     precheck(inp)
+    if model.max_uplift <= 0:
+        # The model finds no gain from coaching: every rep keeps only their minimum, no optimisation needed.
+        table = coaching_table(inp, model, np.asarray(inp.min_hours, dtype=float))
+        table["why"] = (
+            f"the uplift model ({model.method}) estimates no gain from coaching (u_max {model.max_uplift:.3f})"
+        )
+        return table, SolveReport(SolveStatus.OPTIMAL, "not needed", None, None, 0.0, 0.0, 0.0)
     settings = settings or SolverSettings(time_limit=60, mip_gap=0.0)
     m = build_coaching_model(inp, model)
     report = solve(m, settings)

@@ -200,6 +200,28 @@ def _read_edges(path: Path, unit_ids: pd.Index) -> list[tuple[str, str]]:
     return list(zip(edges["unit_a"], edges["unit_b"], strict=True))
 
 
+def read_candidate_alignment(path: Path, data: PlanningData, what: str) -> tuple[pd.Series, dict[str, str]]:
+    """A complete alignment (every unit) and each of its territories' rep: territories are named by rep_id, or
+    by the reps file's territory_id."""
+    alignment = _read_assignment(path, data.units.index, what).astype(str)
+    missing = data.units.index.difference(alignment.index)
+    if len(missing):
+        raise DataError(f"{path}: {what} leaves {len(missing)} unit(s) without a territory, e.g. {missing[0]}")
+    reps = data.reps
+    if reps is None:
+        raise DataError(f"{path}: {what} needs the scenario's reps file to know who sells each territory")
+    rep_of = {str(r): str(r) for r in reps.index}
+    for rep, territory in reps["territory_id"].items():
+        if isinstance(territory, str) and territory:
+            rep_of[territory] = str(rep)
+    unknown = sorted(set(alignment) - set(rep_of))
+    if unknown:
+        raise DataError(
+            f"{path}: {what}: territory {unknown[0]} is neither a rep_id nor a territory_id of the reps file"
+        )
+    return alignment.loc[data.units.index], {t: rep_of[t] for t in dict.fromkeys(alignment)}
+
+
 def _read_assignment(path: Path, unit_ids: pd.Index, what: str) -> pd.Series:
     frame = read_table(path, what)
     require_columns(frame, ["unit_id", "territory_id"], path, what)

@@ -66,6 +66,16 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
         from spmopt.sim.write import register_sim_files
 
         register_sim_files(result.simulation, result.coaching, writers)
+        if result.decision is not None:
+            writers["decision.csv"] = lambda p: result.decision.to_csv(p, index=False)
+    for candidate in result.candidates:
+        folder = f"alignments/{candidate.name}"
+        writers[f"{folder}/quotas.csv"] = lambda p, c=candidate: c.quota.table.to_csv(p, index=False)
+        sub: dict[str, Callable[[Path], None]] = {}
+        from spmopt.sim.write import register_sim_files
+
+        register_sim_files(candidate.simulation, candidate.coaching, sub)
+        writers.update({f"{folder}/{name}": write for name, write in sub.items()})
     return atomic_write_folder(out_dir, writers, lambda folder: _manifest(result, folder, scenario_path))
 
 

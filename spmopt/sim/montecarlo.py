@@ -216,12 +216,19 @@ CRITERIA = {
 }
 
 
-def decision_table(result: SimulationResult, coached: list[str], cost: int, criterion: str) -> pd.DataFrame:
+def decision_table(
+    result: SimulationResult, coached: list[str], cost: int, criterion: str, alignment: str = "designed"
+) -> pd.DataFrame:
     """One row per candidate with mean [CI] of the headline metrics; the best by `criterion` is marked. A coached
     candidate's margin after pay also carries the coaching cost."""
     rows = []
     for plan in result.plans:
-        row: dict[str, object] = {"candidate": plan, "coaching": plan in coached}
+        row: dict[str, object] = {
+            "candidate": plan if alignment == "designed" else f"{alignment}/{plan}",
+            "alignment": alignment,
+            "plan": plan.removesuffix("+coaching"),
+            "coaching": plan in coached,
+        }
         for metric in ("payout", "revenue", "cost_of_sales_pct", "share_at_quota", "margin_after_pay"):
             m = result.metric(plan, metric)
             shift = cost / 100 if metric == "margin_after_pay" and plan in coached else 0.0
@@ -238,9 +245,11 @@ def decision_table(result: SimulationResult, coached: list[str], cost: int, crit
                 r["ci_high"],
             )
         rows.append(row)
-    table = pd.DataFrame(rows)
+    return mark_best(pd.DataFrame(rows), criterion)
+
+
+def mark_best(table: pd.DataFrame, criterion: str) -> pd.DataFrame:
+    """Mark the one best row of a decision table by `criterion` (on simulated means)."""
     metric, pick = CRITERIA[criterion]
     best = pick(range(len(table)), key=lambda k: table[metric].iloc[k])
-    table["best"] = [k == best for k in range(len(table))]
-    table["criterion"] = criterion
-    return table
+    return table.assign(best=[k == best for k in range(len(table))], criterion=criterion)

@@ -51,6 +51,7 @@ def simulate_scenario(
     progress: Progress | None = None,
     local: bool = False,
     message: Callable[[str], None] = lambda _: None,
+    alignment_name: str = "designed",
 ) -> tuple[SimulationResult, CoachingPlan | None]:
     """Simulate every plan of the scenario on its alignment (unit -> territory) and quotas, and, with a coaching
     section, every plan again with the coaching plan (same draws), with its return and the decision table.
@@ -124,7 +125,8 @@ def simulate_scenario(
         coaching_roi=coaching_returns(names, years, coaching.cost) if coaching is not None else pd.DataFrame(),
     )
     cost = coaching.cost if coaching is not None else 0
-    return replace(result, decision=decision_table(result, coached, cost, sim.criterion)), coaching
+    decision = decision_table(result, coached, cost, sim.criterion, alignment_name)
+    return replace(result, decision=decision), coaching
 
 
 def headline(result: SimulationResult) -> dict[str, dict[str, list[float]]]:
