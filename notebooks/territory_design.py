@@ -18,7 +18,13 @@ ROOT = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.
 loose = spmopt.run_scenario(
     spmopt.load_scenario(
         ROOT / "scenarios" / "demo.yaml",
-        ["territory.contiguity=false", "territory.solver.time_limit=20", "simulation=null"],
+        [
+            "territory.contiguity=false",
+            "territory.solver.time_limit=20",
+            "simulation=null",
+            "coaching=null",
+            "alignments={}",
+        ],
     )
 )
 loose.territory.territories[["territory_id", "units", "potential_dev_pct", "workload_dev_pct", "mean_distance_km"]]
