@@ -160,21 +160,10 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageC
     quotas = None
     if cfg.quota is not None:
         progress("Setting quotas")
-        clock = time.perf_counter()
         alignment = plan.alignment.set_index("unit_id")["territory_id"]
         reps_of = {t: (None if pd.isna(r) else str(r)) for t, r in plan.centres["rep_id"].items()}
-        qkey = quota_key(cfg, plan.alignment)
-        stored = _reuse(cache, "quota", qkey, progress)
-        if stored is not None:
-            quotas, record = stored
-            stages.append(_mark_cached(record, qkey, clock))
-        else:
-            quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress)
-            details = {**quotas.facts, "warnings": list(quotas.warnings)}
-            record = StageRecord("quota", time.perf_counter() - clock, details)
-            stages.append(record)
-            if cache is not None:
-                cache.put("quota", qkey, (quotas, record))
+        quotas, record, qkey = _quota_stage(cfg, data, alignment, reps_of, cache, progress)
+        stages.append(record)
     comp: tuple[CompResult, ...] = ()
     if cfg.comp is not None and quotas is not None:
         progress(f"Evaluating {len(cfg.comp.plans)} comp plan(s)")
@@ -185,28 +174,10 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageC
         stages.append(StageRecord("comp", time.perf_counter() - clock, {"plans": comp_facts(list(comp))}))
     simulation = coaching = None
     if cfg.simulation is not None and quotas is not None:
-        clock = time.perf_counter()
-        key = simulation_key(cfg, qkey, quotas.table)
-        stored = _reuse(cache, "simulation", key, progress)
-        if stored is not None:
-            simulation, coaching, records = stored
-            stages += [_mark_cached(r, key, clock) for r in records]
-        else:
-            simulation, coaching = simulate_scenario(
-                cfg,
-                data,
-                alignment,
-                quotas.table,
-                plans,
-                progress=lambda done, total: progress(f"Simulating: {done}/{total} replications"),
-                message=progress,
-            )
-            details = {**sim_facts(simulation), "warnings": list(simulation.warnings)}
-            records = [StageRecord("coaching", 0.0, coaching.facts())] if coaching is not None else []
-            records.append(StageRecord("simulation", time.perf_counter() - clock, details))
-            stages += records
-            if cache is not None:
-                cache.put("simulation", key, (simulation, coaching, records))
+        simulation, coaching, records = _simulation_stage(
+            cfg, data, plans, alignment, quotas.table, qkey, "designed", cache, progress
+        )
+        stages += records
     candidates = []
     for name, (alignment, reps_of) in given.items():
         candidate, records = _alignment_candidate(cfg, data, plans, name, alignment, reps_of, cache, progress)
@@ -241,45 +212,72 @@ def _alignment_candidate(
     progress: Progress,
 ) -> tuple[AlignmentCandidate, list[StageRecord]]:
     """Quotas and the simulated year (with coaching) of one given alignment; cached like the designed one."""
+    quotas, record, qkey = _quota_stage(cfg, data, alignment, reps_of, cache, progress)
+    simulation, coaching, sim_records = _simulation_stage(
+        cfg, data, plans, alignment, quotas.table, qkey, name, cache, progress
+    )
+    records = [StageRecord(f"{r.name}[{name}]", r.seconds, r.details) for r in (record, *sim_records)]
+    return AlignmentCandidate(name, quotas, simulation, coaching), records
+
+
+def _quota_stage(
+    cfg: ScenarioConfig,
+    data: PlanningData,
+    alignment: pd.Series,
+    reps_of: dict,
+    cache: StageCache | None,
+    progress: Progress,
+) -> tuple[QuotaPlan, StageRecord, str]:
+    """Quotas on an alignment (unit -> territory), reused when nothing they depend on changed; and their key."""
     assert cfg.quota is not None
-    frame = alignment.rename_axis("unit_id").reset_index()
     clock = time.perf_counter()
-    qkey = quota_key(cfg, frame)
-    stored = _reuse(cache, "quota", qkey, progress)
+    key = quota_key(cfg, alignment.rename_axis("unit_id").reset_index(name="territory_id"))
+    stored = _reuse(cache, "quota", key, progress)
     if stored is not None:
         quotas, record = stored
-        record = _mark_cached(record, qkey, clock)
-    else:
-        progress(f"Setting quotas on alignment '{name}'")
-        quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress)
-        record = StageRecord("quota", time.perf_counter() - clock, {**quotas.facts, "warnings": list(quotas.warnings)})
-        if cache is not None:
-            cache.put("quota", qkey, (quotas, record))
-    records = [StageRecord(f"quota[{name}]", record.seconds, record.details)]
+        return quotas, _mark_cached(record, key, clock), key
+    quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress)
+    record = StageRecord("quota", time.perf_counter() - clock, {**quotas.facts, "warnings": list(quotas.warnings)})
+    if cache is not None:
+        cache.put("quota", key, (quotas, record))
+    return quotas, record, key
+
+
+def _simulation_stage(
+    cfg: ScenarioConfig,
+    data: PlanningData,
+    plans: list,
+    alignment: pd.Series,
+    quota_table: pd.DataFrame,
+    quota: str,
+    name: str,
+    cache: StageCache | None,
+    progress: Progress,
+) -> tuple[SimulationResult, CoachingPlan | None, list[StageRecord]]:
+    """Coaching plan and simulated year on one alignment's quotas, reused when nothing they depend on changed."""
     clock = time.perf_counter()
-    key = simulation_key(cfg, qkey, quotas.table)
+    key = simulation_key(cfg, quota, quota_table)
     stored = _reuse(cache, "simulation", key, progress)
     if stored is not None:
-        simulation, coaching, sim_records = stored
-        sim_records = [_mark_cached(r, key, clock) for r in sim_records]
-    else:
-        simulation, coaching = simulate_scenario(
-            cfg,
-            data,
-            alignment,
-            quotas.table,
-            plans,
-            progress=lambda done, total: progress(f"Simulating '{name}': {done}/{total} replications"),
-            message=progress,
-            alignment_name=name,
-        )
-        details = {**sim_facts(simulation), "warnings": list(simulation.warnings)}
-        sim_records = [StageRecord("coaching", 0.0, coaching.facts())] if coaching is not None else []
-        sim_records.append(StageRecord("simulation", time.perf_counter() - clock, details))
-        if cache is not None:
-            cache.put("simulation", key, (simulation, coaching, sim_records))
-    records += [StageRecord(f"{r.name}[{name}]", r.seconds, r.details) for r in sim_records]
-    return AlignmentCandidate(name, quotas, simulation, coaching), records
+        simulation, coaching, records = stored
+        return simulation, coaching, [_mark_cached(r, key, clock) for r in records]
+    label = "" if name == "designed" else f" '{name}'"
+    simulation, coaching = simulate_scenario(
+        cfg,
+        data,
+        alignment,
+        quota_table,
+        plans,
+        progress=lambda done, total: progress(f"Simulating{label}: {done}/{total} replications"),
+        message=progress,
+        alignment_name=name,
+    )
+    details = {**sim_facts(simulation), "warnings": list(simulation.warnings)}
+    records = [StageRecord("coaching", 0.0, coaching.facts())] if coaching is not None else []
+    records.append(StageRecord("simulation", time.perf_counter() - clock, details))
+    if cache is not None:
+        cache.put("simulation", key, (simulation, coaching, records))
+    return simulation, coaching, records
 
 
 def design_territories(

@@ -59,19 +59,9 @@ def test_demo_data_regenerate_exactly(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            str(ROOT / "scenarios" / "demo.yaml"),
-            "--out",
-            str(out),
-            "--set",
-            "territory.solver.time_limit=45",
-            "--set",
-            "simulation.replications=30",
-        ],
-    )
+    args = ["run", str(ROOT / "scenarios" / "demo.yaml"), "--out", str(out), "--set", "territory.solver.time_limit=45"]
+    args += ["--set", "simulation.replications=30"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     names = {p.name for p in out.iterdir()}
     assert names == {
@@ -175,19 +165,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert set(roi["plan"]) == {"target_incentive", "commission"}
     # A second run with unchanged inputs reuses every expensive stage and writes the same results.
     before = {n: (out / n).read_bytes() for n in ("alignment.csv", "quotas.csv", "decision.csv", "coaching.csv")}
-    again = CliRunner().invoke(
-        app,
-        [
-            "run",
-            str(ROOT / "scenarios" / "demo.yaml"),
-            "--out",
-            str(out),
-            "--set",
-            "territory.solver.time_limit=45",
-            "--set",
-            "simulation.replications=30",
-        ],
-    )
+    again = CliRunner().invoke(app, args)
     assert again.exit_code == 0, again.output
     rerun = json.loads((out / "manifest.json").read_text())
     cached = {s["stage"]: s.get("cached", False) for s in rerun["stages"]}

@@ -81,7 +81,7 @@ def run_dask(
                 n_workers=workers or os.cpu_count() or 1,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port: two runs at once never collide
                 silence_logs=logging.ERROR,
             )
             client = Client(cluster)
