@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spmopt.bench.sim import BEHAVIOUR, PLAN, accelerated, bare_loop_rate, benchmark_job, headline, spread
+from spmopt.bench.sim import BEHAVIOUR, PLAN, accelerated, bare_loop_rate, benchmark_job, headline
 from spmopt.comp.plan import load_plan
+from spmopt.quota.periods import split_exact
 from spmopt.sim.draws import QUARTER_CHECKS
 from spmopt.sim.parallel import run_local
 from spmopt.sim.params import load_behaviour
@@ -62,7 +63,7 @@ def test_quota_is_expected_sales_spread_over_the_payout_periods(job) -> None:
         assert np.array_equal(ctx.quota[:, :, 0].sum(axis=1), np.rint(expected).astype(np.int64))
         assert np.array_equal(ctx.annual_quota, np.rint(expected).astype(np.int64))
     assert np.array_equal(job.contexts[1].reference_rate, job.contexts[0].reference_rate)
-    assert spread(10, 4).tolist() == [3, 3, 2, 2]
+    assert split_exact(10, np.ones(4)) == [3, 3, 2, 2]
 
 
 def test_accelerated_variant_is_steeper_above_quota_only() -> None:

@@ -24,6 +24,7 @@ import numpy as np
 import simpy
 
 from spmopt.comp.plan import CompPlan, load_plan
+from spmopt.quota.periods import split_exact
 from spmopt.sim.incentives import PlanContext, plan_context
 from spmopt.sim.inputs import SimInputs, synthetic_inputs
 from spmopt.sim.parallel import Job, run_dask, run_local
@@ -76,12 +77,6 @@ def accelerated(plan: CompPlan) -> CompPlan:
     return fast
 
 
-def spread(total: int, periods: int) -> np.ndarray:
-    """`total` cents over `periods` equal periods, largest remainder first (the parts sum to `total`)."""
-    base, extra = divmod(int(total), periods)
-    return np.array([base + (1 if k < extra else 0) for k in range(periods)], dtype=np.int64)
-
-
 def plan_contexts(plans: list[CompPlan], inputs: SimInputs, params: BehaviourParams) -> tuple[PlanContext, ...]:
     """Each plan's context with every seat's quota = its expected annual sales, rounded; the first plan's
     on-track marginal pay is both plans' effort reference."""
@@ -89,7 +84,8 @@ def plan_contexts(plans: list[CompPlan], inputs: SimInputs, params: BehaviourPar
     contexts: list[PlanContext] = []
     for plan in plans:
         rows = {
-            (rep, None): spread(round(amount), plan.periods) for rep, amount in zip(inputs.reps, expected, strict=True)
+            (rep, None): np.array(split_exact(round(amount), np.ones(plan.periods)), dtype=np.int64)
+            for rep, amount in zip(inputs.reps, expected, strict=True)
         }
         reference = contexts[0].reference_rate if contexts else None
         contexts.append(plan_context(plan, inputs, params, rows, reference))

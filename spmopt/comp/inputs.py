@@ -19,6 +19,7 @@ from spmopt.comp.crediting import CreditingRules, CreditLedger
 from spmopt.comp.plan import CompPlan, Credit, cents
 from spmopt.data.tables import read_table, require_columns, row_number
 from spmopt.errors import DataError
+from spmopt.quota.periods import split_exact
 
 MONTHS = tuple(f"m{k:02d}" for k in range(1, 13))
 QUARTERS = ("q1", "q2", "q3", "q4")
@@ -77,7 +78,7 @@ def quota_rows(raw: pd.DataFrame, path: Path | str, plan: CompPlan) -> QuotaRows
             raise DataError(f"{path}: row {row_number(raw, pos)}: a second quota row for {key[0]} {measure or ''}")
         values = [_hundredths(row[c], path, row_number(raw, pos), c) for c in columns]
         if columns == ["annual_quota"]:
-            values = _even(values[0], plan.periods)
+            values = split_exact(values[0], np.ones(plan.periods))
         elif len(columns) == 12 and plan.periods == 4:
             values = [sum(values[3 * k : 3 * k + 3]) for k in range(4)]
         out[key] = np.array(values, dtype=np.int64)
@@ -109,11 +110,6 @@ def _hundredths(value: object, path: Path, line: int, column: str) -> int:
         shown = "missing" if isinstance(value, float) and value != value else f"= {value}"
         raise DataError(f"{path}: row {line}: {column} {shown}: must be a number >= 0 with at most two decimals")
     return int(amount * 100)
-
-
-def _even(total: int, periods: int) -> list[int]:
-    base, extra = divmod(total, periods)
-    return [base + (1 if k < extra else 0) for k in range(periods)]
 
 
 def measure_quota(rows: QuotaRows, payee: str, plan: CompPlan, k: int) -> np.ndarray | None:

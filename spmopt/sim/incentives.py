@@ -23,6 +23,7 @@ from spmopt.comp.plan import CompPlan, Credit, cents
 from spmopt.comp.run import merged_quotas
 from spmopt.config import CompConfig
 from spmopt.errors import ConfigError, DataError
+from spmopt.quota.periods import split_exact
 from spmopt.sim.inputs import SimInputs
 from spmopt.sim.params import BehaviourParams
 
@@ -202,11 +203,7 @@ def _monthly(values: np.ndarray, plan: CompPlan) -> np.ndarray:
     """A payee row's quota per month (a quarterly row is spread over its months, largest remainder)."""
     if len(values) == 12:
         return values.astype(np.int64)
-    out = []
-    for v in values:
-        base, extra = divmod(int(v), 3)
-        out += [base + (1 if j < extra else 0) for j in range(3)]
-    return np.array(out, dtype=np.int64)
+    return np.array([part for v in values for part in split_exact(int(v), np.ones(3))], dtype=np.int64)
 
 
 def _mean_deal(inputs: SimInputs, p_win: float) -> np.ndarray:

@@ -84,6 +84,11 @@ def ramp_at(person: Person, day: float, ramp: np.ndarray) -> float:
     return float(ramp[k]) if 0 <= k < len(ramp) else 1.0
 
 
+def target_share(person: Person, days: float) -> float:
+    """Share of the seat's target incentive a person is paid on: a replacement's is pro rata to the year left."""
+    return (days - person.start) / days if person.replacement else 1.0
+
+
 def person_quota(ctx: PlanContext, person: Person, month_days: np.ndarray, ramp: np.ndarray) -> np.ndarray:
     """(periods, measures) quota of a person: the seat's, or for a replacement the part of each period from
     their start, ramped."""
@@ -228,9 +233,6 @@ class Year:
             self._table = np.stack(list(self.presence_cache.values()))
         return self._table
 
-    def ramp_at(self, person: Person, day: float) -> float:
-        return ramp_at(person, day, self.ramp)
-
     # ------------------------------------------------------------------ processes
 
     def run(self) -> YearRecord:
@@ -355,9 +357,7 @@ class Year:
         return float(self._pay_at[1][seat]) * share
 
     def _target(self, seat: int, who: int) -> float:
-        person = self.persons[who]
-        share = 1.0 if not person.replacement else (self.T - person.start) / self.T
-        return float(self.ctx.target_incentive[seat]) * share
+        return float(self.ctx.target_incentive[seat]) * target_share(self.persons[who], self.T)
 
     def pipeline_review(self):
         """Weekly: effort from marginal pay for every active rep at once, then work this week's candidates."""

@@ -16,7 +16,7 @@ from spmopt.sim.draws import draw_candidates
 from spmopt.sim.incentives import PlanContext
 from spmopt.sim.inputs import SimInputs
 from spmopt.sim.params import BehaviourParams
-from spmopt.sim.processes import Year, YearRecord, person_quota
+from spmopt.sim.processes import Year, YearRecord, person_quota, target_share
 
 ATTAINMENT_BINS = tuple(round(0.1 * k, 1) for k in range(21))
 """Left edges of the attainment histogram: 0.0, 0.1, ..., 2.0 (the last bin is 2.0 and above)."""
@@ -109,10 +109,8 @@ def pay_year(inputs: SimInputs, ctx: PlanContext, rec: YearRecord, margin_ratio:
         credit = np.rint(rec.credit).astype(np.int64)
         spif = np.rint(rec.spif_credit).astype(np.int64)
         quota = np.stack([person_quota(ctx, p, inputs.month_days, ramp) for p in rec.persons])
-        days = float(inputs.days)
-        ti = np.array(
-            [ctx.target_incentive[p.seat] * ((days - p.start) / days if p.replacement else 1.0) for p in rec.persons]
-        )
+        share = [target_share(p, float(inputs.days)) for p in rec.persons]
+        ti = np.array([ctx.target_incentive[p.seat] * f for p, f in zip(rec.persons, share, strict=True)])
         ev = evaluate(ctx.plan, credit, quota, np.rint(ti).astype(np.int64), spif)
         paid = ev.payment.copy()
         # A leaver is paid for the periods that ended while they were still there, and forfeits the rest.

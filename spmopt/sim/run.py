@@ -156,7 +156,6 @@ def simulate_from_files(
     if cfg.comp is None:
         raise ConfigError("simulation needs the scenario's comp section (the candidate plans)")
     plans = [load_plan(p) for p in cfg.comp.plans]
-    check_simulation(cfg, plans)
     data = load_planning_data(cfg)
     frame = read_table(alignment, "alignment")
     require_columns(frame, ["unit_id", "territory_id"], alignment, "alignment")
