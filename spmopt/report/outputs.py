@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from spmopt.cache import code_fingerprint
 from spmopt.data.loader import sha256_file
 from spmopt.errors import SpmoptError
 from spmopt.pipeline import ScenarioResult
@@ -132,6 +133,7 @@ def _manifest(result: ScenarioResult, folder: Path, scenario_path: Path | None) 
         "seed": cfg.seed,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": package_versions(),
+        "code_fingerprint": code_fingerprint(),
         "inputs": result.data.input_hashes,
         "stages": [{"stage": s.name, "seconds": round(s.seconds, 4), **s.details} for s in result.stages],
         "warnings": list(result.warnings),
