@@ -77,15 +77,23 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
 
         register_sim_files(candidate.simulation, candidate.coaching, sub)
         writers.update({f"{folder}/{name}": write for name, write in sub.items()})
-    return atomic_write_folder(out_dir, writers, lambda folder: _manifest(result, folder, scenario_path))
+    from spmopt.report.html import write_report_files
+
+    return atomic_write_folder(
+        out_dir, writers, lambda folder: _manifest(result, folder, scenario_path), finish=write_report_files
+    )
 
 
 def atomic_write_folder(
     out_dir: Path,
     writers: dict[str, Callable[[Path], None]],
     manifest: Callable[[Path], dict[str, object]],
+    finish: Callable[[Path], list[str]] | None = None,
 ) -> list[Path]:
-    """Write files into a sibling temp folder, then swap it into place; on failure nothing changes."""
+    """Write files into a sibling temp folder, then swap it into place; on failure nothing changes.
+
+    `finish` runs after manifest.json is written (the report reads the manifest); the files it adds join the
+    manifest's output hashes and its warnings the manifest's warnings."""
     out_dir = out_dir.resolve()
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "manifest.json").is_file():
         raise SpmoptError(
@@ -99,7 +107,12 @@ def atomic_write_folder(
         for name, write in writers.items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             write(staging / name)
-        (staging / "manifest.json").write_text(json.dumps(manifest(staging), indent=2, default=str), encoding="utf-8")
+        facts = manifest(staging)
+        (staging / "manifest.json").write_text(json.dumps(facts, indent=2, default=str), encoding="utf-8")
+        if finish is not None:
+            facts.setdefault("warnings", []).extend(finish(staging))
+            facts["outputs"] = {k: v for k, v in output_hashes(staging).items() if k != "manifest.json"}
+            (staging / "manifest.json").write_text(json.dumps(facts, indent=2, default=str), encoding="utf-8")
         backup = None
         if out_dir.exists():
             backup = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")

@@ -1,0 +1,122 @@
+"""Read a run's output folder back: the report, the workbook and batch comparisons are built from the files a
+run wrote (never from objects in memory), so every figure they show is the figure in the CSVs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from spmopt.errors import SpmoptError
+
+_MONEY_TEXT = {"payments_total", "credited_direct_total", "uncredited_total", "transactions_total"}
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationFiles:
+    """One alignment's simulated year: `simulation/*.csv` of the designed alignment or a candidate's."""
+
+    folder: str
+    """Path of the simulation folder relative to the run folder."""
+    summary: pd.DataFrame
+    differences: pd.DataFrame
+    replications: pd.DataFrame
+    histogram: pd.DataFrame
+    seat_months: pd.DataFrame
+    coaching_roi: pd.DataFrame | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFiles:
+    """The tables and facts of one `spmopt run` output folder."""
+
+    folder: Path
+    manifest: dict
+    config: dict
+    territories: pd.DataFrame
+    alignment: pd.DataFrame
+    quotas: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Quota table per alignment: 'designed' (quotas.csv) and each candidate (alignments/<name>/quotas.csv)."""
+    comp_summary: pd.DataFrame | None = None
+    payout_curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+    payees: dict[str, pd.DataFrame] = field(default_factory=dict)
+    decision: pd.DataFrame | None = None
+    coaching: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Coaching plan per alignment, keyed like `quotas`."""
+    simulation: dict[str, SimulationFiles] = field(default_factory=dict)
+    """Simulated year per alignment, keyed like `quotas`."""
+
+    def stage(self, name: str) -> dict:
+        """The manifest's record of one stage ({} when the run had no such stage)."""
+        return next((s for s in self.manifest.get("stages", []) if s.get("stage") == name), {})
+
+
+def _csv(path: Path, **kwargs: object) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise SpmoptError(f"{path}: cannot read run output: {exc}") from None
+
+
+def _optional(path: Path, **kwargs: object) -> pd.DataFrame | None:
+    return _csv(path, **kwargs) if path.is_file() else None
+
+
+def _simulation(folder: Path, relative: str) -> SimulationFiles | None:
+    base = folder / relative
+    if not (base / "summary.csv").is_file():
+        return None
+    return SimulationFiles(
+        folder=relative,
+        summary=_csv(base / "summary.csv"),
+        differences=_csv(base / "differences.csv"),
+        replications=_csv(base / "replications.csv"),
+        histogram=_csv(base / "attainment_histogram.csv"),
+        seat_months=_csv(base / "seat_months.csv"),
+        coaching_roi=_optional(base / "coaching_roi.csv"),
+    )
+
+
+def read_run(folder: Path) -> RunFiles:
+    """Every table of a run folder that exists; a folder without manifest.json is not a run."""
+    folder = Path(folder)
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise SpmoptError(f"{folder}: not an spmopt run folder (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    config_path = folder / "config.resolved.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    ids = {"unit_id": str, "territory_id": str, "rep_id": str}
+    quotas: dict[str, pd.DataFrame] = {}
+    coaching: dict[str, pd.DataFrame] = {}
+    simulation: dict[str, SimulationFiles] = {}
+    for name, sub in [("designed", ""), *((p.name, f"alignments/{p.name}/") for p in _candidates(folder))]:
+        if (q := _optional(folder / f"{sub}quotas.csv", dtype={"territory_id": str, "rep_id": str})) is not None:
+            quotas[name] = q
+        if (c := _optional(folder / f"{sub}coaching.csv", dtype={"rep_id": str})) is not None:
+            coaching[name] = c
+        if (s := _simulation(folder, f"{sub}simulation")) is not None:
+            simulation[name] = s
+    plans = sorted(p.name for p in (folder / "comp").iterdir()) if (folder / "comp").is_dir() else []
+    return RunFiles(
+        folder=folder,
+        manifest=manifest,
+        config=config or {},
+        territories=_csv(folder / "territories.csv", dtype={"territory_id": str, "rep_id": str}),
+        alignment=_csv(folder / "alignment.csv", dtype=ids),
+        quotas=quotas,
+        comp_summary=_optional(folder / "comp_summary.csv", dtype=dict.fromkeys(_MONEY_TEXT, str)),
+        payout_curves={p: _csv(folder / "comp" / p / "payout_curve.csv") for p in plans},
+        payees={p: _csv(folder / "comp" / p / "payees.csv", dtype={"payee_id": str}) for p in plans},
+        decision=_optional(folder / "decision.csv"),
+        coaching=coaching,
+        simulation=simulation,
+    )
+
+
+def _candidates(folder: Path) -> list[Path]:
+    root = folder / "alignments"
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
