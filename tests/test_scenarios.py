@@ -57,12 +57,8 @@ def test_demo_data_regenerate_exactly(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    args = ["run", str(ROOT / "scenarios" / "demo.yaml"), "--out", str(out), "--set", "territory.solver.time_limit=45"]
-    args += ["--set", "simulation.replications=30"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
+def test_demo_runs_end_to_end(demo_run: tuple[Path, list[str]]) -> None:
+    out, args = demo_run
     names = {p.name for p in out.iterdir()}
     assert names == {
         "alignment.csv",
@@ -77,6 +73,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "decision.csv",
         "coaching.csv",
         "alignments",
+        "report.html",
+        "report.pdf",
+        "report.xlsx",
     }
     alignment = pd.read_csv(out / "alignment.csv", dtype=str)
     units = pd.read_csv(ROOT / "scenarios" / "demo" / "units.csv", dtype={"unit_id": str})
