@@ -22,6 +22,14 @@ _PUBLIC = {
     "simulate_from_files": "spmopt.sim.run",
     "SimulationResult": "spmopt.sim.montecarlo",
     "load_behaviour": "spmopt.sim.params",
+    "SpmoptError": "spmopt.errors",
+    "load_plan": "spmopt.comp.plan",
+    "evaluate": "spmopt.comp.engine",
+    "payout_curves": "spmopt.comp.kpi",
+    "what_if": "spmopt.comp.kpi",
+    "UpliftModel": "spmopt.coaching.uplift",
+    "uplift_model": "spmopt.coaching.run",
+    "plan_coaching": "spmopt.coaching.run",
 }
 
 __all__ = ["__version__", *_PUBLIC]

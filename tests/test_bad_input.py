@@ -24,6 +24,7 @@ GRID = [f"u{r}{c}" for r in range(3) for c in range(3)]
 """Units u00..u22, row-major; u{r}{c} sits at x = c km, y = r km and is CSV line GRID.index(id) + 2."""
 UNITS_HEADER = ("unit_id", "x", "y", "potential", "workload")
 OUTPUTS = ("alignment.csv", "territories.csv", "map.png", "manifest.json", "config.resolved.yaml")
+OUTPUTS += ("report.html", "report.pdf", "report.xlsx")
 
 Rows = list[list[object]]
 

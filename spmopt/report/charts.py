@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only; never needs a display
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from spmopt.report.page import figure_svg  # noqa: E402
+from spmopt.report.page import figure_svg
 
 _STYLE = {
     "font.family": "DejaVu Sans",
@@ -27,21 +26,22 @@ OTHER = "#8c959f"
 PALETTE = ["#1f6feb", "#d4762c", "#1a7f37", "#8250df", "#cf222e", "#0a7f8f", "#9a6700", "#57606a"]
 
 
-def _figure(width: float, height: float) -> tuple[plt.Figure, plt.Axes]:
-    with plt.rc_context(_STYLE):
-        return plt.subplots(figsize=(width, height), dpi=100)
+def _subplots(width: float, height: float, ncols: int = 1, **kwargs: object) -> tuple[Figure, object]:
+    # Figures are built without pyplot, so drawing a report never changes a notebook's backend or figures.
+    fig = Figure(figsize=(width, height), dpi=100)
+    return fig, fig.subplots(1, ncols, **kwargs)
 
 
-def _millions(ax: plt.Axes, axis: str = "y") -> None:
+def _millions(ax: Axes, axis: str = "y") -> None:
     formatter = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v / 1e6:,.1f}M")
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
 
 
 def decision_chart(decision: pd.DataFrame, metric: str, title: str) -> str:
     """Each candidate's mean with its 95% CI on the decision metric, best in green (a forest plot)."""
-    with plt.rc_context(_STYLE):
+    with matplotlib.rc_context(_STYLE):
         frame = decision.sort_values(metric)
-        fig, ax = plt.subplots(figsize=(8.5, 0.42 * len(frame) + 1.1), dpi=100)
+        fig, ax = _subplots(8.5, 0.42 * len(frame) + 1.1)
         y = np.arange(len(frame))
         colours = [BEST if b else OTHER for b in frame["best"]]
         low = frame[metric] - frame[f"{metric}_ci_low"]
@@ -59,8 +59,8 @@ def decision_chart(decision: pd.DataFrame, metric: str, title: str) -> str:
 def balance_chart(territories: pd.DataFrame, tolerances: dict[str, float]) -> str:
     """Every territory's % deviation from its target on each balance measure, inside the tolerance band."""
     measures = [m for m in tolerances if f"{m}_dev_pct" in territories.columns]
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(8.5, 0.32 * len(territories) * max(1, len(measures)) ** 0.5 + 1.4), dpi=100)
+    with matplotlib.rc_context(_STYLE):
+        fig, ax = _subplots(8.5, 0.32 * len(territories) * max(1, len(measures)) ** 0.5 + 1.4)
         y = np.arange(len(territories))
         height = 0.8 / max(1, len(measures))
         for k, measure in enumerate(measures):
@@ -81,8 +81,8 @@ def balance_chart(territories: pd.DataFrame, tolerances: dict[str, float]) -> st
 
 def quota_chart(quotas: pd.DataFrame) -> str:
     """Each territory's annual quota beside last year's sales and the sales expected this year."""
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(8.5, 3.2), dpi=100)
+    with matplotlib.rc_context(_STYLE):
+        fig, ax = _subplots(8.5, 3.2)
         x = np.arange(len(quotas))
         series = [("last_year_sales", "last-year sales", OTHER), ("annual_quota", "annual quota", PALETTE[0])]
         series.append(("expected_sales", "expected sales", PALETTE[1]))
@@ -99,8 +99,8 @@ def quota_chart(quotas: pd.DataFrame) -> str:
 
 def payout_curves_chart(curves: dict[str, pd.DataFrame]) -> str:
     """Pay at each attainment (every measure at the same attainment) and the marginal pay rate, per plan."""
-    with plt.rc_context(_STYLE):
-        fig, (pay, rate) = plt.subplots(1, 2, figsize=(8.5, 3.2), dpi=100)
+    with matplotlib.rc_context(_STYLE):
+        fig, (pay, rate) = _subplots(8.5, 3.2, 2)
         for k, (plan, curve) in enumerate(curves.items()):
             colour = PALETTE[k % len(PALETTE)]
             pay.plot(100 * curve["attainment"], curve["total"] / 100, color=colour, lw=2, label=plan)
@@ -120,8 +120,8 @@ def payout_curves_chart(curves: dict[str, pd.DataFrame]) -> str:
 
 def fan_chart(seat_months: pd.DataFrame, plans: list[str], quota_by_month: np.ndarray | None) -> str:
     """Cumulative revenue through the year across simulated years: median line, 50% and 90% bands per plan."""
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(8.5, 3.6), dpi=100)
+    with matplotlib.rc_context(_STYLE):
+        fig, ax = _subplots(8.5, 3.6)
         for k, plan in enumerate(plans):
             rows = seat_months[seat_months["plan"] == plan]
             paths = rows.pivot_table(index="replication", columns="month", values="revenue", aggfunc="sum")
@@ -145,8 +145,8 @@ def fan_chart(seat_months: pd.DataFrame, plans: list[str], quota_by_month: np.nd
 
 def histogram_chart(histogram: pd.DataFrame, plans: list[str]) -> str:
     """Share of reps in each 10-point attainment bin, with 95% CIs, per plan."""
-    with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(8.5, 3.2), dpi=100)
+    with matplotlib.rc_context(_STYLE):
+        fig, ax = _subplots(8.5, 3.2)
         width = 0.8 / max(1, len(plans))
         for k, plan in enumerate(plans):
             rows = histogram[histogram["plan"] == plan]
@@ -167,8 +167,8 @@ def histogram_chart(histogram: pd.DataFrame, plans: list[str]) -> str:
 
 def coaching_chart(coaching: pd.DataFrame) -> str:
     """Hours a month per rep and the expected yearly value of the uplift with its interval."""
-    with plt.rc_context(_STYLE):
-        fig, (hours, value) = plt.subplots(1, 2, figsize=(8.5, 0.3 * len(coaching) + 1.4), dpi=100, sharey=True)
+    with matplotlib.rc_context(_STYLE):
+        fig, (hours, value) = _subplots(8.5, 0.3 * len(coaching) + 1.4, 2, sharey=True)
         y = np.arange(len(coaching))
         managers = {m: k for k, m in enumerate(sorted(coaching["manager_id"].unique()))}
         colours = [PALETTE[managers[m] % len(PALETTE)] for m in coaching["manager_id"]]

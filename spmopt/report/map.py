@@ -5,25 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only; never needs a display
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-
-from spmopt.data.loader import PlanningData  # noqa: E402
-from spmopt.territory.plan import TerritoryPlan  # noqa: E402
+from spmopt.data.loader import PlanningData
+from spmopt.territory.plan import TerritoryPlan
 
 
 def draw_alignment_map(plan: TerritoryPlan, data: PlanningData, title: str, path: Path) -> None:
     """Write a PNG map of `plan` to `path`."""
     tids = sorted(plan.alignment["territory_id"].unique())
-    palette = plt.get_cmap("tab20" if len(tids) > 10 else "tab10")
+    palette = matplotlib.colormaps["tab20" if len(tids) > 10 else "tab10"]
     colours = ListedColormap([palette(i % palette.N) for i in range(len(tids))])
     code = {t: n for n, t in enumerate(tids)}
     tid = plan.alignment.set_index("unit_id")["territory_id"].reindex(data.units.index)
 
-    fig, ax = plt.subplots(figsize=(10, 10), dpi=120)
+    # Built without pyplot, so writing a map never changes a notebook's backend or figures.
+    fig = Figure(figsize=(10, 10), dpi=120)
+    ax = fig.subplots()
     if data.geometry is not None:
         geo = data.geometry.assign(territory=tid.map(code).to_numpy())
         geo.plot(
@@ -64,4 +63,3 @@ def draw_alignment_map(plan: TerritoryPlan, data: PlanningData, title: str, path
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)

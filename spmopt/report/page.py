@@ -37,11 +37,10 @@ def png_data_uri(data: bytes) -> str:
 
 def figure_svg(fig: Any) -> str:
     """A matplotlib figure as inline SVG markup (text kept as text, so it is searchable and crisp)."""
-    import matplotlib.pyplot as plt
+    import matplotlib
 
     buffer = io.StringIO()
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "spmopt"}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "spmopt"}):
         fig.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE, which are invalid inside HTML
