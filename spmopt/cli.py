@@ -382,6 +382,14 @@ def batch(
         comparison = write_comparison(report.outcomes, report.out_dir)
     except SpmoptError as exc:
         _fail(exc, out_dir)
+    except KeyboardInterrupt:
+        console.print(
+            f"interrupted: finished scenarios are recorded in {out_dir / 'batch.json'}; run the same command again "
+            "to resume (they are skipped)",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(code=130) from None
     _print_batch(report, comparison)
     raise typer.Exit(code=1 if any(o.status == "failed" for o in report.outcomes) else 0)
 

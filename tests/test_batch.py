@@ -17,7 +17,7 @@ import yaml
 from cli_helpers import assert_clean_failure
 from typer.testing import CliRunner, Result
 
-from spmopt.batch.runner import input_hashes, load_for_batch
+from spmopt.batch.runner import BatchOptions, input_hashes, load_for_batch, plan_batch
 from spmopt.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,6 +202,19 @@ def test_rerun_skips_unchanged_reruns_changed_and_resumes(first_batch: tuple[Pat
     assert ledger(out)["plain"]["status"] == "done"
     stages = json.loads((out / "plain" / "manifest.json").read_text(encoding="utf-8"))["stages"]
     assert not any(s.get("cached") for s in stages)  # --fresh recomputes every stage too
+
+
+def test_scenarios_sharing_a_territory_design_are_queued_after_the_first(tmp_path: Path) -> None:
+    """So the shared cache serves the design instead of two tasks solving it at once."""
+    files = [
+        write_scenario(tmp_path, "a", **NO_SIM),
+        write_scenario(tmp_path, "b", quota={"attainment": {"target_share": 0.5}}, **NO_SIM),  # a's design
+        write_scenario(tmp_path, "c", territory={"solver": {"mip_gap": 0.03}}, **NO_SIM),
+    ]
+    plan = plan_batch(files, BatchOptions(tmp_path / "out", overrides=("alignments={}",)))
+    assert [t.name for t in plan.tasks] == ["a", "c", "b"]
+    assert [o.name for o in plan.outcomes] == ["a", "b", "c"]  # the ledger keeps command-line order
+    assert not (tmp_path / "out").exists()  # planning writes nothing
 
 
 def test_duplicate_names_are_refused(tmp_path: Path) -> None:

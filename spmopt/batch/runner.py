@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from spmopt.cache import StageCache, code_fingerprint
 from spmopt.config import ScenarioConfig
-from spmopt.data.loader import _input_files, sha256_file
+from spmopt.data.loader import input_files, sha256_file
 from spmopt.errors import ConfigError, SpmoptError
 from spmopt.scenario import load_scenario
 
@@ -180,7 +180,7 @@ def input_hashes(cfg: ScenarioConfig) -> dict[str, str]:
 
     The file list is the loader's own (the one the manifest's `inputs` is built from), so the two compare key
     for key. A missing file hashes as "missing": the scenario then runs and fails with the loader's message."""
-    return {str(p): sha256_file(p) if p.is_file() else "missing" for p in _input_files(cfg)}
+    return {str(p): sha256_file(p) if p.is_file() else "missing" for p in input_files(cfg)}
 
 
 def run_key(cfg: ScenarioConfig) -> RunKey:
@@ -236,7 +236,28 @@ def plan_batch(files: Sequence[Path], options: BatchOptions) -> BatchPlan:
             continue
         outcomes[index] = Outcome(index, str(file), cfg.name, "pending", key.digest)
         tasks.append(ScenarioTask(index, file, cfg.name, cfg, target, out_dir / CACHE, options.fresh, key.digest))
-    return BatchPlan(out_dir, tuple(outcomes[i] for i in sorted(outcomes)), tuple(tasks))
+    return BatchPlan(out_dir, tuple(outcomes[i] for i in sorted(outcomes)), submission_order(tasks))
+
+
+def submission_order(tasks: Sequence[ScenarioTask]) -> tuple[ScenarioTask, ...]:
+    """The first scenario of each territory design first, then the others, each group in command-line order.
+
+    Dask starts tasks roughly in submission order, so a scenario that shares its design with an earlier one
+    usually starts after that design is in the shared cache instead of solving it again at the same moment (a
+    time-limited design solved twice may even come out different). Usually, not always: with fewer distinct
+    designs than workers, scenarios sharing one still start together."""
+    from spmopt.pipeline import territory_key
+
+    seen: set[str] = set()
+    first, rest = [], []
+    for task in tasks:
+        try:
+            key = territory_key(task.config)
+        except OSError:  # an input file is missing: the task fails with the loader's message, alone
+            key = f"unreadable:{task.name}"
+        (rest if key in seen else first).append(task)
+        seen.add(key)
+    return (*first, *rest)
 
 
 # ---------------------------------------------------------------- one task
@@ -377,23 +398,36 @@ def run_batch(
         ledger.record(outcome)
         hook(outcome)
 
-    if not plan.tasks:
+    try:
+        _execute(plan, options, ledger, record, on_message)
+    except KeyboardInterrupt:
+        # Finished scenarios are in the ledger and their folders; the rest stay pending for the rerun.
+        ledger.facts["interrupted_utc"] = _now()
         ledger.write()
-    elif runs_in_process(options):
+        raise
+    ledger.facts["finished_utc"] = _now()
+    ledger.write()
+    executor = Executor(**ledger.facts["executor"])
+    return BatchReport(plan.out_dir, ledger.ordered(), executor, time.perf_counter() - clock, ledger.path)
+
+
+def _execute(
+    plan: BatchPlan, options: BatchOptions, ledger: Ledger, record: OutcomeHook, on_message: MessageHook | None
+) -> None:
+    """The plan's tasks on nothing (all skipped), in this process, or on Dask."""
+    if not plan.tasks:
+        return
+    if runs_in_process(options):
         ledger.facts["executor"] = asdict(Executor("in-process", None, 1))
         ledger.write()
         for task in plan.tasks:
             say = (lambda msg, name=task.name: on_message(name, msg)) if on_message else None
             record(run_task(task, say))
-    else:
-        with dask_client(options.workers, options.scheduler) as (client, executor):
-            ledger.facts["executor"] = asdict(executor)
-            ledger.write()
-            run_on_dask(client, plan.tasks, record)
-    ledger.facts["finished_utc"] = _now()
-    ledger.write()
-    executor = Executor(**ledger.facts["executor"])
-    return BatchReport(plan.out_dir, ledger.ordered(), executor, time.perf_counter() - clock, ledger.path)
+        return
+    with dask_client(options.workers, options.scheduler) as (client, executor):
+        ledger.facts["executor"] = asdict(executor)
+        ledger.write()
+        run_on_dask(client, plan.tasks, record)
 
 
 @contextmanager

@@ -109,7 +109,7 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
     elif geometry is not None:
         adjacency = geography.adjacency_graph(unit_ids, geography.adjacency_from_polygons(geometry, d.adjacency_rule))
 
-    hashes = {str(p): sha256_file(p) for p in _input_files(cfg)}
+    hashes = {str(p): sha256_file(p) for p in input_files(cfg)}
     return PlanningData(
         units=units,
         measures=measures,
@@ -125,7 +125,7 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
     )
 
 
-def _input_files(cfg: ScenarioConfig) -> list[Path]:
+def input_files(cfg: ScenarioConfig) -> list[Path]:
     d = cfg.data
     files = [d.units, d.geometry, d.adjacency, d.current_alignment, d.reps, cfg.territory.locks]
     if cfg.quota is not None:
