@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from spmopt.cache import StageCache, code_fingerprint
+from spmopt.cluster import dask_client as cluster_client
 from spmopt.config import ScenarioConfig
 from spmopt.data.loader import input_files, sha256_file
 from spmopt.errors import ConfigError, SpmoptError
@@ -432,47 +433,11 @@ def _execute(
 
 @contextmanager
 def dask_client(workers: int | None, scheduler: str | None) -> Iterator[tuple[Any, Executor]]:
-    """A client of an existing scheduler, or of a local cluster of `workers` single-threaded processes (one
-    per core by default) with profiling off and the dashboard on a free port; closed on exit."""
-    import logging
-
-    import dask
-    from distributed import Client, LocalCluster
-
-    # Workers sample every running task's stack every 10 ms by default; pure-Python stages pay for it.
-    dask.config.set({"distributed.worker.profile.enabled": False})
-    cluster = None
-    try:
-        if scheduler is not None:
-            client = Client(scheduler, timeout="20s")
-        else:
-            cluster = LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # a free port: two batches at once never collide
-                silence_logs=logging.ERROR,
-            )
-            client = Client(cluster)
-    except (OSError, RuntimeError, TimeoutError, ValueError) as exc:
-        if cluster is not None:
-            cluster.close()
-        if scheduler is not None:
-            raise SpmoptError(f"cannot connect to Dask scheduler {scheduler}: {exc}") from None
-        raise SpmoptError(
-            f"cannot start a local Dask cluster: {exc}; use --workers 1 to run the scenarios in this process, "
-            "or --scheduler to use a running cluster"
-        ) from None
-    try:
-        n_workers = len(client.nthreads())
-        if n_workers == 0:
-            raise SpmoptError(f"Dask scheduler {scheduler} has no workers")
+    """A Dask client for the batch (see spmopt.cluster) and where its tasks will run."""
+    hint = "use --workers 1 to run the scenarios in this process, or --scheduler to use a running cluster"
+    with cluster_client(workers, scheduler, hint) as (client, n_workers):
         address = scheduler or client.scheduler.address
         yield client, Executor("dask", address, n_workers, client.dashboard_link)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def run_on_dask(client: Any, tasks: Sequence[ScenarioTask], record: OutcomeHook) -> None:

@@ -12,11 +12,11 @@ import yaml
 
 from spmopt.errors import SpmoptError
 from spmopt.report import charts
-from spmopt.report.leaderboard import leaderboard
+from spmopt.report.leaderboard import recommended_leaderboard
 from spmopt.report.numbers import Column, Table, table
 from spmopt.report.page import png_data_uri, render
 from spmopt.report.run_files import RunFiles, read_run
-from spmopt.report.summary import Recommendation, recommendation, sim_plan
+from spmopt.report.summary import METRIC_UNIT, Recommendation, recommendation, sim_plan
 
 _METRIC_TITLE = {
     "margin_after_pay": "margin after incentive pay",
@@ -111,9 +111,9 @@ def _decision_section(run: RunFiles, rec: Recommendation | None) -> Section | No
     metric = rec.metric
     columns = [
         Column("candidate", "candidate"),
-        Column(metric, _METRIC_TITLE[metric], "percent" if metric == "cost_of_sales_pct" else _unit(metric)),
-        Column(f"{metric}_ci_low", "95% CI low", _unit(metric)),
-        Column(f"{metric}_ci_high", "95% CI high", _unit(metric)),
+        Column(metric, _METRIC_TITLE[metric], METRIC_UNIT[metric]),
+        Column(f"{metric}_ci_low", "95% CI low", METRIC_UNIT[metric]),
+        Column(f"{metric}_ci_high", "95% CI high", METRIC_UNIT[metric]),
         Column("payout", "incentive pay", "money"),
         Column("revenue", "revenue", "money"),
         Column("cost_of_sales_pct", "cost of sales", "percent"),
@@ -133,17 +133,13 @@ def _decision_section(run: RunFiles, rec: Recommendation | None) -> Section | No
     )
 
 
-def _unit(metric: str) -> str:
-    return {"share_at_quota": "fraction", "cost_of_sales_pct": "percent"}.get(metric, "money")
-
-
 def _territory_section(run: RunFiles) -> Section:
     terr = run.territories
     measures = [m for m in _tolerances(run) if f"{m}_dev_pct" in terr]
     columns = [Column("territory_id", "territory"), Column("rep_id", "rep"), Column("units", "units", "count")]
     for m in measures:
         columns += [Column(m, m, "count"), Column(f"{m}_dev_pct", f"{m} dev.", "percent")]
-    columns += [c for c in (Column("mean_distance_km", "mean km", "count"), Column("contiguous", "contiguous"))]
+    columns += [Column("mean_distance_km", "mean km", "count"), Column("contiguous", "contiguous")]
     map_png = run.folder / "map.png"
     figures = []
     if map_png.is_file():
@@ -305,11 +301,9 @@ def _coaching_section(run: RunFiles, rec: Recommendation | None) -> Section | No
 
 
 def _leaderboard_section(run: RunFiles, rec: Recommendation | None) -> Section | None:
-    if rec is None or rec.alignment not in run.simulation or rec.alignment not in run.quotas:
+    board = recommended_leaderboard(run, rec)
+    if board is None:
         return None
-    sim = run.simulation[rec.alignment]
-    payees = run.payees.get(rec.plan) if rec.alignment == "designed" else None
-    board = leaderboard(sim.seat_months, sim_plan(rec.plan, rec.coaching), run.quotas[rec.alignment], payees)
     columns = [
         Column("rank", "#", "count"),
         Column("rep_id", "rep"),

@@ -5,6 +5,19 @@ from __future__ import annotations
 
 import pandas as pd
 
+from spmopt.report.run_files import RunFiles
+from spmopt.report.summary import Recommendation, sim_plan
+
+
+def recommended_leaderboard(run: RunFiles, rec: Recommendation | None) -> pd.DataFrame | None:
+    """The leaderboard under the recommended candidate (None when the run has no simulated year for it); actual
+    pay only exists for the designed alignment, the one the comp stage paid."""
+    if rec is None or rec.alignment not in run.simulation or rec.alignment not in run.quotas:
+        return None
+    sim = run.simulation[rec.alignment]
+    payees = run.payees.get(rec.plan) if rec.alignment == "designed" else None
+    return leaderboard(sim.seat_months, sim_plan(rec.plan, rec.coaching), run.quotas[rec.alignment], payees)
+
 
 def leaderboard(
     seat_months: pd.DataFrame, plan: str, quotas: pd.DataFrame, payees: pd.DataFrame | None

@@ -18,7 +18,12 @@ CRITERION_TEXT = {
     "min_cost_of_sales": "the lowest expected cost of sales",
     "max_share_at_quota": "the largest expected share of reps at quota",
 }
-_UNIT = {"margin_after_pay": "money", "revenue": "money", "cost_of_sales_pct": "percent", "share_at_quota": "fraction"}
+METRIC_UNIT = {
+    "margin_after_pay": "money",
+    "revenue": "money",
+    "cost_of_sales_pct": "percent",
+    "share_at_quota": "fraction",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +107,7 @@ def _summary_estimate(sim: SimulationFiles, plan: str, metric: str, unit: str) -
 def _paired_lead(run: RunFiles, best: pd.Series, other: pd.Series, metric: str, sign: int) -> Estimate:
     """The lead's mean and paired 95% CI: replication-by-replication differences of the two candidates, shifted
     by the constant the decision table adds per candidate (coaching cost), so the mean equals decision.csv's."""
-    unit = _UNIT[metric]
+    unit = METRIC_UNIT[metric]
 
     def years(row: pd.Series) -> pd.Series | None:
         sim = run.simulation.get(row["alignment"])
@@ -140,7 +145,7 @@ def _comparisons(run: RunFiles, best: pd.Series, metric: str) -> tuple[Compariso
         if row["candidate"] in seen:
             continue
         seen.add(row["candidate"])
-        value = _decision_estimate(decision, row["candidate"], metric, _UNIT[metric])
+        value = _decision_estimate(decision, row["candidate"], metric, METRIC_UNIT[metric])
         lead = _paired_lead(run, best, row, metric, sign)
         label = candidate_label(row["alignment"], row["plan"], bool(row["coaching"]))
         out.append(Comparison(label, value, lead, bool(lead.low.value > 0)))
@@ -155,7 +160,7 @@ def recommendation(run: RunFiles) -> Recommendation | None:
     best = decision[decision["best"]].iloc[0]
     metric, _ = CRITERIA[best["criterion"]]
     candidate, coaching = best["candidate"], bool(best["coaching"])
-    score = _decision_estimate(decision, candidate, metric, _UNIT[metric])
+    score = _decision_estimate(decision, candidate, metric, METRIC_UNIT[metric])
     sim = run.simulation.get(best["alignment"])
     plan = sim_plan(best["plan"], coaching)
     attainment = band = roi = net = None

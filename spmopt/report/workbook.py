@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from spmopt.report.leaderboard import leaderboard
+from spmopt.report.leaderboard import recommended_leaderboard
 from spmopt.report.run_files import RunFiles
-from spmopt.report.summary import Recommendation, sim_plan
+from spmopt.report.summary import Recommendation
 
 _MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
 
@@ -37,10 +37,7 @@ def workbook_sheets(run: RunFiles, rec: Recommendation | None) -> dict[str, pd.D
             sheets[_sheet("Coaching ROI", name)] = sim.coaching_roi
     for name, coaching in run.coaching.items():
         sheets[_sheet("Coaching", name)] = coaching
-    if rec is not None and rec.alignment in run.simulation and rec.alignment in run.quotas:
-        sim = run.simulation[rec.alignment]
-        payees = run.payees.get(rec.plan) if rec.alignment == "designed" else None
-        board = leaderboard(sim.seat_months, sim_plan(rec.plan, rec.coaching), run.quotas[rec.alignment], payees)
+    if (board := recommended_leaderboard(run, rec)) is not None:
         sheets["Leaderboard"] = board
     sheets["Run facts"] = _facts(run)
     return sheets

@@ -7,14 +7,12 @@ tasks finish in, so a run is identical on 1 worker or 20.
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from spmopt.errors import SpmoptError
+from spmopt.cluster import dask_client
 from spmopt.sim.incentives import PlanContext
 from spmopt.sim.inputs import SimInputs
 from spmopt.sim.params import BehaviourParams
@@ -66,36 +64,11 @@ def run_dask(
     job: Job, n: int, workers: int | None = None, scheduler: str | None = None, progress: Progress | None = None
 ) -> tuple[list[list[PlanYear]], dict[str, object]]:
     """All replications on a Dask cluster; returns them in replication order and facts about the cluster."""
-    import dask
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
-    # Workers sample every running task's stack every 10 ms by default; on pure-Python replications that
-    # sampling (and the GIL hand-offs it forces) costs more than a third of the throughput.
-    dask.config.set({"distributed.worker.profile.enabled": False})
-    cluster = None
-    try:
-        if scheduler is not None:
-            client = Client(scheduler, timeout="20s")
-        else:
-            cluster = LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # a free port: two runs at once never collide
-                silence_logs=logging.ERROR,
-            )
-            client = Client(cluster)
-    except (OSError, RuntimeError, TimeoutError) as exc:
-        if scheduler:
-            raise SpmoptError(f"cannot connect to Dask scheduler {scheduler}: {exc}") from None
-        raise SpmoptError(
-            f"cannot start a local Dask cluster: {exc}; set simulation.workers: 1 to run the replications in this "
-            "process, or simulation.scheduler to use a running cluster"
-        ) from None
-    try:
-        n_workers = len(client.scheduler_info()["workers"])
-        if n_workers == 0:
-            raise SpmoptError(f"Dask scheduler {scheduler} has no workers")
+    hint = "set simulation.workers: 1 to run the replications in this process, or simulation.scheduler to use a "
+    hint += "running cluster"
+    with dask_client(workers, scheduler, hint) as (client, n_workers):
         shared = client.scatter(job, broadcast=True)
         futures = [client.submit(play, shared, block, pure=False) for block in chunks(n, n_workers)]
         results: dict[int, list[PlanYear]] = {}
@@ -106,7 +79,3 @@ def run_dask(
                 progress(len(results), n)
         facts = {"executor": "dask", "scheduler": scheduler or "local", "workers": n_workers, "tasks": len(futures)}
         return [results[r] for r in range(n)], facts
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
