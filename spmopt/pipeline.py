@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
@@ -17,16 +16,15 @@ from spmopt.comp.run import CompResult, evaluate_scenario_plans
 from spmopt.config import ScenarioConfig
 from spmopt.data.loader import PlanningData, load_planning_data, read_candidate_alignment
 from spmopt.errors import InfeasibleModelError, SolverError
-from spmopt.optim.solve import SolveStatus, solve
+from spmopt.optim.solve import SolveStatus
 from spmopt.quota.plan import QuotaPlan, set_quotas
 from spmopt.sim.montecarlo import SimulationResult, mark_best
 from spmopt.sim.run import check_simulation, simulate_scenario
 from spmopt.sim.write import sim_facts
 from spmopt.territory.diagnose import explain_infeasibility, precheck
+from spmopt.territory.engine import solve_territory
 from spmopt.territory.inputs import territory_inputs
-from spmopt.territory.model import build_territory_model
 from spmopt.territory.plan import TerritoryPlan, extract_territory_plan, moved_share_pct
-from spmopt.territory.start import contiguous_start
 
 Progress = Callable[[str], None]
 
@@ -287,23 +285,9 @@ def design_territories(
     clock = time.perf_counter()
     inp = territory_inputs(data, cfg)
     precheck(inp)
-    progress(f"Building the territory model ({len(inp.units)} units, {inp.territories} territories)")
-    build_start = time.perf_counter()
-    model = build_territory_model(inp)
-    build_seconds = time.perf_counter() - build_start
     settings = cfg.territory.solver
-    warm = False
-    start_report = None
-    if inp.contiguity:
-        progress("Finding a first contiguous alignment (shortest-path model)")
-        seed_limit = max(min(settings.time_limit / 3, 60.0), 1.0)
-        start_report = contiguous_start(model, inp, settings.model_copy(update={"time_limit": seed_limit}))
-        warm = start_report.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
-        remaining = max(settings.time_limit - start_report.solve_seconds, 1.0)
-        settings = settings.model_copy(update={"time_limit": remaining})
-    progress(f"Solving with HiGHS (time limit {settings.time_limit:g} s, gap {settings.mip_gap:g})")
-    report = solve(model, settings, warm_start=warm)
-    report = dataclasses.replace(report, build_seconds=build_seconds)
+    solved = solve_territory(inp, settings, progress)
+    report = solved.report
     if report.status == SolveStatus.INFEASIBLE:
         progress("Model is infeasible: finding which requirement conflicts")
         raise explain_infeasibility(inp, settings)
@@ -312,17 +296,16 @@ def design_territories(
             f"no alignment found within the time limit of {settings.time_limit:g} s; raise "
             "territory.solver.time_limit, relax tolerances, or set territory.candidate_sites to prune"
         )
-    plan = extract_territory_plan(model, inp, data, report)
+    plan = extract_territory_plan(solved, inp, data)
     if inp.contiguity and "contiguous" in plan.territories and not plan.territories["contiguous"].all():
         bad = plan.territories.loc[~plan.territories["contiguous"], "territory_id"].tolist()
         raise InfeasibleModelError(f"internal check failed: territories {bad} are not contiguous")
     details = {
         **report.as_dict(),
-        "start": start_report.as_dict() if start_report is not None else None,
+        "method": solved.method,
+        **solved.details,
         "units": len(inp.units),
         "territories": inp.territories,
-        "variables": model.nvariables(),
-        "constraints": model.nconstraints(),
         "moved_share_pct": moved_share_pct(plan.alignment, inp),
         **plan.objective_breakdown,
     }

@@ -9,13 +9,16 @@ decides what an infeasible or solution-less result means to the user.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.timing import HierarchicalTimer
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers.highs import Highs
+from scipy import sparse
 
 from spmopt.config import SolverSettings
 from spmopt.errors import SolverError
@@ -168,3 +171,128 @@ def _timer_total(timer: HierarchicalTimer, identifier: str) -> float:
         return timer.get_total_time(identifier)
     except (KeyError, RuntimeError):
         return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SparseMILP:
+    """A MILP in arrays, for model cores too large for Pyomo's build to pay off.
+
+    min c'x  s.t.  row_lower <= A x <= row_upper,  col_lower <= x <= col_upper,  x_j integer where
+    `integer[j]`. `matrix` is any scipy sparse matrix (rows = constraints); it is converted to CSC.
+    """
+
+    cost: np.ndarray
+    matrix: sparse.spmatrix | sparse.sparray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray
+    offset: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MilpResult:
+    """Column values of the best solution (None without one) and the typed account of the solve."""
+
+    x: np.ndarray | None
+    report: SolveReport
+
+
+def solve_milp(
+    problem: SparseMILP,
+    settings: SolverSettings,
+    start: np.ndarray | None = None,
+    relax: bool = False,
+) -> MilpResult:
+    """Solve `problem` with highspy directly; `start` (a full column vector) is offered as a MIP start.
+
+    With `relax` the integrality marks are dropped and the LP relaxation is solved (its optimum is
+    then both the objective and the bound).
+    """
+    import highspy
+
+    clock = time.perf_counter()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(settings.time_limit))
+    h.setOptionValue("mip_rel_gap", float(settings.mip_gap))
+    h.setOptionValue("random_seed", 0)
+    if settings.threads is not None:
+        h.setOptionValue("threads", int(settings.threads))
+    _use_threads(settings.threads)
+    a = sparse.csc_array(problem.matrix)
+    a.sort_indices()
+    n_col = a.shape[1]
+    integrality = np.zeros(n_col, dtype=np.int32)
+    if not relax:
+        integrality[np.asarray(problem.integer, dtype=bool)] = 1
+    h.passModel(
+        n_col,
+        a.shape[0],
+        a.nnz,
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMinimize),
+        float(problem.offset),
+        np.asarray(problem.cost, dtype=np.float64),
+        np.asarray(problem.col_lower, dtype=np.float64),
+        np.asarray(problem.col_upper, dtype=np.float64),
+        np.asarray(problem.row_lower, dtype=np.float64),
+        np.asarray(problem.row_upper, dtype=np.float64),
+        a.indptr.astype(np.int32),
+        a.indices.astype(np.int32),
+        a.data.astype(np.float64),
+        integrality,
+    )
+    if start is not None and not relax:
+        h.setSolution(_solution(start))
+    handover = time.perf_counter() - clock
+    h.run()
+    solve_seconds = time.perf_counter() - clock - handover
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    mip = not relax and bool(integrality.any())
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    status_name = h.modelStatusToString(model_status)
+    if model_status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        status = SolveStatus.INFEASIBLE
+        has_solution = False
+    elif model_status == highspy.HighsModelStatus.kOptimal and has_solution:
+        status = SolveStatus.OPTIMAL
+    elif has_solution:
+        status = SolveStatus.FEASIBLE
+    elif model_status in (
+        highspy.HighsModelStatus.kTimeLimit,
+        highspy.HighsModelStatus.kInterrupt,
+        highspy.HighsModelStatus.kSolutionLimit,
+        highspy.HighsModelStatus.kIterationLimit,
+    ):
+        status = SolveStatus.NO_SOLUTION
+    else:
+        raise SolverError(f"HiGHS stopped with '{status_name}'; the model could not be solved")
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_solution else None
+    objective = float(info.objective_function_value) if has_solution else None
+    bound = float(info.mip_dual_bound) if mip else objective
+    if bound is not None and not math.isfinite(bound):
+        bound = None
+    version = ".".join(str(v) for v in (h.versionMajor(), h.versionMinor(), h.versionPatch()))
+    report = SolveReport(
+        status=status,
+        termination=status_name,
+        objective=objective,
+        bound=bound,
+        gap=relative_gap(objective, bound),
+        solve_seconds=solve_seconds,
+        handover_seconds=handover,
+        solver_version=version,
+    )
+    return MilpResult(x=x, report=report)
+
+
+def _solution(values: np.ndarray):
+    import highspy
+
+    sol = highspy.HighsSolution()
+    sol.col_value = np.asarray(values, dtype=np.float64)
+    sol.value_valid = True
+    return sol

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 from scipy.optimize import linear_sum_assignment
 
 from spmopt.data.loader import PlanningData
 from spmopt.optim.solve import SolveReport
+from spmopt.territory.engine import Alignment, score_alignment
 from spmopt.territory.inputs import TerritoryInputs
 
 
@@ -33,34 +33,32 @@ class TerritoryPlan:
     objective_breakdown: dict[str, float]
 
 
-def extract_territory_plan(
-    m: pyo.ConcreteModel, inp: TerritoryInputs, data: PlanningData, report: SolveReport
-) -> TerritoryPlan:
-    """Read x_ij from the solved model and build the plan."""
-    site_of_unit: dict[str, str] = {}
-    for i, j in inp.pairs:
-        if pyo.value(m.assign[i, j]) > 0.5:
-            site_of_unit[i] = j
-    names = _territory_names(m, inp, data, site_of_unit)
-    alignment = pd.DataFrame({"unit_id": list(inp.units), "territory_id": [names[site_of_unit[u]] for u in inp.units]})
+def extract_territory_plan(alignment: Alignment, inp: TerritoryInputs, data: PlanningData) -> TerritoryPlan:
+    """Name the territories of a solved alignment and summarise them."""
+    site_of_unit = alignment.site_of
+    names = _territory_names(alignment, inp, data, site_of_unit)
+    frame = pd.DataFrame({"unit_id": list(inp.units), "territory_id": [names[site_of_unit[u]] for u in inp.units]})
     centres = _centres(inp, data, names)
+    breakdown = {"compactness": score_alignment(inp, site_of_unit)}
+    if inp.disruption is not None:
+        breakdown["moved_share_pct"] = moved_share_pct(frame, inp)
     return TerritoryPlan(
-        alignment=alignment,
-        territories=summarise_alignment(alignment, inp, data, centres),
+        alignment=frame,
+        territories=summarise_alignment(frame, inp, data, centres),
         centres=centres,
-        report=report,
-        objective_breakdown=_breakdown(m, inp),
+        report=alignment.report,
+        objective_breakdown=breakdown,
     )
 
 
 def _territory_names(
-    m: pyo.ConcreteModel, inp: TerritoryInputs, data: PlanningData, site_of_unit: dict[str, str]
+    alignment: Alignment, inp: TerritoryInputs, data: PlanningData, site_of_unit: dict[str, str]
 ) -> dict[str, str]:
     used = sorted(set(site_of_unit.values()))
     if inp.fixed_sites:
         return {j: inp.site_territory[j] for j in inp.sites}
     if inp.labels:
-        return {j: next(lab for lab in inp.labels if pyo.value(m.label[j, lab]) > 0.5) for j in used}
+        return {j: alignment.label_of[j] for j in used}
     if inp.current:
         return _match_current(used, site_of_unit, inp.current)
     xy = data.units.loc[used, ["x_km", "y_km"]]
@@ -134,13 +132,6 @@ def summarise_alignment(
                 boundary[tid[v]] += 1
         frame["boundary_edges"] = pd.Series(boundary).reindex(frame.index)
     return frame.reset_index()
-
-
-def _breakdown(m: pyo.ConcreteModel, inp: TerritoryInputs) -> dict[str, float]:
-    out = {"compactness": float(pyo.value(m.compactness))}
-    if inp.disruption is not None:
-        out["moved_share_pct"] = float(pyo.value(m.moved_share_pct))
-    return out
 
 
 def moved_share_pct(alignment: pd.DataFrame, inp: TerritoryInputs) -> float | None:
