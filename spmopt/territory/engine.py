@@ -48,5 +48,8 @@ def score_alignment(inp: TerritoryInputs, site_of: dict[UnitId, SiteId]) -> floa
 def solve_territory(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = _quiet) -> Alignment:
     """Solve the design with the strongest method that applies to its structure."""
     from spmopt.territory.exact import solve_exact
+    from spmopt.territory.pmedian import pmedian_applies, solve_pmedian
 
+    if pmedian_applies(inp):
+        return solve_pmedian(inp, settings, progress)
     return solve_exact(inp, settings, progress)
