@@ -513,3 +513,168 @@ def bench_batch(
         json_out.write_text(text + "\n", encoding="utf-8")
     summary = {k: v for k, v in facts.items() if k not in ("per_scenario", "machine", "agreement")}
     out.print(json.dumps(summary, indent=2, default=str), markup=False, highlight=False)
+
+
+def _bench_instance(
+    file: Path, read, time_limit: float, threads: int | None, json_out: Path | None, extra: dict
+) -> None:
+    """Read, solve with the territory engine, re-score, write the JSON and print one summary line."""
+    import time
+
+    from spmopt.bench.territory import run_instance, summary_line, write_result
+
+    clock = time.perf_counter()
+    try:
+        with console.status(f"Reading {file}") as status:
+            inst = read()
+            result = run_instance(inst, time_limit, threads, started=clock, extra=extra, progress=status.update)
+        if json_out is not None:
+            write_result(json_out, result)
+    except SpmoptError as exc:
+        _fail(exc, file)
+    out.print(summary_line(result), markup=False, highlight=False, soft_wrap=True)
+    if result["objective"] is None:  # no solution within the limit (or proven infeasible): say so by the exit code
+        raise typer.Exit(code=1)
+
+
+TimeLimit = Annotated[float, typer.Option("--time-limit", min=0.001, help="Solver time limit, seconds")]
+BenchJson = Annotated[Path | None, typer.Option("--json", help="Write the result (with the assignment) as JSON")]
+Threads = Annotated[int | None, typer.Option("--threads", min=1, help="HiGHS threads (default: HiGHS chooses)")]
+
+
+@bench_app.command("pmedian")
+def bench_pmedian(
+    file: Path, time_limit: TimeLimit = 60.0, json_out: BenchJson = None, threads: Threads = None
+) -> None:
+    """OR-Library p-median file (`n m p`, then m edges `i j cost`; a repeated pair keeps its last cost)."""
+    from spmopt.bench.instances import read_pmedian
+
+    _bench_instance(file, lambda: read_pmedian(file), time_limit, threads, json_out, {})
+
+
+@bench_app.command("cpmp")
+def bench_cpmp(
+    file: Path,
+    distance: Annotated[
+        str, typer.Option(help="floor: floor(Euclidean) (Osman-Christofides); euclid: Euclidean; matrix: --matrix file")
+    ] = "floor",
+    matrix: Annotated[Path | None, typer.Option(help="n x n distances, whitespace-separated, row-major")] = None,
+    time_limit: TimeLimit = 60.0,
+    json_out: BenchJson = None,
+    threads: Threads = None,
+) -> None:
+    """Capacitated p-median file (`n p`, then n lines `x y capacity demand`)."""
+    from spmopt.bench.instances import read_cpmp
+    from spmopt.errors import ConfigError
+
+    if matrix is not None and distance != "matrix":
+        _fail(ConfigError(f"--matrix {matrix} is only read with --distance matrix (got --distance {distance})"), file)
+    extra = {"distance": distance, **({"matrix": str(matrix)} if matrix is not None else {})}
+    _bench_instance(file, lambda: read_cpmp(file, distance, matrix), time_limit, threads, json_out, extra)
+
+
+@bench_app.command("district")
+def bench_district(
+    file: Path,
+    k: Annotated[int, typer.Option("--k", help="Number of districts")],
+    tolerance: Annotated[float, typer.Option(help="Population band: L = ceil((1-t)P/k), U = floor((1+t)P/k)")] = 0.005,
+    contiguity: Annotated[
+        bool, typer.Option("--contiguity/--no-contiguity", help="Require connected districts")
+    ] = True,
+    time_limit: TimeLimit = 600.0,
+    json_out: BenchJson = None,
+    threads: Threads = None,
+) -> None:
+    """Districting: networkx adjacency JSON, weight TOTPOP; k balanced districts minimising cut edges."""
+    from spmopt.bench.instances import read_district
+
+    def read():
+        return read_district(file, k, tolerance, contiguity)
+
+    extra = {"contiguity": contiguity, "tolerance": tolerance}
+    _bench_instance(file, read, time_limit, threads, json_out, extra)
+
+
+@bench_app.command("suite")
+def bench_suite(
+    name: Annotated[str, typer.Argument(help="cpmp, pmed, district, district-free, p3038 or scale")],
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=0.001, help="Per instance (default: the target's)")
+    ] = None,
+    only: Annotated[str | None, typer.Option(help="Only instances whose name matches this glob, e.g. 'cpmp0*'")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder of the per-instance JSON files")] = None,
+    threads: Threads = None,
+) -> None:
+    """Run a named benchmark suite, store one JSON per instance and print the table against the known values."""
+    from spmopt.bench.suites import run_suite
+    from spmopt.bench.territory import summary_line
+
+    def done(result: dict) -> None:
+        console.print(summary_line(result), markup=False, highlight=False, soft_wrap=True)
+
+    try:
+        with console.status(f"Running suite {name}"):
+            results = run_suite(name, time_limit, only, out_dir, threads, done)
+    except SpmoptError as exc:
+        _fail(exc, Path(name))
+    _print_suite(name, results)
+
+
+def _print_suite(name: str, results: list[dict]) -> None:
+    def num(value) -> str:
+        return "-" if value is None else f"{value:.10g}"
+
+    def pct(value) -> str:
+        return "-" if value is None else f"{100 * value:.4f}%"
+
+    table = Table(title=f"suite {name}")
+    for column in ("instance", "known", "ours", "gap to known", "proven gap", "seconds", "status", "target met"):
+        left = column in ("instance", "status")
+        table.add_column(column, justify="left" if left else "right", no_wrap=column == "instance")
+    for r in results:
+        table.add_row(
+            str(r["instance"]),
+            num(r.get("known")),
+            num(r.get("objective")),
+            pct(r.get("gap_to_known")),
+            pct(r.get("gap")),
+            f"{float(r['seconds']):.2f}",
+            str(r["status"]),
+            "yes" if r.get("target_met") else "no",
+        )
+    out.print(table)
+    met = sum(bool(r.get("target_met")) for r in results)
+    out.print(f"{met} of {len(results)} reach the target")
+
+
+@bench_app.command("compare")
+def bench_compare(
+    suite: Annotated[str, typer.Argument(help="pmed, cpmp or district")],
+    only: Annotated[
+        str | None, typer.Option(help="Glob over instance names, e.g. 'pmed1?' (default: a subset for ~20-30 min)")
+    ] = None,
+    time_limit: Annotated[float, typer.Option(min=0.01, help="Seconds per solver per instance")] = 120.0,
+    threads: Annotated[int, typer.Option(min=1, help="HiGHS threads, the same for every solver")] = 1,
+    no_contiguity: Annotated[bool, typer.Option("--no-contiguity", help="District: drop contiguity")] = False,
+    out_md: Annotated[
+        Path | None, typer.Option("--out", help="Write the markdown table here and the raw rows beside it as .json")
+    ] = None,
+) -> None:
+    """spmopt against a textbook Pyomo+HiGHS model and PySAL spopt's p-median, one run on the same instances."""
+    import os
+
+    from spmopt.bench.compare import compare_instances, machine_facts, markdown_table, suite_instances, write_results
+
+    try:
+        instances = suite_instances(suite, only, contiguity=not no_contiguity)
+        facts = machine_facts(threads, time_limit, 1e-4)
+        rows = compare_instances(
+            instances, time_limit, threads, progress=lambda msg: console.print(msg, markup=False, highlight=False)
+        )
+    except SpmoptError as exc:
+        _fail(exc, Path(suite))
+    facts["load_average_end"] = list(os.getloadavg())
+    if out_md is not None:
+        raw = write_results(rows, facts, out_md)
+        console.print(f"wrote {out_md} and {raw}", markup=False, highlight=False)
+    out.print(markdown_table(rows, facts), markup=False, highlight=False, soft_wrap=True)

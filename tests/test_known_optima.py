@@ -1,6 +1,7 @@
 """Public benchmark instances with proven optima, solved through the territory MILP (`build_territory_model` + `solve`).
 
-Data in tests/data/ (sources and citations in tests/data/README.md):
+Data in tests/data/ (sources and citations in tests/data/README.md), read and converted by the benchmark
+readers of `spmopt.bench.instances` (the same ones `spmopt bench` uses):
 
 * OR-Library pmed1 (Beasley 1985): uncapacitated p-median, n = 100, p = 5, optimum 5819. Chosen-centre
   mode, sites = units, distance = all-pairs shortest paths of the instance graph, unit weights.
@@ -20,7 +21,7 @@ values by brute force over all 2^15 bipartitions, independently of any solver.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
 from pathlib import Path
 
@@ -28,11 +29,11 @@ import networkx as nx
 import numpy as np
 import pyomo.environ as pyo
 import pytest
-from networkx.readwrite import json_graph
 
+from spmopt.bench.instances import read_district, read_pmedian, read_pmedian_graph, to_inputs
 from spmopt.config import SolverSettings
 from spmopt.optim.solve import SolveStatus, solve
-from spmopt.territory.inputs import Band, TerritoryInputs
+from spmopt.territory.inputs import TerritoryInputs
 from spmopt.territory.model import build_territory_model
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -44,46 +45,20 @@ EXACT = SolverSettings(time_limit=60, mip_gap=0)
 # --------------------------------------------------------------------------------------------------
 
 
-def read_pmed(path: Path) -> tuple[nx.Graph, int, int]:
-    """(graph, p, duplicated pairs). Header `n m p`, then m lines `i j cost`.
-
-    OR-Library convention: a vertex pair listed twice keeps its LAST cost (nx.Graph.add_edge overwrites).
-    """
-    tokens = [int(t) for t in path.read_text().split()]
-    n, m, p = tokens[:3]
-    graph = nx.Graph()
-    graph.add_nodes_from(range(1, n + 1))
-    duplicates = 0
-    body = iter(tokens[3 : 3 + 3 * m])
-    for i, j, cost in zip(body, body, body, strict=True):
-        duplicates += graph.has_edge(i, j)
-        graph.add_edge(i, j, cost=cost)
-    assert len(tokens) == 3 + 3 * m
-    return graph, p, duplicates
-
-
-def pmed_inputs(graph: nx.Graph, p: int) -> TerritoryInputs:
-    units = tuple(str(v) for v in sorted(graph.nodes))
-    lengths = dict(nx.all_pairs_dijkstra_path_length(graph, weight="cost"))
-    distance = {(str(i), str(j)): float(d) for i, row in lengths.items() for j, d in row.items()}
-    assert len(distance) == len(units) ** 2  # the graph is connected
-    return TerritoryInputs(
-        units=units,
-        sites=units,
-        fixed_sites=False,
-        territories=p,
-        pairs=tuple(sorted(distance)),
-        distance=distance,
-        distance_weight=dict.fromkeys(units, 1.0),
-    )
+def pmed_inputs(path: Path) -> TerritoryInputs:
+    """Chosen-centre inputs through the benchmark reader: all n x n pairs, shortest-path distances, unit weights."""
+    inp = to_inputs(read_pmedian(path))
+    assert len(inp.distance) == len(inp.units) ** 2  # the graph is connected (the reader checks it too)
+    return inp
 
 
 def test_pmed1_optimum_5819() -> None:
-    graph, p, duplicates = read_pmed(DATA / "pmed1.txt")
-    assert (graph.number_of_nodes(), p) == (100, 5)
-    assert duplicates == 2  # the trap: 200 lines but only 198 distinct edges
-    assert graph.number_of_edges() == 198
-    inp = pmed_inputs(graph, p)
+    graph = read_pmedian_graph(DATA / "pmed1.txt")
+    p = graph.p
+    assert (graph.n, p) == (100, 5)
+    assert graph.repeats == 2  # the trap: 200 lines but only 198 distinct edges
+    assert len(graph.cost_of) == 198
+    inp = pmed_inputs(DATA / "pmed1.txt")
     m = build_territory_model(inp)
     report = solve(m, EXACT)
     assert report.status == SolveStatus.OPTIMAL
@@ -104,52 +79,21 @@ MAINE = ("county23.json", 2, 660860, 667501, 8, 16)
 NEW_MEXICO = ("county35.json", 3, 682962, 689824, 17, 17)
 
 
-def read_county(name: str) -> tuple[nx.Graph, dict[str, float]]:
-    """Dual graph with nodes renamed to their county FIPS code (GEOID10) and the TOTPOP of each."""
-    with (DATA / name).open() as f:
-        raw = json_graph.adjacency_graph(json.load(f))
-    graph = nx.relabel_nodes(raw, {v: str(raw.nodes[v]["GEOID10"]) for v in raw.nodes})
-    population = {u: float(graph.nodes[u]["TOTPOP"]) for u in graph.nodes}
-    return graph, population
+def read_county(name: str, k: int, contiguity: bool = False):
+    """The benchmark reader's instance: nodes 0..n-1 in file order, TOTPOP weights, L and U from the source rule."""
+    return read_district(DATA / name, k, 0.005, contiguity)
 
 
 def districting_inputs(
     name: str, k: int, low: int, high: int, contiguity: bool, pruned: bool = True
 ) -> TerritoryInputs:
-    graph, pop = read_county(name)
-    units = tuple(sorted(graph.nodes))
-    edges = tuple(sorted((min(u, v), max(u, v)) for u, v in graph.edges))
-    rank = {u: r for r, u in enumerate(sorted(units, key=lambda u: (-pop[u], u)))}
-    pairs = tuple((i, j) for i in units for j in units if not pruned or rank[j] <= rank[i])
-    band = Band(
-        measure="TOTPOP",
-        tolerance=0.005,
-        values=pop,
-        lower=dict.fromkeys(units, float(low)),
-        upper=dict.fromkeys(units, float(high)),
-        target=dict.fromkeys(units, sum(pop.values()) / k),
-    )
-    extra = {}
-    if contiguity:
-        hops = dict(nx.all_pairs_shortest_path_length(graph))
-        extra = {
-            "roots": {u: u for u in units},
-            "root_distance": {u: {v: float(d) for v, d in hops[u].items()} for u in units},
-        }
-    return TerritoryInputs(
-        units=units,
-        sites=units,
-        fixed_sites=False,
-        territories=k,
-        pairs=pairs,
-        distance=dict.fromkeys(pairs, 0.0),
-        distance_weight=dict.fromkeys(units, 1.0),
-        bands=(band,),
-        compactness="cut_edges",
-        contiguity=contiguity,
-        edges=edges,
-        **extra,
-    )
+    inst = read_county(name, k, contiguity)
+    assert (inst.lower, inst.upper) == (low, high)
+    inp = to_inputs(inst)
+    pop = inst.weight
+    rank = {u: r for r, u in enumerate(sorted(inp.units, key=lambda u: (-pop[int(u)], int(u))))}
+    pairs = tuple((i, j) for i, j in inp.pairs if not pruned or rank[j] <= rank[i])
+    return dataclasses.replace(inp, pairs=pairs, distance=dict.fromkeys(pairs, 0.0))
 
 
 def solve_districting(inp: TerritoryInputs) -> tuple[float, dict[str, str]]:
@@ -178,9 +122,10 @@ def check_districts(inp: TerritoryInputs, site_of: dict[str, str], cut: float) -
 def test_population_bounds_match_the_source_rule(instance: tuple) -> None:
     # L = ceil((1 - 0.005) P / k), U = floor((1 + 0.005) P / k) as in the source's src/main.py
     name, k, low, high, _, _ = instance
-    _, pop = read_county(name)
-    total = sum(pop.values())
+    inst = read_county(name, k)
+    total = sum(inst.weight.tolist())
     assert (math.ceil((1 - 0.005) * total / k), math.floor((1 + 0.005) * total / k)) == (low, high)
+    assert (inst.lower, inst.upper) == (low, high)
 
 
 @pytest.mark.parametrize("instance", [MAINE, NEW_MEXICO], ids=["ME", "NM"])
@@ -201,14 +146,15 @@ def test_districting_published_optimum(instance: tuple, contiguity: bool) -> Non
 def test_maine_published_optima_by_enumeration() -> None:
     # Solver-free check of the published Maine values (8 free, 16 contiguous): all 2^15 bipartitions
     # (the first county fixed on side 0), balance by [L, U], count cut edges.
-    name, _, low, high, free_opt, contiguous_opt = MAINE
-    graph, pop = read_county(name)
+    name, k, low, high, free_opt, contiguous_opt = MAINE
+    inst = read_county(name, k)
+    graph = inst.graph
     units = sorted(graph.nodes)
     at = {u: i for i, u in enumerate(units)}
     n = len(units)
     side = (np.arange(1 << (n - 1))[:, None] >> np.arange(n - 1)[None, :]) & 1
     side = np.hstack([np.zeros((len(side), 1), dtype=side.dtype), side])  # (2^15, 16)
-    weights = np.array([pop[u] for u in units])
+    weights = inst.weight[units]
     one = side @ weights
     balanced = (one >= low) & (one <= high) & (weights.sum() - one >= low) & (weights.sum() - one <= high)
     a, b = np.array([[at[u], at[v]] for u, v in graph.edges]).T

@@ -1,0 +1,171 @@
+"""Regenerate benchmarks/RESULTS.md from the stored per-instance results in benchmarks/results/<suite>/*.json.
+
+    python scripts/bench_results.py                      # tables from the stored results
+    python scripts/bench_results.py --run cpmp pmed      # run those suites first (spmopt bench suite NAME)
+
+Every figure in the page comes from the JSON files written by `spmopt bench suite`; only the published
+known values (with their sources) come from `spmopt.bench.suites`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from spmopt.bench.suites import NAMES, RESULTS, SCALE, Suite, run_suite, scale_target_met, suite, target_met
+from spmopt.bench.territory import summary_line
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "benchmarks" / "RESULTS.md"
+
+
+def load(results: Path) -> dict[str, dict[str, dict]]:
+    """suite -> instance -> stored result, from every `<results>/<suite>/*.json`."""
+    stored: dict[str, dict[str, dict]] = {}
+    for file in sorted(results.glob("*/*.json")):
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f"skipping {file}: {exc}", file=sys.stderr)
+            continue
+        name = str(data.get("suite", file.parent.name))
+        stored.setdefault(name, {})[str(data.get("instance", file.stem))] = data
+    return stored
+
+
+def _num(value: object, digits: int = 10) -> str:
+    return "–" if value is None else f"{float(value):.{digits}g}"  # type: ignore[arg-type]
+
+
+def _pct(value: object) -> str:
+    return "–" if value is None else f"{100 * float(value):.4f}%"  # type: ignore[arg-type]
+
+
+HEADER = "| instance | n | p/k | known | ours | gap to known | proven gap | seconds | status | target met |"
+RULE = "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+
+
+def _row(name: str, known: float | None, r: dict | None, met: bool) -> str:
+    if r is None:
+        return f"| {name} | – | – | {_num(known)} | – | – | – | – | not run | no |"
+    status = str(r.get("status"))
+    if r.get("error"):
+        status += f": {str(r['error']).replace('|', '/')}"
+    return (
+        f"| {name} | {r.get('n', '–')} | {r.get('k', '–')} | {_num(known)} | {_num(r.get('objective'))} | "
+        f"{_pct(r.get('gap_to_known'))} | {_pct(r.get('gap'))} | {float(r['seconds']):.1f} | {status} | "
+        f"{'yes' if met else 'no'} |"
+    )
+
+
+def suite_section(s: Suite, stored: dict[str, dict]) -> tuple[list[str], int, int]:
+    """Markdown lines of one suite, the number reaching the target, and the number of instances."""
+    lines = [f"## {s.name}: {s.title}", "", f"Target: {s.describe_target()}. Known values: {s.source}.", ""]
+    lines += [HEADER, RULE]
+    met_count = 0
+    for case in s.cases:
+        r = stored.get(case.name)
+        met = r is not None and target_met(s, r)
+        met_count += met
+        lines.append(_row(case.name, case.known, r, met))
+    lines += ["", f"**{met_count} of {len(s.cases)} reach the target.**", ""]
+    commands = sorted({str(r["suite_command"]) for r in stored.values() if r.get("suite_command")})
+    if commands:
+        lines += ["Command(s):", "", "```", *commands, "```", ""]
+    return lines, met_count, len(s.cases)
+
+
+def scale_section(stored: dict[str, dict]) -> tuple[list[str], int, int]:
+    """The scale design's stored result (the suite runs one synthetic instance)."""
+    lines = [
+        "## scale: synthetic 30,000-unit, 300-territory balanced contiguous design",
+        "",
+        "Target: feasible, certified gap <= 2%, within 600 s and under 8 GiB.",
+        "",
+    ]
+    if not stored:
+        return [*lines, "Not run.", ""], 0, 1
+    met = 0
+    lines += ["| instance | objective | bound | proven gap | seconds | peak memory (GiB) | status | target met |"]
+    lines += ["|---|---:|---:|---:|---:|---:|---|---|"]
+    for name, r in sorted(stored.items()):
+        ok = scale_target_met(r)
+        met += ok
+        lines.append(
+            f"| {name} | {_num(r.get('objective'))} | {_num(r.get('bound'))} | {_pct(r.get('gap'))} | "
+            f"{float(r.get('seconds', 0)):.1f} | {_num(r.get('peak_memory_gib'), 3)} | {r.get('status')} | "
+            f"{'yes' if ok else 'no'} |"
+        )
+    commands = sorted({str(r["suite_command"]) for r in stored.values() if r.get("suite_command")})
+    lines += ["", f"**{met} of {len(stored)} reach the target.**", "", "```", *commands, "```", ""]
+    return lines, met, len(stored)
+
+
+def machine_section(stored: dict[str, dict[str, dict]]) -> list[str]:
+    """The machines and dates the stored results were measured on."""
+    machines: dict[tuple, list[str]] = {}
+    for results in stored.values():
+        for r in results.values():
+            m = r.get("machine") or {}
+            key = (m.get("cores"), m.get("cpu"), m.get("memory_gib"), m.get("highs_version"), m.get("python"))
+            machines.setdefault(key, []).append(str(m.get("date", "")))
+    lines = ["## Machine", ""]
+    if not machines:
+        return [*lines, "No stored results.", ""]
+    lines += ["| cores | CPU | RAM (GiB) | HiGHS | Python | runs | dates (UTC) |", "|---:|---|---:|---|---|---:|---|"]
+    for (cores, cpu, memory, highs, python), dates in machines.items():
+        dated = sorted(d for d in dates if d)
+        span = f"{dated[0]} … {dated[-1]}" if dated else "–"
+        lines.append(f"| {cores} | {cpu} | {memory} | {highs} | {python} | {len(dates)} | {span} |")
+    return [*lines, ""]
+
+
+def render(stored: dict[str, dict[str, dict]]) -> str:
+    """The whole page."""
+    lines = [
+        "# Territory engine benchmarks",
+        "",
+        "Generated by `scripts/bench_results.py` from the per-instance JSON files in `benchmarks/results/<suite>/`",
+        "(written by `spmopt bench suite NAME`); do not edit by hand. Each run converts the public instance into",
+        "the territory-design problem `spmopt run` solves and solves it with the same engine (`solve_territory`);",
+        "'ours' is the objective re-scored from the returned assignment. Instance sources and distance",
+        "conventions: `benchmarks/instances/README.md`. Seconds are wall time (read + solve + score).",
+        "Regenerate this page with `python scripts/bench_results.py` (add `--run SUITE...` to re-run suites).",
+        "",
+    ]
+    summary = []
+    for name in NAMES:
+        if name == SCALE:
+            body, met, total = scale_section(stored.get(SCALE, {}))
+        else:
+            body, met, total = suite_section(suite(name), stored.get(name, {}))
+        lines += body
+        summary.append(f"* {name}: {met} of {total} reach the target")
+    lines += machine_section(stored)
+    lines += ["## Summary", "", *summary, ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", nargs="+", metavar="SUITE", choices=NAMES, help="run these suites first")
+    parser.add_argument("--time-limit", type=float, default=None, help="per instance (default: each suite's target)")
+    parser.add_argument("--threads", type=int, default=None, help="HiGHS threads for --run")
+    parser.add_argument("--only", default=None, help="with --run: only instances matching this glob")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of <suite>/*.json")
+    parser.add_argument("--out", type=Path, default=PAGE, help="markdown file to write")
+    args = parser.parse_args(argv)
+    for name in args.run or ():
+        folder = args.results / name
+        run_suite(name, args.time_limit, args.only, folder, args.threads, lambda r: print(summary_line(r), flush=True))
+    page = render(load(args.results))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(page, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
