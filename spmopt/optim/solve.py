@@ -100,7 +100,7 @@ _UNSET = object()
 _threads_in_use: object = _UNSET
 
 
-def _use_threads(threads: int | None) -> None:
+def use_threads(threads: int | None) -> None:
     """HiGHS keeps one thread pool per process and fails a solve that asks for another size (status unknown);
     rebuild the pool whenever a solve asks for a different thread count than the previous one."""
     global _threads_in_use
@@ -126,7 +126,7 @@ def solve(model: pyo.ConcreteModel, settings: SolverSettings, warm_start: bool =
     options: dict[str, object] = {"random_seed": 0}
     if settings.threads is not None:
         options["threads"] = settings.threads
-    _use_threads(settings.threads)
+    use_threads(settings.threads)
     solver.highs_options = options
     timer = HierarchicalTimer()
     timer.start("total")
@@ -220,7 +220,7 @@ def solve_milp(
     h.setOptionValue("random_seed", 0)
     if settings.threads is not None:
         h.setOptionValue("threads", int(settings.threads))
-    _use_threads(settings.threads)
+    use_threads(settings.threads)
     a = sparse.csc_array(problem.matrix)
     a.sort_indices()
     n_col = a.shape[1]
@@ -296,3 +296,191 @@ def _solution(values: np.ndarray):
     sol.col_value = np.asarray(values, dtype=np.float64)
     sol.value_valid = True
     return sol
+
+
+SolutionListener = "collections.abc.Callable[[np.ndarray], None]"
+"""Receives the column values of each integer-feasible point HiGHS finds."""
+
+
+class IncrementalMilp:
+    """One HiGHS instance holding a MILP whose rows grow between solves (cut loops that re-solve with new rows).
+
+    Each `solve` offers an optional MIP start and reports like `solve_milp`; rows added by
+    `add_rows` stay for every later solve.
+    """
+
+    def __init__(self, problem: SparseMILP, threads: int | None = None) -> None:
+        import highspy
+
+        self._highspy = highspy
+        self._h = highspy.Highs()
+        self._h.setOptionValue("output_flag", False)
+        self._h.setOptionValue("random_seed", 0)
+        if threads is not None:
+            self._h.setOptionValue("threads", int(threads))
+        use_threads(threads)
+        a = sparse.csc_array(problem.matrix)
+        a.sort_indices()
+        self.n_col = a.shape[1]
+        integrality = np.zeros(self.n_col, dtype=np.int32)
+        integrality[np.asarray(problem.integer, dtype=bool)] = 1
+        self._mip = bool(integrality.any())
+        self._h.passModel(
+            self.n_col,
+            a.shape[0],
+            a.nnz,
+            int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize),
+            float(problem.offset),
+            np.asarray(problem.cost, dtype=np.float64),
+            np.asarray(problem.col_lower, dtype=np.float64),
+            np.asarray(problem.col_upper, dtype=np.float64),
+            np.asarray(problem.row_lower, dtype=np.float64),
+            np.asarray(problem.row_upper, dtype=np.float64),
+            a.indptr.astype(np.int32),
+            a.indices.astype(np.int32),
+            a.data.astype(np.float64),
+            integrality,
+        )
+
+    @property
+    def n_row(self) -> int:
+        """Rows currently in the model."""
+        return int(self._h.getNumRow())
+
+    def add_rows(self, matrix: sparse.spmatrix | sparse.sparray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Append rows lower <= matrix x <= upper (matrix has one column per model column)."""
+        a = sparse.csr_array(matrix)
+        a.sort_indices()
+        self._h.addRows(
+            a.shape[0],
+            np.asarray(lower, dtype=np.float64),
+            np.asarray(upper, dtype=np.float64),
+            a.nnz,
+            a.indptr[:-1].astype(np.int32),
+            a.indices.astype(np.int32),
+            a.data.astype(np.float64),
+        )
+
+    def solve(
+        self,
+        time_limit: float,
+        mip_gap: float,
+        start: np.ndarray | None = None,
+        on_solution: SolutionListener | None = None,
+    ) -> MilpResult:
+        """Run HiGHS on the current rows within `time_limit` seconds; `start` is offered as a MIP start.
+
+        `on_solution` sees every integer-feasible point HiGHS finds (column values of the model),
+        so a cut loop can learn from all of them, not only the last.
+        """
+        highspy = self._highspy
+        h = self._h
+        h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
+        if start is not None:
+            h.setSolution(_solution(start))
+
+        def seen(event) -> None:
+            on_solution(np.array(event.data_out.mip_solution, dtype=np.float64))
+
+        if on_solution is not None:
+            h.cbMipSolution.subscribe(seen)
+        clock = time.perf_counter()
+        try:
+            h.run()
+        finally:
+            if on_solution is not None:
+                h.cbMipSolution.unsubscribe(seen)
+        solve_seconds = time.perf_counter() - clock
+        model_status = h.getModelStatus()
+        info = h.getInfo()
+        has_solution = info.primal_solution_status == 2
+        status_name = h.modelStatusToString(model_status)
+        if model_status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            status, has_solution = SolveStatus.INFEASIBLE, False
+        elif model_status == highspy.HighsModelStatus.kOptimal and has_solution:
+            status = SolveStatus.OPTIMAL
+        elif has_solution:
+            status = SolveStatus.FEASIBLE
+        elif model_status in (
+            highspy.HighsModelStatus.kTimeLimit,
+            highspy.HighsModelStatus.kInterrupt,
+            highspy.HighsModelStatus.kSolutionLimit,
+            highspy.HighsModelStatus.kIterationLimit,
+        ):
+            status = SolveStatus.NO_SOLUTION
+        else:
+            raise SolverError(f"HiGHS stopped with '{status_name}'; the model could not be solved")
+        x = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_solution else None
+        objective = float(info.objective_function_value) if has_solution else None
+        bound = float(info.mip_dual_bound) if self._mip else objective
+        if bound is not None and not math.isfinite(bound):
+            bound = None
+        version = ".".join(str(v) for v in (h.versionMajor(), h.versionMinor(), h.versionPatch()))
+        report = SolveReport(
+            status=status,
+            termination=status_name,
+            objective=objective,
+            bound=bound,
+            gap=relative_gap(objective, bound),
+            solve_seconds=solve_seconds,
+            handover_seconds=0.0,
+            solver_version=version,
+        )
+        return MilpResult(x=x, report=report)
+
+
+@dataclass(frozen=True, slots=True)
+class LpDuals:
+    """Optimal LP relaxation: primal columns, row duals y and reduced costs r = c - A'y (HiGHS signs)."""
+
+    x: np.ndarray
+    row_dual: np.ndarray
+    reduced_cost: np.ndarray
+    objective: float
+    seconds: float
+
+
+def solve_lp_duals(problem: SparseMILP, settings: SolverSettings) -> LpDuals | None:
+    """Solve the LP relaxation of `problem` and return its duals; None unless HiGHS proves it optimal."""
+    import highspy
+
+    clock = time.perf_counter()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(max(settings.time_limit, 0.01)))
+    h.setOptionValue("random_seed", 0)
+    if settings.threads is not None:
+        h.setOptionValue("threads", int(settings.threads))
+    use_threads(settings.threads)
+    a = sparse.csc_array(problem.matrix)
+    a.sort_indices()
+    h.passModel(
+        a.shape[1],
+        a.shape[0],
+        a.nnz,
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMinimize),
+        float(problem.offset),
+        np.asarray(problem.cost, dtype=np.float64),
+        np.asarray(problem.col_lower, dtype=np.float64),
+        np.asarray(problem.col_upper, dtype=np.float64),
+        np.asarray(problem.row_lower, dtype=np.float64),
+        np.asarray(problem.row_upper, dtype=np.float64),
+        a.indptr.astype(np.int32),
+        a.indices.astype(np.int32),
+        a.data.astype(np.float64),
+        np.zeros(a.shape[1], dtype=np.int32),
+    )
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    sol = h.getSolution()
+    return LpDuals(
+        x=np.asarray(sol.col_value, dtype=np.float64),
+        row_dual=np.asarray(sol.row_dual, dtype=np.float64),
+        reduced_cost=np.asarray(sol.col_dual, dtype=np.float64),
+        objective=float(h.getInfo().objective_function_value),
+        seconds=time.perf_counter() - clock,
+    )
