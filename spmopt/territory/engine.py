@@ -47,12 +47,16 @@ def score_alignment(inp: TerritoryInputs, site_of: dict[UnitId, SiteId]) -> floa
 
 def solve_territory(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = _quiet) -> Alignment:
     """Solve the design with the strongest method that applies to its structure."""
+    from spmopt.territory.capacitated import applies as capacitated_applies
+    from spmopt.territory.capacitated import solve_capacitated
     from spmopt.territory.exact import solve_exact
     from spmopt.territory.large import solve_large
     from spmopt.territory.pmedian import pmedian_applies, solve_pmedian
 
     if pmedian_applies(inp):
         return solve_pmedian(inp, settings, progress)
+    if capacitated_applies(inp) and inp.bands:
+        return solve_capacitated(inp, settings)
     if large_applies(inp):
         return solve_large(inp, settings, progress)
     return solve_exact(inp, settings, progress)
