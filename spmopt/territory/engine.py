@@ -49,6 +49,8 @@ def solve_territory(inp: TerritoryInputs, settings: SolverSettings, progress: Pr
     """Solve the design with the strongest method that applies to its structure."""
     from spmopt.territory.capacitated import applies as capacitated_applies
     from spmopt.territory.capacitated import solve_capacitated
+    from spmopt.territory.contiguous import handles as contiguous_handles
+    from spmopt.territory.contiguous import solve_contiguous
     from spmopt.territory.exact import solve_exact
     from spmopt.territory.large import solve_large
     from spmopt.territory.pmedian import pmedian_applies, solve_pmedian
@@ -57,6 +59,8 @@ def solve_territory(inp: TerritoryInputs, settings: SolverSettings, progress: Pr
         return solve_pmedian(inp, settings, progress)
     if capacitated_applies(inp) and inp.bands:
         return solve_capacitated(inp, settings)
+    if contiguous_handles(inp) and (inp.contiguity or inp.compactness == "cut_edges"):
+        return solve_contiguous(inp, settings, progress)
     if large_applies(inp):
         return solve_large(inp, settings, progress)
     return solve_exact(inp, settings, progress)
