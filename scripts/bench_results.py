@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 
+from spmopt.bench.compare import markdown_table
 from spmopt.bench.suites import NAMES, RESULTS, SCALE, Suite, run_suite, scale_target_met, suite, target_met
 from spmopt.bench.territory import summary_line
 
@@ -25,6 +27,8 @@ def load(results: Path) -> dict[str, dict[str, dict]]:
     """suite -> instance -> stored result, from every `<results>/<suite>/*.json`."""
     stored: dict[str, dict[str, dict]] = {}
     for file in sorted(results.glob("*/*.json")):
+        if file.parent.name == "compare":  # comparison runs have their own section
+            continue
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
@@ -122,7 +126,40 @@ def machine_section(stored: dict[str, dict[str, dict]]) -> list[str]:
     return [*lines, ""]
 
 
-def render(stored: dict[str, dict[str, dict]]) -> str:
+def comparison_section(folder: Path) -> list[str]:
+    """The stored `spmopt bench compare` runs (`<suite>.json` in `folder`), each as its table and median ratios."""
+    runs = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    lines = ["## Against a textbook Pyomo formulation and PySAL spopt", ""]
+    if not runs:
+        return [
+            *lines,
+            "No stored comparison (run `spmopt bench compare SUITE --out benchmarks/results/compare/SUITE.md`).",
+            "",
+        ]
+    lines += [
+        "Each table is one `spmopt bench compare` run: every solver on the same instances, one after another, on the",
+        "same machine. Ratios are competitor seconds / spmopt seconds.",
+        "",
+    ]
+    for path in runs:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = data["rows"]
+        lines += [f"### {path.stem}", "", markdown_table(rows, data.get("machine")).rstrip(), ""]
+        for solver in ("textbook", "spopt"):
+            ratios = [r[f"ratio_{solver}"] for r in rows if r.get(f"ratio_{solver}", {}).get("value") is not None]
+            if ratios:
+                values = sorted(r["value"] for r in ratios)
+                lower = sum(r["kind"] == "lower" for r in ratios)
+                lines.append(
+                    f"* {solver} / spmopt: median {statistics.median(values):.2f}x over {len(values)} instances "
+                    f"(range {values[0]:.2f}x-{values[-1]:.2f}x; {lower} of them lower bounds because {solver} hit "
+                    "the time limit)"
+                )
+        lines.append("")
+    return lines
+
+
+def render(stored: dict[str, dict[str, dict]], compare_folder: Path | None = None) -> str:
     """The whole page."""
     lines = [
         "# Territory engine benchmarks",
@@ -143,6 +180,7 @@ def render(stored: dict[str, dict[str, dict]]) -> str:
             body, met, total = suite_section(suite(name), stored.get(name, {}))
         lines += body
         summary.append(f"* {name}: {met} of {total} reach the target")
+    lines += comparison_section(compare_folder if compare_folder is not None else RESULTS / "compare")
     lines += machine_section(stored)
     lines += ["## Summary", "", *summary, ""]
     return "\n".join(lines)
@@ -160,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.run or ():
         folder = args.results / name
         run_suite(name, args.time_limit, args.only, folder, args.threads, lambda r: print(summary_line(r), flush=True))
-    page = render(load(args.results))
+    page = render(load(args.results), args.results / "compare")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(page, encoding="utf-8")
     print(f"wrote {args.out}")
