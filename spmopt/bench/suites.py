@@ -281,6 +281,7 @@ def scale_target_met(result: dict[str, object], time_limit: float = 600.0) -> bo
 
 def machine_facts() -> dict[str, object]:
     """Cores, CPU model, memory, HiGHS version and the date: the facts a timing depends on."""
+    from spmopt.cache import code_fingerprint
     from spmopt.optim.solve import highs_version
 
     cpu = platform.processor() or platform.machine()
@@ -298,6 +299,8 @@ def machine_facts() -> dict[str, object]:
         "memory_gib": round(memory, 1),
         "highs_version": highs_version(),
         "python": platform.python_version(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "code_fingerprint": code_fingerprint(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 

@@ -26,6 +26,8 @@ from spmopt.territory.inputs import TerritoryInputs
 
 NEAREST = 20
 """Candidate centres per unit in the first working set (LP pricing adds any others the bound needs)."""
+NEAREST_SMALL = 60
+"""The same for at most LARGE_POINTS points: one LP over a wider set is cheaper than several pricing rounds."""
 MAX_EXACT_PAIRS = 400_000
 """Largest pair set the final MIP takes whole; beyond it the MIP runs on the working set only."""
 MIP_SECONDS_PER_PAIR = 1e-4
@@ -37,8 +39,10 @@ LARGE_POINTS = 1000
 location-allocation and neighbourhood MIPs; below it, kernel MIP, Lagrangian fixing and the exact MIP."""
 NEIGHBOUR_UNITS = 40
 """Units (on average) in one neighbourhood MIP of the large-instance search."""
-NEIGHBOUR_SECONDS = 2.0
+NEIGHBOUR_SECONDS = 1.0
 """Time limit of one neighbourhood MIP."""
+NEIGHBOUR_NEAREST = 12
+"""Candidate centres per unit inside one neighbourhood MIP (besides its current centre)."""
 LAGRANGE_SHARE = 0.3
 """Share of the time left given to subgradient optimisation of the Lagrangian bound."""
 KERNEL_SITES = 3
@@ -47,6 +51,8 @@ KERNEL_NEAREST = 10
 """Kernel centres each unit may join in the kernel MIP."""
 KERNEL_SHARE = 0.25
 """Share of the time left after the LP given to the kernel MIP."""
+LOCATE_SHARE = 0.1
+"""Share of the time left that location-allocation may use on instances of at most LARGE_POINTS points."""
 _TOL = 1e-6
 
 
@@ -147,7 +153,7 @@ def solve_core(core: CapacitatedCore, settings: SolverSettings) -> CoreResult:
         facts["infeasible"] = reason
         return CoreResult(None, _report(SolveStatus.INFEASIBLE, "infeasible", None, None, clock), facts)
 
-    work = _nearest(core, pool, NEAREST)
+    work = _nearest(core, pool, NEAREST if core.n > LARGE_POINTS else NEAREST_SMALL)
     lp, work, z, rounds = _priced_lp(core, pool, work, deadline, settings.threads)
     facts.update(lp_rounds=rounds, working_pairs=int(work.sum()))
     if lp is None:
@@ -171,8 +177,9 @@ def solve_core(core: CapacitatedCore, settings: SolverSettings) -> CoreResult:
         if kernel_median is not None and kernel_ub < ub - _TOL:
             median, ub, source = kernel_median, kernel_ub, "kernel"
     if large and median is not None:
-        median, ub, moves = _neighbourhood_search(core, pool, median, deadline, settings)
-        facts["neighbourhood_moves"] = moves
+        median, ub, moves, tried = _neighbourhood_search(core, pool, median, deadline, settings)
+        facts.update(neighbourhood_moves=moves, neighbourhoods_solved=tried)
+        source = "neighbourhood" if moves else source
     facts.update(
         heuristic=source,
         heuristic_objective=ub if median is not None else None,
@@ -546,15 +553,23 @@ def _location_allocation(
     diag = pool & (core.row == core.col)
     y = np.full(core.n, -1.0)
     y[core.col[diag]] = lp.x[diag]
-    centres = np.argsort(-y, kind="stable")[: core.p]
+    # Small instances get their incumbent from the kernel MIP; location-allocation only seeds it.
+    share = 0.5 if core.n > LARGE_POINTS else LOCATE_SHARE
+    return _locate_from(core, pool, np.argsort(-y, kind="stable")[: core.p], deadline, share, threads)
+
+
+def _locate_from(
+    core: CapacitatedCore, pool: np.ndarray, centres: np.ndarray, deadline: float, share: float, threads: int | None
+) -> tuple[np.ndarray | None, float]:
+    """Alternate capacitated assignment to `centres` and re-centring while it improves, within `share` of the time."""
     lookup = _cost_matrix(core)
     best, best_obj = None, math.inf
     span = max(deadline - time.perf_counter(), 0.0)
     for _ in range(3 if core.n > LARGE_POINTS else 10):
         left = deadline - time.perf_counter()
-        if left < 0.5 * span:
+        if left < (1.0 - share) * span:
             break
-        median = _assign(core, pool, centres, min(left * 0.3, 30.0), threads)
+        median = _assign(core, pool, centres, min(left * 0.3, 30.0, share * span), threads)
         if median is None:
             break
         obj = _score(core, median)
@@ -582,8 +597,8 @@ def _assign(
 
 def _neighbourhood_search(
     core: CapacitatedCore, pool: np.ndarray, median: np.ndarray, deadline: float, settings: SolverSettings
-) -> tuple[np.ndarray, float, int]:
-    """Re-solve exactly, one at a time, the sub-problems formed by a centre's nearest centres and their units.
+) -> tuple[np.ndarray, float, int, int]:
+    """Re-solve, one at a time, the sub-problems formed by a centre's nearest centres and their units.
 
     Each sub-problem keeps its number of centres and its units' total demand, so any improvement
     found there is an improvement of the whole assignment.
@@ -592,7 +607,7 @@ def _neighbourhood_search(
     median = median.copy()
     size = max(2, math.ceil(NEIGHBOUR_UNITS * core.p / core.n))
     rng = np.random.default_rng(0)
-    moves, improved = 0, True
+    moves, tried, improved = 0, 0, True
     while improved and time.perf_counter() < deadline - 0.1:
         improved = False
         for seed in rng.permutation(np.unique(median)).tolist():
@@ -617,19 +632,23 @@ def _neighbourhood_search(
             )
             local = np.searchsorted(units, median[units])
             before = float(lookup[units, median[units]].sum()) - len(units)
+            usable = _usable_pairs(part)
+            # Far pairs of a neighbourhood seldom pay; dropping them makes each MIP several times smaller.
+            mask = (_nearest(part, usable, NEIGHBOUR_NEAREST) & usable) | _pairs_of(part, usable, local)
             res = _solve_mip(
                 part,
-                _usable_pairs(part),
+                mask,
                 np.zeros(len(units), dtype=bool),
                 local,
                 min(NEIGHBOUR_SECONDS, left),
                 settings,
             )
+            tried += 1
             if res.median is not None and res.objective < before - _TOL * max(1.0, before):
                 median[units] = units[res.median]
                 moves += 1
                 improved = True
-    return median, _score(core, median), moves
+    return median, _score(core, median), moves, tried
 
 
 def _recentre(core: CapacitatedCore, lookup: sparse.csr_array, median: np.ndarray) -> np.ndarray:
