@@ -17,6 +17,7 @@ from spmopt.bench.instances import read_district, to_inputs
 from spmopt.config import SolverSettings
 from spmopt.optim.solve import SolveStatus
 from spmopt.territory.contiguous import district_layout, solve_contiguous
+from spmopt.territory.districts_heuristic import balanced_districts, cut_edges
 from spmopt.territory.engine import Alignment, score_alignment
 from spmopt.territory.exact import solve_exact
 from spmopt.territory.inputs import Band, TerritoryInputs
@@ -163,3 +164,38 @@ def test_labels_fall_back_to_the_general_path() -> None:
     labelled = dataclasses.replace(inp, labels=("A", "B", "C"))
     result = solve_contiguous(labelled, EXACT)
     assert result.method == "exact"
+
+
+@pytest.mark.parametrize(
+    ("fips", "k", "connected", "published", "restarts"), [("23", 2, True, 16, 300), ("16", 2, False, 10, 30)]
+)
+def test_heuristic_is_balanced_connected_and_deterministic(
+    fips: str, k: int, connected: bool, published: int, restarts: int
+) -> None:
+    # a restart count (not the clock) ends the search, so two runs must agree exactly
+    inst = read_district(DISTRICT / f"county{fips}.json", k, 0.005, connected)
+    adjacency = [sorted(inst.graph.neighbors(u)) for u in range(inst.n)]
+    runs = [
+        balanced_districts(
+            adjacency, inst.weight, k, inst.lower, inst.upper, connected, budget=60, max_restarts=restarts
+        )
+        for _ in range(2)
+    ]
+    assert runs[0].label == runs[1].label
+    found = runs[0]
+    assert found.label is not None
+    assert found.cut_edges == cut_edges(adjacency, found.label) >= published
+    for d in range(k):
+        part = [u for u in range(inst.n) if found.label[u] == d]
+        assert inst.lower <= sum(inst.weight[u] for u in part) <= inst.upper
+        if connected:
+            assert nx.is_connected(inst.graph.subgraph(part))
+
+
+def test_engine_starts_from_the_annealing_incumbent() -> None:
+    inp = county("54", 3, True)
+    result = solve_contiguous(inp, SolverSettings(time_limit=10, mip_gap=0, threads=1))
+    assert result.details["seed_method"] == "annealing"
+    assert result.details["heuristic_objective"] >= 23
+    assert result.report.objective <= result.details["heuristic_objective"]
+    check(inp, result)
