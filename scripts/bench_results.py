@@ -123,6 +123,18 @@ def machine_section(stored: dict[str, dict[str, dict]]) -> list[str]:
         dated = sorted(d for d in dates if d)
         span = f"{dated[0]} … {dated[-1]}" if dated else "–"
         lines.append(f"| {cores} | {cpu} | {memory} | {highs} | {python} | {len(dates)} | {span} |")
+    loads = [
+        r["machine"]["load_average_1min"]
+        for rs in stored.values()
+        for r in rs.values()
+        if r.get("machine", {}).get("load_average_1min") is not None
+    ]
+    if loads:
+        lines += [
+            "",
+            f"1-minute load average when a run started: {min(loads):.2f}-{max(loads):.2f} on {len(loads)} runs that "
+            "recorded it (suites ran side by side on the 2 cores, so a load above 2 slowed each run).",
+        ]
     return [*lines, ""]
 
 
@@ -146,7 +158,9 @@ def comparison_section(folder: Path) -> list[str]:
         rows = data["rows"]
         lines += [f"### {path.stem}", "", markdown_table(rows, data.get("machine")).rstrip(), ""]
         for solver in ("textbook", "spopt"):
-            ratios = [r[f"ratio_{solver}"] for r in rows if r.get(f"ratio_{solver}", {}).get("value") is not None]
+            ratios = [
+                r[f"ratio_{solver}"] for r in rows if (r.get(f"ratio_{solver}") or {}).get("kind") not in (None, "none")
+            ]
             if ratios:
                 values = sorted(r["value"] for r in ratios)
                 lower = sum(r["kind"] == "lower" for r in ratios)
