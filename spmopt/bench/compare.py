@@ -78,6 +78,35 @@ class Run:
     note: str = ""
 
 
+def _run(
+    solver: str,
+    inst: BenchInstance,
+    assignment: Sequence[int] | None,
+    status: str,
+    reported: float | None,
+    bound: float | None,
+    clock: tuple[float, float, float],
+    finished: bool,
+    note: str,
+) -> Run:
+    """A run with its assignment re-scored; `clock` = (start, built, done); `note` unless the score rejects it."""
+    start, built, done = clock
+    objective, rejected = _rescore(inst, assignment)
+    return Run(
+        solver,
+        status,
+        objective,
+        reported,
+        bound,
+        relative_gap(reported, bound),
+        built - start,
+        done - built,
+        done - start,
+        finished,
+        rejected or note,
+    )
+
+
 def _rescore(inst: BenchInstance, assignment: Sequence[int] | None) -> tuple[float | None, str]:
     """score() of the assignment, or None and the reason when there is none or it breaks a constraint."""
     if assignment is None:
@@ -116,20 +145,16 @@ def solve_spmopt(inst: BenchInstance, time_limit: float, threads: int | None, mi
     assignment = [int(alignment.site_of[str(i)]) for i in range(inst.n)]
     done = time.perf_counter()
     report = alignment.report
-    objective, note = _rescore(inst, assignment)
-    status = report.status.value
-    return Run(
+    return _run(
         "spmopt",
-        status,
-        objective,
+        inst,
+        assignment,
+        report.status.value,
         report.objective,
         report.bound,
-        report.gap,
-        built - start,
-        done - built,
-        done - start,
+        (start, built, done),
         report.status == SolveStatus.OPTIMAL,
-        note or f"method {alignment.method}",
+        f"method {alignment.method}",
     )
 
 
@@ -267,20 +292,8 @@ def solve_textbook(inst: BenchInstance, time_limit: float, threads: int | None, 
         status = "infeasible"
     else:
         status = "feasible" if reported is not None else "no_solution"
-    objective, note = _rescore(inst, assignment)
-    return Run(
-        "textbook",
-        status,
-        objective,
-        reported,
-        bound,
-        relative_gap(reported, bound),
-        built - start,
-        done - built,
-        done - start,
-        finished,
-        note or f"HiGHS: {term.name}",
-    )
+    clock = (start, built, done)
+    return _run("textbook", inst, assignment, status, reported, bound, clock, finished, f"HiGHS: {term.name}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -365,20 +378,8 @@ def solve_spopt(inst: BenchInstance, time_limit: float, threads: int | None, mip
         status = "infeasible"
     else:
         status = "feasible" if has_solution else "no_solution"
-    objective, rejected = _rescore(inst, assignment)
-    return Run(
-        "spopt",
-        status,
-        objective,
-        reported,
-        bound,
-        relative_gap(reported, bound),
-        built - start,
-        done - built,
-        done - start,
-        finished,
-        rejected or note or f"HiGHS: {status_text}",
-    )
+    clock = (start, built, done)
+    return _run("spopt", inst, assignment, status, reported, bound, clock, finished, note or f"HiGHS: {status_text}")
 
 
 # --------------------------------------------------------------------------------------------------

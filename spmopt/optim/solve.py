@@ -8,6 +8,7 @@ decides what an infeasible or solution-less result means to the user.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -210,83 +211,11 @@ def solve_milp(
     With `relax` the integrality marks are dropped and the LP relaxation is solved (its optimum is
     then both the objective and the bound).
     """
-    import highspy
-
     clock = time.perf_counter()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(settings.time_limit))
-    h.setOptionValue("mip_rel_gap", float(settings.mip_gap))
-    h.setOptionValue("random_seed", 0)
-    if settings.threads is not None:
-        h.setOptionValue("threads", int(settings.threads))
-    use_threads(settings.threads)
-    a = sparse.csc_array(problem.matrix)
-    a.sort_indices()
-    n_col = a.shape[1]
-    integrality = np.zeros(n_col, dtype=np.int32)
-    if not relax:
-        integrality[np.asarray(problem.integer, dtype=bool)] = 1
-    h.passModel(
-        n_col,
-        a.shape[0],
-        a.nnz,
-        int(highspy.MatrixFormat.kColwise),
-        int(highspy.ObjSense.kMinimize),
-        float(problem.offset),
-        np.asarray(problem.cost, dtype=np.float64),
-        np.asarray(problem.col_lower, dtype=np.float64),
-        np.asarray(problem.col_upper, dtype=np.float64),
-        np.asarray(problem.row_lower, dtype=np.float64),
-        np.asarray(problem.row_upper, dtype=np.float64),
-        a.indptr.astype(np.int32),
-        a.indices.astype(np.int32),
-        a.data.astype(np.float64),
-        integrality,
-    )
-    if start is not None and not relax:
-        h.setSolution(_solution(start))
+    model = IncrementalMilp(problem, settings.threads, relax=relax)
     handover = time.perf_counter() - clock
-    h.run()
-    solve_seconds = time.perf_counter() - clock - handover
-    model_status = h.getModelStatus()
-    info = h.getInfo()
-    mip = not relax and bool(integrality.any())
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    status_name = h.modelStatusToString(model_status)
-    if model_status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-        status = SolveStatus.INFEASIBLE
-        has_solution = False
-    elif model_status == highspy.HighsModelStatus.kOptimal and has_solution:
-        status = SolveStatus.OPTIMAL
-    elif has_solution:
-        status = SolveStatus.FEASIBLE
-    elif model_status in (
-        highspy.HighsModelStatus.kTimeLimit,
-        highspy.HighsModelStatus.kInterrupt,
-        highspy.HighsModelStatus.kSolutionLimit,
-        highspy.HighsModelStatus.kIterationLimit,
-    ):
-        status = SolveStatus.NO_SOLUTION
-    else:
-        raise SolverError(f"HiGHS stopped with '{status_name}'; the model could not be solved")
-    x = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_solution else None
-    objective = float(info.objective_function_value) if has_solution else None
-    bound = float(info.mip_dual_bound) if mip else objective
-    if bound is not None and not math.isfinite(bound):
-        bound = None
-    version = ".".join(str(v) for v in (h.versionMajor(), h.versionMinor(), h.versionPatch()))
-    report = SolveReport(
-        status=status,
-        termination=status_name,
-        objective=objective,
-        bound=bound,
-        gap=relative_gap(objective, bound),
-        solve_seconds=solve_seconds,
-        handover_seconds=handover,
-        solver_version=version,
-    )
-    return MilpResult(x=x, report=report)
+    result = model.solve(settings.time_limit, settings.mip_gap, None if relax else start)
+    return MilpResult(x=result.x, report=dataclasses.replace(result.report, handover_seconds=handover))
 
 
 def _solution(values: np.ndarray):
@@ -303,13 +232,13 @@ SolutionListener = "collections.abc.Callable[[np.ndarray], None]"
 
 
 class IncrementalMilp:
-    """One HiGHS instance holding a MILP whose rows grow between solves (cut loops that re-solve with new rows).
+    """One HiGHS instance holding a MILP whose rows may grow between solves (cut loops that re-solve with new rows).
 
-    Each `solve` offers an optional MIP start and reports like `solve_milp`; rows added by
-    `add_rows` stay for every later solve.
+    Each `solve` offers an optional MIP start and returns a `MilpResult`; rows added by `add_rows`
+    stay for every later solve. With `relax` the integrality marks are dropped (the LP relaxation).
     """
 
-    def __init__(self, problem: SparseMILP, threads: int | None = None) -> None:
+    def __init__(self, problem: SparseMILP, threads: int | None = None, relax: bool = False) -> None:
         import highspy
 
         self._highspy = highspy
@@ -323,7 +252,8 @@ class IncrementalMilp:
         a.sort_indices()
         self.n_col = a.shape[1]
         integrality = np.zeros(self.n_col, dtype=np.int32)
-        integrality[np.asarray(problem.integer, dtype=bool)] = 1
+        if not relax:
+            integrality[np.asarray(problem.integer, dtype=bool)] = 1
         self._mip = bool(integrality.any())
         self._h.passModel(
             self.n_col,
@@ -362,6 +292,11 @@ class IncrementalMilp:
             a.data.astype(np.float64),
         )
 
+    def duals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row duals and column reduced costs of the last solve (meaningful after an optimal LP)."""
+        sol = self._h.getSolution()
+        return np.asarray(sol.row_dual, dtype=np.float64), np.asarray(sol.col_dual, dtype=np.float64)
+
     def solve(
         self,
         time_limit: float,
@@ -395,7 +330,7 @@ class IncrementalMilp:
         solve_seconds = time.perf_counter() - clock
         model_status = h.getModelStatus()
         info = h.getInfo()
-        has_solution = info.primal_solution_status == 2
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
         status_name = h.modelStatusToString(model_status)
         if model_status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             status, has_solution = SolveStatus.INFEASIBLE, False
@@ -444,43 +379,16 @@ class LpDuals:
 
 def solve_lp_duals(problem: SparseMILP, settings: SolverSettings) -> LpDuals | None:
     """Solve the LP relaxation of `problem` and return its duals; None unless HiGHS proves it optimal."""
-    import highspy
-
     clock = time.perf_counter()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(max(settings.time_limit, 0.01)))
-    h.setOptionValue("random_seed", 0)
-    if settings.threads is not None:
-        h.setOptionValue("threads", int(settings.threads))
-    use_threads(settings.threads)
-    a = sparse.csc_array(problem.matrix)
-    a.sort_indices()
-    h.passModel(
-        a.shape[1],
-        a.shape[0],
-        a.nnz,
-        int(highspy.MatrixFormat.kColwise),
-        int(highspy.ObjSense.kMinimize),
-        float(problem.offset),
-        np.asarray(problem.cost, dtype=np.float64),
-        np.asarray(problem.col_lower, dtype=np.float64),
-        np.asarray(problem.col_upper, dtype=np.float64),
-        np.asarray(problem.row_lower, dtype=np.float64),
-        np.asarray(problem.row_upper, dtype=np.float64),
-        a.indptr.astype(np.int32),
-        a.indices.astype(np.int32),
-        a.data.astype(np.float64),
-        np.zeros(a.shape[1], dtype=np.int32),
-    )
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    model = IncrementalMilp(problem, settings.threads, relax=True)
+    result = model.solve(settings.time_limit, 0.0)
+    if result.report.status != SolveStatus.OPTIMAL:
         return None
-    sol = h.getSolution()
+    row_dual, reduced_cost = model.duals()
     return LpDuals(
-        x=np.asarray(sol.col_value, dtype=np.float64),
-        row_dual=np.asarray(sol.row_dual, dtype=np.float64),
-        reduced_cost=np.asarray(sol.col_dual, dtype=np.float64),
-        objective=float(h.getInfo().objective_function_value),
+        x=result.x,
+        row_dual=row_dual,
+        reduced_cost=reduced_cost,
+        objective=float(result.report.objective),
         seconds=time.perf_counter() - clock,
     )
