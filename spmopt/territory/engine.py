@@ -46,7 +46,8 @@ def score_alignment(inp: TerritoryInputs, site_of: dict[UnitId, SiteId]) -> floa
 
 
 def solve_territory(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = _quiet) -> Alignment:
-    """Solve the design with the strongest method that applies to its structure."""
+    """Solve the design with the strongest method that applies to its structure (checked in this order)."""
+    # Imported here: every method module imports `Alignment` from this one.
     from spmopt.territory.capacitated import applies as capacitated_applies
     from spmopt.territory.capacitated import solve_capacitated
     from spmopt.territory.contiguous import handles as contiguous_handles
@@ -57,7 +58,7 @@ def solve_territory(inp: TerritoryInputs, settings: SolverSettings, progress: Pr
 
     if pmedian_applies(inp):
         return solve_pmedian(inp, settings, progress)
-    if capacitated_applies(inp) and inp.bands:
+    if capacitated_applies(inp):  # capacity bands; without bands it is the p-median above
         return solve_capacitated(inp, settings)
     if contiguous_handles(inp) and (inp.contiguity or inp.compactness == "cut_edges"):
         return solve_contiguous(inp, settings, progress)
