@@ -10,8 +10,8 @@ import pytest
 from spmopt.bench.instances import read_cpmp, to_inputs
 from spmopt.config import SolverSettings
 from spmopt.optim.solve import SolveStatus
+from spmopt.territory.alignment import score_alignment
 from spmopt.territory.capacitated import applies, solve_capacitated
-from spmopt.territory.engine import score_alignment
 from spmopt.territory.exact import solve_exact
 from spmopt.territory.inputs import Band, TerritoryInputs
 

@@ -16,9 +16,9 @@ import pytest
 from spmopt.bench.instances import read_district, to_inputs
 from spmopt.config import SolverSettings
 from spmopt.optim.solve import SolveStatus
+from spmopt.territory.alignment import Alignment, score_alignment
 from spmopt.territory.contiguous import district_layout, solve_contiguous
 from spmopt.territory.districts_heuristic import balanced_districts, cut_edges
-from spmopt.territory.engine import Alignment, score_alignment
 from spmopt.territory.exact import solve_exact
 from spmopt.territory.inputs import Band, TerritoryInputs
 

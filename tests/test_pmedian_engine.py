@@ -17,7 +17,7 @@ from spmopt.bench.instances import read_pmedian, to_inputs
 from spmopt.config import SolverSettings
 from spmopt.errors import ConfigError, DataError, InfeasibleModelError
 from spmopt.optim.solve import SolveStatus
-from spmopt.territory.engine import score_alignment
+from spmopt.territory.alignment import score_alignment
 from spmopt.territory.exact import solve_exact
 from spmopt.territory.inputs import Band, TerritoryInputs
 from spmopt.territory.pmedian import solve_pmedian

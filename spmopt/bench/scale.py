@@ -244,7 +244,7 @@ def run_scale(
     `seconds` is total wall time: instance build plus solve (the time limit covers the solve; the build is
     charged to the run as well).
     """
-    from spmopt.territory.engine import score_alignment
+    from spmopt.territory.alignment import score_alignment
     from spmopt.territory.large import solve_large
 
     clock = time.perf_counter()

@@ -20,7 +20,8 @@ from spmopt.bench.instances import BenchInstance, score, to_inputs
 from spmopt.config import SolverSettings
 from spmopt.errors import SolverError
 from spmopt.optim.solve import SolveStatus, relative_gap
-from spmopt.territory.engine import Alignment, solve_territory
+from spmopt.territory.alignment import Alignment
+from spmopt.territory.engine import solve_territory
 
 Progress = Callable[[str], None]
 AGREEMENT = 1e-6

@@ -21,7 +21,7 @@ from scipy import sparse
 from spmopt.config import SolverSettings
 from spmopt.errors import ConfigError
 from spmopt.optim.solve import SolveReport, SolveStatus, SparseMILP, relative_gap, solve_lp_duals, solve_milp
-from spmopt.territory.engine import Alignment
+from spmopt.territory.alignment import Alignment
 from spmopt.territory.inputs import TerritoryInputs
 
 NEAREST = 20

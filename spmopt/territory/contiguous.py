@@ -23,8 +23,8 @@ from scipy import sparse
 
 from spmopt.config import SolverSettings
 from spmopt.optim.solve import IncrementalMilp, SolveReport, SolveStatus, SparseMILP, relative_gap
+from spmopt.territory.alignment import Alignment, Progress, quiet, score_alignment
 from spmopt.territory.districts_heuristic import balanced_districts
-from spmopt.territory.engine import Alignment, Progress, _quiet, score_alignment
 from spmopt.territory.inputs import TerritoryInputs
 
 
@@ -63,7 +63,7 @@ def handles(inp: TerritoryInputs) -> bool:
     return not inp.fixed_sites and not inp.labels and not inp.locks and inp.disruption is None
 
 
-def solve_contiguous(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = _quiet) -> Alignment:
+def solve_contiguous(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = quiet) -> Alignment:
     """Minimise cut edges (or distance) over k balanced districts, contiguous when asked, with a proven bound."""
     if not handles(inp):
         from spmopt.territory.exact import solve_exact

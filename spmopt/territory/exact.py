@@ -14,13 +14,13 @@ import pyomo.environ as pyo
 
 from spmopt.config import SolverSettings
 from spmopt.optim.solve import SolveStatus, solve
-from spmopt.territory.engine import Alignment, Progress, _quiet
+from spmopt.territory.alignment import Alignment, Progress, quiet
 from spmopt.territory.inputs import TerritoryInputs
 from spmopt.territory.model import build_territory_model
 from spmopt.territory.start import contiguous_start
 
 
-def solve_exact(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = _quiet) -> Alignment:
+def solve_exact(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = quiet) -> Alignment:
     """Build the full model, seed it when contiguity is asked for, and solve it within the time limit."""
     progress(f"Building the territory model ({len(inp.units)} units, {inp.territories} territories)")
     clock = time.perf_counter()

@@ -26,7 +26,7 @@ from scipy import sparse
 from spmopt.config import SolverSettings
 from spmopt.errors import ConfigError, InfeasibleModelError, SolverError
 from spmopt.optim.solve import SolveReport, SolveStatus, SparseMILP, relative_gap, solve_milp
-from spmopt.territory.engine import Alignment, Progress, _quiet
+from spmopt.territory.alignment import Alignment, Progress, quiet
 from spmopt.territory.inputs import TerritoryInputs
 
 _EPS = 1e-9
@@ -481,7 +481,7 @@ def _resolve_broken(
     return rounds
 
 
-def solve_large(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = _quiet) -> Alignment:
+def solve_large(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = quiet) -> Alignment:
     """Bound by the LP of the balanced assignment without contiguity; alignment by rounding, contiguous
     neighbourhood re-solves and local search."""
     if not inp.fixed_sites or inp.compactness != "distance" or inp.disruption is not None:

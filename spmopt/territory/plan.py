@@ -15,7 +15,7 @@ from scipy.optimize import linear_sum_assignment
 
 from spmopt.data.loader import PlanningData
 from spmopt.optim.solve import SolveReport
-from spmopt.territory.engine import Alignment, score_alignment
+from spmopt.territory.alignment import Alignment, score_alignment
 from spmopt.territory.inputs import TerritoryInputs
 
 

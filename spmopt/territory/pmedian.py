@@ -25,7 +25,7 @@ from scipy import sparse
 from spmopt.config import SolverSettings
 from spmopt.errors import ConfigError, DataError, InfeasibleModelError, SolverError
 from spmopt.optim.solve import SolveReport, SolveStatus, SparseMILP, highs_version, relative_gap, solve_milp
-from spmopt.territory.engine import Alignment, Progress, _quiet
+from spmopt.territory.alignment import Alignment, Progress, quiet
 from spmopt.territory.inputs import TerritoryInputs
 
 _TOL = 1e-9
@@ -564,7 +564,7 @@ def _grown_caps(core: PMedianCore, cap: np.ndarray, nearest: np.ndarray) -> np.n
 # --------------------------------------------------------------------------------------------------
 
 
-def solve_pmedian(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = _quiet) -> Alignment:
+def solve_pmedian(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = quiet) -> Alignment:
     """Uncapacitated p-median: min sum_i w_i d_ij x_ij over eligible pairs, exactly p centres, proven by bound."""
     clock = time.perf_counter()
     deadline = clock + settings.time_limit
