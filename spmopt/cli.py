@@ -59,8 +59,9 @@ def validate(scenario: Path, overrides: Overrides = None) -> None:
     except SpmoptError as exc:
         _fail(exc, scenario)
     edges = data.adjacency.number_of_edges() if data.adjacency is not None else 0
+    bridged = f" ({len(data.bridged_edges)} added to link islands)" if data.bridged_edges else ""
     out.print(
-        f"[green]ok[/] {scenario}: {len(data.units)} units, {edges} adjacency edges, "
+        f"[green]ok[/] {scenario}: {len(data.units)} units, {edges} adjacency edges{bridged}, "
         f"measures {', '.join(data.measures) or '(none)'}"
     )
 
@@ -597,7 +598,7 @@ def bench_district(
 
 @bench_app.command("suite")
 def bench_suite(
-    name: Annotated[str, typer.Argument(help="cpmp, pmed, district, district-free, p3038 or scale")],
+    name: Annotated[str, typer.Argument(help="cpmp, pmed, district, district-free, p3038, scale or planner")],
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", min=0.001, help="Per instance (default: the target's)")
     ] = None,
@@ -617,7 +618,57 @@ def bench_suite(
             results = run_suite(name, time_limit, only, out_dir, threads, done)
     except SpmoptError as exc:
         _fail(exc, Path(name))
-    _print_suite(name, results)
+    if name == "planner":
+        _print_planner(results)
+    else:
+        _print_suite(name, results)
+
+
+def _print_planner(results: list[dict]) -> None:
+    from spmopt.bench.planner_suite import PLAN_SECONDS, describe_target
+
+    def pct(value) -> str:
+        return "-" if value is None else f"{100 * value:.2f}%"
+
+    def num(value) -> str:
+        return "-" if value is None else f"{value:,.0f}"
+
+    from rich import box
+
+    table = Table(title="suite planner", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    for column in ("design", "n/k/b", "plan", "objective", "gap", "plan s", "s", "status", "method", "target"):
+        left = column in ("design", "plan", "status", "method")
+        table.add_column(column, justify="left" if left else "right", no_wrap=True)
+    for r in results:
+        first = r.get("first_plan_seconds")
+        table.add_row(
+            str(r["instance"]),
+            f"{r.get('n', '-')}/{r.get('k', '-')}/{len(r.get('measures', ()))}",
+            "valid" if r.get("valid") else ("none" if r.get("problems") == ["no alignment returned"] else "invalid"),
+            num(r.get("objective")),
+            pct(r.get("gap")) + ("!" if r.get("bound_valid") is False else ""),
+            "-" if first is None else f"{float(first):.1f}" + ("" if r.get("first_plan_from") == "engine" else "*"),
+            f"{float(r['seconds']):.1f}",
+            str(r["status"]),
+            str(r.get("method", "-")),
+            "yes" if r.get("target_met") else "no",
+        )
+    # a table cut to an 80-column (or non-terminal) console would hide figures; longer lines are better
+    Console(width=max(out.width, 110)).print(table)
+    out.print(f"target: {describe_target()}")
+    out.print("n/k/b: units, reps, balance measures; gap!: the bound exceeds the planted alignment's value")
+    out.print("plan s: seconds to the first valid plan; * = the whole solve's (the engine did not report it)")
+    met = sum(bool(r.get("target_met")) for r in results)
+    plans = sum(bool(r.get("plan_target_met")) for r in results)
+    n = len(results)
+    out.print(f"{met} of {n} reach the target; {plans} of {n} have a valid plan within {PLAN_SECONDS:g} s")
+    for r in results:
+        for problem in r.get("problems", [])[:3] if not r.get("valid") else []:
+            out.print(f"{r['instance']}: {problem}", markup=False, highlight=False, soft_wrap=True)
+        if r.get("note"):
+            out.print(f"{r['instance']}: {r['note']}", markup=False, highlight=False, soft_wrap=True)
+    if any(r.get("partial") for r in results):
+        out.print("partial run: fewer designs or another time limit than the suite's (stored as partial)")
 
 
 def _print_suite(name: str, results: list[dict]) -> None:
@@ -649,7 +700,7 @@ def _print_suite(name: str, results: list[dict]) -> None:
 
 @bench_app.command("compare")
 def bench_compare(
-    suite: Annotated[str, typer.Argument(help="pmed, cpmp or district")],
+    suite: Annotated[str, typer.Argument(help="pmed, cpmp, district or planner")],
     only: Annotated[
         str | None, typer.Option(help="Glob over instance names, e.g. 'pmed1?' (default: a subset for ~20-30 min)")
     ] = None,
@@ -660,8 +711,14 @@ def bench_compare(
         Path | None, typer.Option("--out", help="Write the markdown table here and the raw rows beside it as .json")
     ] = None,
 ) -> None:
-    """spmopt against a textbook Pyomo+HiGHS model and PySAL spopt's p-median, one run on the same instances."""
+    """spmopt against a textbook Pyomo+HiGHS model and PySAL spopt's p-median, one run on the same instances.
+
+    `planner`: the engine, the flow model and the primal heuristic alone on the planner designs."""
     import os
+
+    if suite == "planner":
+        _compare_planner(only, time_limit, threads, out_md)
+        return
 
     from spmopt.bench.compare import compare_instances, machine_facts, markdown_table, suite_instances, write_results
 
@@ -678,3 +735,20 @@ def bench_compare(
         raw = write_results(rows, facts, out_md)
         console.print(f"wrote {out_md} and {raw}", markup=False, highlight=False)
     out.print(markdown_table(rows, facts), markup=False, highlight=False, soft_wrap=True)
+
+
+def _compare_planner(only: str | None, time_limit: float, threads: int, out_md: Path | None) -> None:
+    from spmopt.bench.planner_suite import compare_facts, compare_markdown, compare_planner, end_facts, write_comparison
+
+    try:
+        facts = compare_facts(threads, time_limit)
+        rows = compare_planner(
+            only, time_limit, threads, progress=lambda msg: console.print(msg, markup=False, highlight=False)
+        )
+    except SpmoptError as exc:
+        _fail(exc, Path("planner"))
+    facts = end_facts(facts)
+    if out_md is not None:
+        raw = write_comparison(rows, facts, out_md)
+        console.print(f"wrote {out_md} and {raw}", markup=False, highlight=False)
+    out.print(compare_markdown(rows, facts), markup=False, highlight=False, soft_wrap=True)

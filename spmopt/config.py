@@ -26,7 +26,8 @@ class DataConfig(StrictModel):
     geometry: Path | None = None
     """GeoPackage, GeoJSON or Shapefile of polygons with a `unit_id` column; adjacency is derived from it."""
     adjacency: Path | None = None
-    """CSV of edges `unit_a,unit_b`; used instead of the geometry's adjacency when given."""
+    """CSV of edges `unit_a,unit_b` (e.g. bridges, ferries); added to the geometry's adjacency when both are
+    given, the whole adjacency graph without a geometry."""
     adjacency_rule: Literal["queen", "rook"] = "queen"
     """Queen: polygons touching at a point are neighbours; rook: they must share a boundary segment."""
     current_alignment: Path | None = None
@@ -54,7 +55,10 @@ class SolverSettings(StrictModel):
     mip_gap: float = Field(default=1e-4, ge=0, lt=1)
     """Relative optimality gap at which the search stops."""
     threads: int | None = Field(default=None, ge=1)
-    """Solver threads; HiGHS chooses when omitted."""
+    """Solver threads; HiGHS chooses when omitted (the rep-based territory method uses 1, for reproducibility)."""
+    node_limit: int | None = Field(default=20_000, ge=1)
+    """Branch-and-bound nodes the rep-based territory method may explore in all; a stop that gives the same
+    alignment under any machine load, unlike `time_limit`, which remains the safety net. None: no limit."""
 
 
 class TerritoryConfig(StrictModel):
@@ -70,6 +74,10 @@ class TerritoryConfig(StrictModel):
     """Measure that weights each unit's distance (e.g. `workload`); every unit counts once when omitted."""
     contiguity: bool = False
     """Every territory must be connected on the adjacency graph."""
+    islands: Literal["error", "bridge"] = "error"
+    """Units or groups of units with no path to the rest of the adjacency graph: `error` refuses a contiguous
+    design and names them; `bridge` links each to its nearest unit outside it (closest centres, shortest total
+    length) and lists the added edges in `bridged_edges.csv`."""
     max_disruption: float | None = Field(default=None, ge=0, le=1)
     """Cap on the share of `disruption_measure` moved away from the current alignment."""
     disruption_measure: str | None = None
@@ -371,6 +379,8 @@ class ScenarioConfig(StrictModel):
             raise ValueError("territory.compactness 'cut_edges' needs data.geometry or data.adjacency")
         if t.contiguity and self.data.geometry is None and self.data.adjacency is None:
             raise ValueError("territory.contiguity needs data.geometry or data.adjacency")
+        if t.islands == "bridge" and self.data.geometry is None and self.data.adjacency is None:
+            raise ValueError("territory.islands 'bridge' needs data.geometry or data.adjacency")
         return self
 
     def output_dir(self) -> Path:

@@ -289,8 +289,11 @@ def design_territories(
     solved = solve_territory(inp, settings, progress)
     report = solved.report
     if report.status == SolveStatus.INFEASIBLE:
-        progress("Model is infeasible: finding which requirement conflicts")
-        raise explain_infeasibility(inp, settings)
+        # The diagnosis gets what is left of the stage's time limit, so the whole run ends near it; a few
+        # seconds at least, which settles small designs even after a solve that used the whole limit.
+        left = max(settings.time_limit - (time.perf_counter() - clock), 5.0)
+        progress(f"Model is infeasible: finding which requirement conflicts (up to {left:.0f} s)")
+        raise explain_infeasibility(inp, settings, budget_seconds=left)
     if report.status == SolveStatus.NO_SOLUTION:
         raise SolverError(
             f"no alignment found within the time limit of {settings.time_limit:g} s; raise "

@@ -367,7 +367,6 @@ def infeasible_grid_locks(root: Path) -> Path:
 
 INFEASIBLE = [
     pytest.param(infeasible_balance_and_contiguity, ["balance of potential within ±5.0%", "contiguity"], id="balance"),
-    pytest.param(infeasible_lock_and_contiguity, ["contiguity", "locks"], id="lock"),
     pytest.param(infeasible_grid_locks, ["balance of potential within ±20.0%", "contiguity", "locks"], id="grid"),
 ]
 
@@ -379,6 +378,18 @@ def test_infeasible_only_in_combination(tmp_path: Path, build, requirements: lis
     result = invoke("run", path)
     text = assert_clean_failure(result, tmp_path, "no alignment satisfies every requirement", *requirements)
     assert "conflict" in text
+
+
+def test_lock_cut_off_from_home_is_named_before_solving(tmp_path: Path) -> None:
+    path = infeasible_lock_and_contiguity(tmp_path)
+    for command in ("validate", "run"):
+        assert_clean_failure(
+            invoke(command, path),
+            tmp_path,
+            "unit p4 is locked to territory A",
+            "p2 (home unit of rep B)",
+            "territory.contiguity: false",
+        )
 
 
 # --------------------------------------------------------------------------------------------- success and atomicity

@@ -32,6 +32,9 @@ class PlanningData:
     """Index `unit_id`; columns `x_km`, `y_km` and every measure the scenario uses (float, >= 0)."""
     measures: tuple[str, ...]
     adjacency: nx.Graph | None = None
+    """Polygon neighbours plus the adjacency CSV's edges, plus `bridged_edges`; None without either file."""
+    bridged_edges: tuple[geography.Bridge, ...] = ()
+    """Edges added by `territory.islands: bridge` to connect the graph: (unit_a, unit_b, km), in joining order."""
     geometry: gpd.GeoDataFrame | None = None
     """Polygons in the same planar km frame, index `unit_id` (for maps)."""
     current_alignment: pd.Series | None = None
@@ -103,17 +106,14 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
         geo_km = geography.geometry_to_km(geometry, crs, scale)
         geo_km.index = unit_ids
 
-    adjacency = None
-    if d.adjacency is not None:
-        adjacency = geography.adjacency_graph(unit_ids, _read_edges(d.adjacency, unit_ids))
-    elif geometry is not None:
-        adjacency = geography.adjacency_graph(unit_ids, geography.adjacency_from_polygons(geometry, d.adjacency_rule))
+    adjacency, bridged = _adjacency(cfg, unit_ids, geometry, units)
 
     hashes = {str(p): sha256_file(p) for p in input_files(cfg)}
     return PlanningData(
         units=units,
         measures=measures,
         adjacency=adjacency,
+        bridged_edges=bridged,
         geometry=geo_km,
         current_alignment=_read_assignment(d.current_alignment, unit_ids, "current alignment")
         if d.current_alignment
@@ -179,6 +179,23 @@ def _unit_coordinates(
     km = geography.geometry_to_km(geo, crs, scale)
     centre = km.geometry.representative_point()
     return centre.x.to_numpy(), centre.y.to_numpy(), crs
+
+
+def _adjacency(
+    cfg: ScenarioConfig, unit_ids: pd.Index, geometry: gpd.GeoDataFrame | None, units: pd.DataFrame
+) -> tuple[nx.Graph | None, tuple[geography.Bridge, ...]]:
+    """The adjacency graph: polygon neighbours and the CSV's edges together (a ferry or bridge link in the CSV
+    adds to the polygons, it does not replace them), then bridged when the scenario asks for it."""
+    d = cfg.data
+    if geometry is None and d.adjacency is None:
+        return None, ()
+    edges = geography.adjacency_from_polygons(geometry, d.adjacency_rule) if geometry is not None else []
+    if d.adjacency is not None:
+        edges += _read_edges(d.adjacency, unit_ids)
+    graph = geography.adjacency_graph(unit_ids, edges)
+    if cfg.territory.islands == "bridge":
+        return geography.bridge_components(graph, units[["x_km", "y_km"]])
+    return graph, ()
 
 
 def _check_lat_lon(raw: pd.DataFrame, lat: np.ndarray, lon: np.ndarray, path: Path) -> None:

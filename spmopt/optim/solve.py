@@ -65,6 +65,8 @@ class SolveReport:
     """Time spent building the Pyomo model (filled in by the caller that built it)."""
     solver: str = "highs"
     solver_version: str = ""
+    nodes: int = 0
+    """Branch-and-bound nodes explored (array path)."""
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready mapping for manifests."""
@@ -303,16 +305,19 @@ class IncrementalMilp:
         mip_gap: float,
         start: np.ndarray | None = None,
         on_solution: SolutionListener | None = None,
+        node_limit: int | None = None,
     ) -> MilpResult:
         """Run HiGHS on the current rows within `time_limit` seconds; `start` is offered as a MIP start.
 
         `on_solution` sees every integer-feasible point HiGHS finds (column values of the model),
-        so a cut loop can learn from all of them, not only the last.
+        so a cut loop can learn from all of them, not only the last. `node_limit` stops branch and
+        bound after that many nodes: a limit that, unlike the clock, gives the same answer under any load.
         """
         highspy = self._highspy
         h = self._h
         h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
         h.setOptionValue("mip_rel_gap", float(mip_gap))
+        h.setOptionValue("mip_max_nodes", int(node_limit) if node_limit is not None else 2**31 - 1)
         if start is not None:
             h.setSolution(_solution(start))
 
@@ -362,6 +367,7 @@ class IncrementalMilp:
             solve_seconds=solve_seconds,
             handover_seconds=0.0,
             solver_version=version,
+            nodes=int(info.mip_node_count) if self._mip else 0,
         )
         return MilpResult(x=x, report=report)
 

@@ -149,13 +149,24 @@ def _territory_section(run: RunFiles) -> Section:
     facts = _territory_facts(run)
     gap = facts["gap"]
     gap_text = "n/a" if gap is None else f"{100 * gap:.2f}%"
+    tables = [("territories.csv", table(terr, "territories.csv", ["territory_id"], columns))]
+    bridges = run.bridged_edges
+    bridge_text = ""
+    if bridges is not None and len(bridges):
+        bridge_text = (
+            f" {len(bridges)} unit(s) or group(s) of units had no path to the rest of the adjacency graph, so "
+            "spmopt linked each to its nearest unit (territory.islands: bridge); the added edges are listed below "
+            "and drawn dashed on the map."
+        )
+        edge_columns = [Column("unit_a", "unit"), Column("unit_b", "linked to"), Column("km", "km", "decimal")]
+        tables.append(("bridged_edges.csv", table(bridges, "bridged_edges.csv", ["unit_a", "unit_b"], edge_columns)))
     return Section(
         "territories",
         "Territories",
         f"{facts['territories']} territories over {facts['units']} units; solver status {facts['status']}, proven "
-        f"gap {gap_text} (the alignment is at most that far from the best possible on compactness).",
+        f"gap {gap_text} (the alignment is at most that far from the best possible on compactness).{bridge_text}",
         charts=tuple(figures),
-        tables=(("territories.csv", table(terr, "territories.csv", ["territory_id"], columns)),),
+        tables=tuple(tables),
     )
 
 

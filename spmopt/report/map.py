@@ -32,6 +32,10 @@ def draw_alignment_map(plan: TerritoryPlan, data: PlanningData, title: str, path
     else:
         units = data.units
         ax.scatter(units["x_km"], units["y_km"], c=tid.map(code), cmap=colours, s=12, vmin=-0.5, vmax=len(tids) - 0.5)
+    for n, (a, b, _) in enumerate(data.bridged_edges):
+        ends = data.units.loc[[a, b]]
+        label = "added link (territory.islands: bridge)" if n == 0 else None
+        ax.plot(ends["x_km"], ends["y_km"], color="black", linestyle="--", linewidth=1.2, zorder=4, label=label)
     centres = plan.centres
     marker = "*" if centres["rep_id"].notna().any() else "o"
     ax.scatter(

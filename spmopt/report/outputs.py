@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from spmopt.cache import code_fingerprint
@@ -48,7 +49,8 @@ def package_versions() -> dict[str, str]:
 
 
 def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | None = None) -> list[Path]:
-    """Write alignment.csv, territories.csv, map.png, quotas.csv, config.resolved.yaml and manifest.json."""
+    """Write alignment.csv, territories.csv, map.png, quotas.csv, config.resolved.yaml and manifest.json, and
+    bridged_edges.csv when `territory.islands: bridge` added edges."""
     writers: dict[str, Callable[[Path], None]] = {
         "alignment.csv": lambda p: result.territory.alignment.to_csv(p, index=False),
         "territories.csv": lambda p: result.territory.territories.to_csv(p, index=False),
@@ -57,6 +59,8 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
             yaml.safe_dump(result.config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
         ),
     }
+    if result.data.bridged_edges:
+        writers["bridged_edges.csv"] = lambda p: bridged_frame(result.data.bridged_edges).to_csv(p, index=False)
     if result.quota is not None:
         writers["quotas.csv"] = lambda p: result.quota.table.to_csv(p, index=False)
     if result.comp:
@@ -148,10 +152,16 @@ def _manifest(result: ScenarioResult, folder: Path, scenario_path: Path | None) 
         "versions": package_versions(),
         "code_fingerprint": code_fingerprint(),
         "inputs": result.data.input_hashes,
+        "bridged_edges": bridged_frame(result.data.bridged_edges).to_dict(orient="records"),
         "stages": [{"stage": s.name, "seconds": round(s.seconds, 4), **s.details} for s in result.stages],
         "warnings": list(result.warnings),
         "outputs": output_hashes(folder),
     }
+
+
+def bridged_frame(edges: tuple[tuple[str, str, float], ...]) -> pd.DataFrame:
+    """The adjacency edges spmopt added to connect islands, as the table a planner reviews."""
+    return pd.DataFrame(list(edges), columns=["unit_a", "unit_b", "km"])
 
 
 def output_hashes(folder: Path) -> dict[str, str]:

@@ -38,6 +38,8 @@ class RunFiles:
     config: dict
     territories: pd.DataFrame
     alignment: pd.DataFrame
+    bridged_edges: pd.DataFrame | None = None
+    """Edges added to connect islands (bridged_edges.csv), when the run added any."""
     quotas: dict[str, pd.DataFrame] = field(default_factory=dict)
     """Quota table per alignment: 'designed' (quotas.csv) and each candidate (alignments/<name>/quotas.csv)."""
     comp_summary: pd.DataFrame | None = None
@@ -107,6 +109,7 @@ def read_run(folder: Path) -> RunFiles:
         config=config or {},
         territories=_csv(folder / "territories.csv", dtype={"territory_id": str, "rep_id": str}),
         alignment=_csv(folder / "alignment.csv", dtype=ids),
+        bridged_edges=_optional(folder / "bridged_edges.csv", dtype={"unit_a": str, "unit_b": str}),
         quotas=quotas,
         comp_summary=_optional(folder / "comp_summary.csv", dtype=dict.fromkeys(_MONEY_TEXT, str)),
         payout_curves={p: _csv(folder / "comp" / p / "payout_curve.csv") for p in plans},

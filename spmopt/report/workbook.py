@@ -22,6 +22,8 @@ def workbook_sheets(run: RunFiles, rec: Recommendation | None) -> dict[str, pd.D
         sheets["Decision"] = run.decision
     sheets["Territories"] = run.territories
     sheets["Alignment"] = run.alignment
+    if run.bridged_edges is not None:
+        sheets["Bridged edges"] = run.bridged_edges
     for name, quotas in run.quotas.items():
         sheets[_sheet("Quotas", name)] = quotas
     if run.comp_summary is not None:

@@ -80,7 +80,10 @@ def solve_contiguous(inp: TerritoryInputs, settings: SolverSettings, progress: P
     )
     integral = inp.compactness == "cut_edges"
     seed: dict[str, object] = {}
-    heuristic = _heuristic_start(inp, layout, min(HEURISTIC_SHARE * settings.time_limit, HEURISTIC_CAP))
+    budget = min(HEURISTIC_SHARE * settings.time_limit, HEURISTIC_CAP)
+    heuristic = _heuristic_start(inp, layout, budget)
+    if heuristic["x"] is None:
+        heuristic = _general_start(inp, layout, max(budget, 5.0))
     if heuristic["x"] is not None:
         seed = heuristic
         progress(f"Annealing start: {seed['objective']} in {seed['seconds']:.1f} s")
@@ -211,6 +214,32 @@ def _heuristic_start(inp: TerritoryInputs, layout: DistrictLayout, budget: float
         site_of.update(dict.fromkeys(part, centre))
     out["x"] = _vector(layout, site_of)
     out["objective"] = found.cut_edges if inp.compactness == "cut_edges" else None
+    return out
+
+
+def _general_start(inp: TerritoryInputs, layout: DistrictLayout, budget: float) -> dict[str, object]:
+    """A start from the general heuristic (several bands, unequal limits), as model columns when it is feasible."""
+    from spmopt.territory.arrays import territory_arrays
+    from spmopt.territory.heuristic import design_heuristic
+
+    out: dict[str, object] = {"x": None, "objective": None, "seconds": 0.0, "method": "region growing"}
+    plan = design_heuristic(territory_arrays(inp), time_limit=budget)
+    out["seconds"] = plan.seconds
+    if not plan.feasible:
+        return out
+    weight = _ranking_weight(inp)
+    units = layout.units
+    site_of: dict[int, int] = {}
+    for slot, centre in enumerate(plan.site.tolist()):
+        part = np.flatnonzero(plan.slot == slot).tolist()
+        ranked = [centre] if not layout.symmetry_broken else []
+        ranked += sorted(part, key=lambda n: (-weight[n], units[n]))
+        chosen = next((j for j in ranked if all((i, j) in layout.col for i in part)), None)
+        if chosen is None:
+            return out
+        site_of.update(dict.fromkeys(part, chosen))
+    out["x"] = _vector(layout, site_of)
+    out["objective"] = plan.cost
     return out
 
 

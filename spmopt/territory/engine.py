@@ -7,13 +7,74 @@ itself by `score_alignment`, so a method cannot report a value its assignment do
 
 from __future__ import annotations
 
+import dataclasses
+
 from spmopt.config import SolverSettings
-from spmopt.territory.alignment import Alignment, Progress, quiet
+from spmopt.optim.solve import SolveStatus, relative_gap
+from spmopt.territory.alignment import Alignment, Progress, quiet, score_alignment
 from spmopt.territory.inputs import TerritoryInputs
 
 
 def solve_territory(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = quiet) -> Alignment:
-    """Solve the design with the strongest method that applies to its structure (checked in this order)."""
+    """Solve the design with the strongest method that applies; a plan from the heuristic when it finds none.
+
+    A method that ends without any alignment (its limits stopped it first) is followed by the general
+    heuristic, whose plan is returned when it meets every requirement, with the method's bound if any.
+    """
+    solved = _dispatch(inp, settings, progress)
+    if solved.site_of or solved.report.status == SolveStatus.INFEASIBLE:
+        return solved
+    return _heuristic_fallback(inp, solved, progress)
+
+
+def _heuristic_fallback(inp: TerritoryInputs, solved: Alignment, progress: Progress) -> Alignment:
+    from spmopt.territory.arrays import territory_arrays
+    from spmopt.territory.heuristic import design_heuristic
+
+    progress(f"{solved.method} found no alignment; trying the region-growing heuristic")
+    try:
+        arr = territory_arrays(inp)
+        plan = design_heuristic(arr, time_limit=FALLBACK_SECONDS)
+    except MemoryError:
+        return solved
+    if not plan.feasible:
+        return solved
+    site_of = {inp.units[i]: inp.sites[int(plan.site[t])] for i, t in enumerate(plan.slot.tolist())}
+    label_of = {}
+    if inp.labels:
+        label_of = {inp.sites[int(plan.site[t])]: arr.slot_label[t] for t in range(arr.k)}
+    value = score_alignment(inp, site_of) + (plan.cost - _compactness_only(plan, arr))
+    bound = solved.report.bound
+    report = dataclasses.replace(
+        solved.report,
+        status=SolveStatus.FEASIBLE,
+        objective=value,
+        bound=bound,
+        gap=relative_gap(value, bound),
+        solve_seconds=solved.report.solve_seconds + plan.seconds,
+    )
+    details = {**solved.details, "fallback": "heuristic", "heuristic_seconds": round(plan.seconds, 3)}
+    return Alignment(
+        site_of=site_of, report=report, method=f"{solved.method}+heuristic", label_of=label_of, details=details
+    )
+
+
+def _compactness_only(plan, arr) -> float:
+    """The heuristic's cost without its disruption price (the price is added back to the re-scored compactness)."""
+    moved = sum(
+        float(arr.moved_weight[i])
+        for i, t in enumerate(plan.slot.tolist())
+        if arr.current[i] >= 0 and arr.current[i] != t
+    )
+    return plan.cost - arr.moved_price * (moved + arr.moved_forced) if arr.moved_price else plan.cost
+
+
+FALLBACK_SECONDS = 30.0
+"""Safety-net time of the heuristic run after a method found nothing (its effort limits usually stop it first)."""
+
+
+def _dispatch(inp: TerritoryInputs, settings: SolverSettings, progress: Progress) -> Alignment:
+    """The strongest method that applies to the design's structure (checked in this order)."""
     # Imported here: every method module imports `Alignment` from this one.
     from spmopt.territory.capacitated import applies as capacitated_applies
     from spmopt.territory.capacitated import solve_capacitated
@@ -22,6 +83,8 @@ def solve_territory(inp: TerritoryInputs, settings: SolverSettings, progress: Pr
     from spmopt.territory.exact import solve_exact
     from spmopt.territory.large import solve_large
     from spmopt.territory.pmedian import pmedian_applies, solve_pmedian
+    from spmopt.territory.rooted import applies as rooted_applies
+    from spmopt.territory.rooted import solve_rooted
 
     if pmedian_applies(inp):
         return solve_pmedian(inp, settings, progress)
@@ -31,6 +94,8 @@ def solve_territory(inp: TerritoryInputs, settings: SolverSettings, progress: Pr
         return solve_contiguous(inp, settings, progress)
     if large_applies(inp):
         return solve_large(inp, settings, progress)
+    if rooted_applies(inp):
+        return solve_rooted(inp, settings, progress)
     return solve_exact(inp, settings, progress)
 
 

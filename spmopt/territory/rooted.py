@@ -1,0 +1,628 @@
+"""Exact method for rep-based designs: assignment MILP on the array path, contiguity by rooted separator rows.
+
+Each rep j has a fixed root r_j (the home unit). Columns x_ij for eligible pairs, plus c_e for cut-edge
+compactness. Rows, one function each below:
+
+* assignment       sum_j x_ij = 1                                  for every unit i
+* served           sum_i x_ij >= 1                                 for every rep j
+* balance          L_bj <= sum_i v_bi x_ij <= U_bj                 for every measure b and rep j
+* disruption cap   sum_i w_i x_{i,cur(i)} >= W_cur - cap           (moved weight within the cap)
+* cut edge         c_uv >= x_uj - x_vj and c_uv >= x_vj - x_uj     (cut-edge objective only)
+* separator        x_ij <= sum_{c in C} x_cj                       for i in j's territory and C an i–r_j
+                                                                   vertex separator (contiguity)
+
+Locks and roots are column bounds. Separators start as C = N(i) (a unit other than the root needs a
+neighbour in its territory) and grow by separation: from the LP relaxation (pieces of the support graph
+not linked to the root) before branching, and from every disconnected integer point HiGHS reports.
+Since HiGHS cannot take rows inside its search, the MIP is re-solved with the new rows, from the best
+contiguous plan known (the heuristic's, or a repaired incumbent). Every bound reported is the bound of
+a relaxation of the contiguous problem, so the gap is honest whatever limit stops the search.
+
+Work is limited in branch-and-bound nodes (deterministic); the clock is a safety net only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+
+from spmopt.config import SolverSettings
+from spmopt.optim.solve import IncrementalMilp, SolveReport, SolveStatus, SparseMILP, relative_gap
+from spmopt.territory.alignment import Alignment, Progress, quiet
+from spmopt.territory.arrays import TerritoryArrays, territory_arrays
+from spmopt.territory.heuristic import HeuristicPlan, design_heuristic
+from spmopt.territory.inputs import TerritoryInputs
+
+LP_ROUNDS = 25
+"""Separation rounds on the LP relaxation before branching."""
+MIP_ROUNDS = 30
+"""Re-solves of the MIP with new separator rows (each a node-limited search)."""
+
+
+def applies(inp: TerritoryInputs) -> bool:
+    """Rep-based designs (fixed sites) with distance or cut-edge compactness."""
+    return inp.fixed_sites
+
+
+@dataclass
+class _Rows:
+    """Rows collected in COO form."""
+
+    rows: list[int] = field(default_factory=list)
+    cols: list[int] = field(default_factory=list)
+    vals: list[float] = field(default_factory=list)
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+
+    def add(self, cols: list[int], vals: list[float], lo: float, hi: float) -> None:
+        r = len(self.lower)
+        self.rows += [r] * len(cols)
+        self.cols += cols
+        self.vals += vals
+        self.lower.append(lo)
+        self.upper.append(hi)
+
+    def matrix(self, n_col: int) -> sparse.csr_array:
+        return sparse.csr_array((self.vals, (self.rows, self.cols)), shape=(len(self.lower), n_col))
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Column positions: pairs first (x), then cut edges (c)."""
+
+    arr: TerritoryArrays
+    pair: dict[tuple[int, int], int]
+    n_col: int
+    edge_col0: int
+
+
+def _layout(arr: TerritoryArrays) -> _Layout:
+    n_pairs = len(arr.pair_unit)
+    extra = len(arr.edges) if arr.cut_edges else 0
+    return _Layout(arr=arr, pair=arr.pair_index(), n_col=n_pairs + extra, edge_col0=n_pairs)
+
+
+def add_assignment(rows: _Rows, lay: _Layout) -> None:
+    """sum_j x_ij = 1 for every unit i."""
+    arr = lay.arr
+    for i in range(arr.n):
+        cols = list(range(int(arr.unit_start[i]), int(arr.unit_start[i + 1])))
+        rows.add(cols, [1.0] * len(cols), 1.0, 1.0)
+
+
+def add_served(rows: _Rows, lay: _Layout) -> None:
+    """sum_i x_ij >= 1 for every rep j: nobody is left without a territory."""
+    arr = lay.arr
+    for j in range(arr.m):
+        cols = np.flatnonzero(arr.pair_site == j).tolist()
+        rows.add(cols, [1.0] * len(cols), 1.0, math.inf)
+
+
+def add_balance(rows: _Rows, lay: _Layout) -> None:
+    """L_bj <= sum_i v_bi x_ij <= U_bj for every measure b and rep j."""
+    arr = lay.arr
+    for b in range(arr.measure.shape[0]):
+        for j in range(arr.m):
+            cols = np.flatnonzero(arr.pair_site == j)
+            vals = arr.measure[b, arr.pair_unit[cols]]
+            keep = vals != 0
+            rows.add(cols[keep].tolist(), vals[keep].tolist(), float(arr.lower[b, j]), float(arr.upper[b, j]))
+
+
+def add_disruption_cap(rows: _Rows, lay: _Layout) -> None:
+    """sum_i w_i x_{i,cur(i)} >= sum_i w_i - cap: the weight leaving its current rep stays within the cap."""
+    arr = lay.arr
+    if arr.moved_cap is None:
+        return
+    cols, vals = [], []
+    for i in np.flatnonzero((arr.current >= 0) & (arr.moved_weight > 0)).tolist():
+        p = lay.pair.get((i, int(arr.current[i])))
+        if p is not None:
+            cols.append(p)
+            vals.append(float(arr.moved_weight[i]))
+    staying_at_most = float(sum(vals))
+    rows.add(cols, vals, float(arr.moved_weight.sum()) - arr.moved_cap, staying_at_most + 1.0)
+
+
+def add_cut_edges(rows: _Rows, lay: _Layout) -> None:
+    """c_uv >= |x_uj - x_vj| for every edge {u, v} and rep j eligible for either end."""
+    arr = lay.arr
+    if not arr.cut_edges:
+        return
+    for e, (u, v) in enumerate(arr.edges.tolist()):
+        c = lay.edge_col0 + e
+        sites = set(arr.pair_site[arr.unit_start[u] : arr.unit_start[u + 1]].tolist())
+        sites |= set(arr.pair_site[arr.unit_start[v] : arr.unit_start[v + 1]].tolist())
+        for j in sorted(sites):
+            pu, pv = lay.pair.get((u, j)), lay.pair.get((v, j))
+            for a, b in ((pu, pv), (pv, pu)):
+                cols, vals = [c], [1.0]
+                if a is not None:
+                    cols.append(a)
+                    vals.append(-1.0)
+                if b is not None:
+                    cols.append(b)
+                    vals.append(1.0)
+                if a is not None:
+                    rows.add(cols, vals, 0.0, math.inf)
+
+
+def add_neighbour_separators(rows: _Rows, lay: _Layout) -> None:
+    """x_ij <= sum_{v in N(i)} x_vj for every pair with i not j's root and the root not next to i."""
+    arr = lay.arr
+    if not arr.contiguity:
+        return
+    for p, (i, j) in enumerate(zip(arr.pair_unit.tolist(), arr.pair_site.tolist(), strict=True)):
+        r = int(arr.root[j])
+        if i == r:
+            continue
+        nbrs = arr.neighbours(i).tolist()
+        if r in nbrs:
+            continue
+        cols = [p] + [lay.pair[v, j] for v in nbrs if (v, j) in lay.pair]
+        rows.add(cols, [1.0] + [-1.0] * (len(cols) - 1), -math.inf, 0.0)
+
+
+def add_shortest_path_order(rows: _Rows, lay: _Layout) -> None:
+    """x_ij <= sum_{v in N(i), l_j(v) < l_j(i)} x_vj: a unit joins j only beside a unit nearer j's root.
+
+    l_j is the path length (km along edges) from j's root. Following nearer neighbours always ends at the
+    root, so every solution is contiguous (Zoltners & Sinha 1983); some contiguous plans are excluded, so
+    this restriction only supplies a first plan, never a bound.
+    """
+    arr = lay.arr
+    inp = arr.inp
+    for p, (i, j) in enumerate(zip(arr.pair_unit.tolist(), arr.pair_site.tolist(), strict=True)):
+        if i == int(arr.root[j]):
+            continue
+        dist = inp.root_distance[inp.sites[j]]
+        here = dist.get(inp.units[i], math.inf)
+        nearer = [
+            lay.pair[v, j]
+            for v in arr.neighbours(i).tolist()
+            if (v, j) in lay.pair and dist.get(inp.units[v], math.inf) < here
+        ]
+        rows.add([p, *nearer], [1.0] + [-1.0] * len(nearer), -math.inf, 0.0)
+
+
+def _bounds(lay: _Layout) -> tuple[np.ndarray, np.ndarray]:
+    """Locks and roots fix columns; a locked unit may join no other rep."""
+    arr = lay.arr
+    lo = np.zeros(lay.n_col)
+    hi = np.ones(lay.n_col)
+    fixed = {int(i): int(t) for i, t in enumerate(arr.lock.tolist()) if t >= 0}
+    if arr.contiguity:
+        for j, r in enumerate(arr.root.tolist()):
+            fixed[r] = j
+    for i, j in fixed.items():
+        for p in range(int(arr.unit_start[i]), int(arr.unit_start[i + 1])):
+            if int(arr.pair_site[p]) == j:
+                lo[p] = 1.0
+            else:
+                hi[p] = 0.0
+    return lo, hi
+
+
+def _costs(lay: _Layout) -> tuple[np.ndarray, float]:
+    """Objective coefficients and constant: compactness plus price x moved weight."""
+    arr = lay.arr
+    cost = np.zeros(lay.n_col)
+    if arr.cut_edges:
+        cost[lay.edge_col0 :] = 1.0
+    else:
+        cost[: len(arr.pair_cost)] = arr.pair_cost
+    offset = arr.moved_price * (float(arr.moved_weight.sum()) + arr.moved_forced)
+    if arr.moved_price:
+        for i in np.flatnonzero(arr.current >= 0).tolist():
+            p = lay.pair.get((i, int(arr.current[i])))
+            if p is not None:
+                cost[p] -= arr.moved_price * float(arr.moved_weight[i])
+    return cost, offset
+
+
+def _vector(lay: _Layout, slot: np.ndarray) -> np.ndarray:
+    x = np.zeros(lay.n_col)
+    for i, j in enumerate(slot.tolist()):
+        x[lay.pair[i, j]] = 1.0
+    if lay.arr.cut_edges:
+        e = lay.arr.edges
+        x[lay.edge_col0 :] = (slot[e[:, 0]] != slot[e[:, 1]]).astype(float)
+    return x
+
+
+def _decode(lay: _Layout, x: np.ndarray) -> np.ndarray:
+    arr = lay.arr
+    slot = np.full(arr.n, -1, dtype=np.int64)
+    chosen = np.flatnonzero(x[: len(arr.pair_unit)] > 0.5)
+    slot[arr.pair_unit[chosen]] = arr.pair_site[chosen]
+    return slot
+
+
+def separators(lay: _Layout, x: np.ndarray, threshold: float) -> list[tuple[int, int, list[int]]]:
+    """(i, j, C) for pieces of rep j's support {i : x_ij > threshold} not linked to j's root.
+
+    C is the piece's outer border reduced to the units that touch the root's side, which keeps the
+    separator minimal enough to bind; each unit of the piece gets its row (capped at 25 per piece).
+    """
+    arr = lay.arr
+    out = []
+    xp = x[: len(arr.pair_unit)]
+    for j in range(arr.m):
+        sel = np.flatnonzero((arr.pair_site == j) & (xp > threshold))
+        members = set(arr.pair_unit[sel].tolist())
+        root = int(arr.root[j])
+        if root not in members:
+            continue
+        linked = _reach(arr, root, members)
+        rest = members - linked
+        while rest:
+            start = min(rest)
+            piece = _reach(arr, start, rest)
+            rest -= piece
+            border = {v for u in piece for v in arr.neighbours(u).tolist()} - piece
+            blocked = piece | border
+            root_side = _reach(arr, root, None, blocked)
+            cut = sorted(c for c in border if any(v in root_side for v in arr.neighbours(c).tolist()))
+            value = {i: float(xp[lay.pair[i, j]]) for i in piece}
+            rhs = sum(float(xp[lay.pair[c, j]]) for c in cut if (c, j) in lay.pair)
+            for i in sorted(piece, key=lambda u: (-value[u], u))[:25]:
+                if value[i] > rhs + 1e-6:
+                    out.append((i, j, cut))
+    return out
+
+
+def vertex_cut_separators(lay: _Layout, x: np.ndarray, per_site: int = 30) -> list[tuple[int, int, list[int]]]:
+    """(i, j, C) with C a minimum i–r_j vertex cut under capacities x_cj, wherever it is below x_ij.
+
+    A widest-path pass from the root screens units first: if some path reaches i with every
+    intermediate x_vj >= x_ij, no cut can be violated for i. The rest get an exact max-flow on the
+    split-vertex graph (v_in -> v_out carries x_vj).
+    """
+    arr = lay.arr
+    n = arr.n
+    xp = x[: len(arr.pair_unit)]
+    src, dst = arr.edges[:, 0], arr.edges[:, 1]
+    out = []
+    for j in range(arr.m):
+        cap = np.zeros(n)
+        sel = np.flatnonzero(arr.pair_site == j)
+        cap[arr.pair_unit[sel]] = xp[sel]
+        root = int(arr.root[j])
+        reach = _widest(arr, root, cap)
+        want = [(cap[i] - reach[i], i) for i in np.flatnonzero(cap > 0.05).tolist() if i != root]
+        want = sorted((d, i) for d, i in want if d > 1e-4)
+        for _, i in sorted(want, key=lambda t: (-t[0], t[1]))[:per_site]:
+            cut, value = _min_vertex_cut(n, src, dst, cap, root, i)
+            if value < cap[i] - 1e-4:
+                out.append((i, j, cut))
+    return out
+
+
+def _widest(arr: TerritoryArrays, root: int, cap: np.ndarray) -> np.ndarray:
+    """Largest bottleneck min_{v inside the path} cap_v over paths from the root to each unit."""
+    import heapq
+
+    best = np.zeros(arr.n)
+    best[root] = math.inf
+    heap = [(-math.inf, root)]
+    while heap:
+        neg, u = heapq.heappop(heap)
+        if -neg < best[u]:
+            continue
+        through = -neg if u == root else min(-neg, cap[u])
+        for v in arr.neighbours(u).tolist():
+            if through > best[v]:
+                best[v] = through
+                heapq.heappush(heap, (-through, v))
+    return best
+
+
+_SCALE = 1_000_000
+_BIG = 2**40
+
+
+def _min_vertex_cut(
+    n: int, src: np.ndarray, dst: np.ndarray, cap: np.ndarray, root: int, target: int
+) -> tuple[list[int], float]:
+    """Minimum root–target vertex cut (capacities `cap`, root and target uncuttable) and its value."""
+    from scipy.sparse.csgraph import maximum_flow
+
+    inner = np.round(cap * _SCALE).astype(np.int64)
+    inner[[root, target]] = _BIG
+    nodes = np.arange(n)
+    rows = np.concatenate([nodes, src + n, dst + n])
+    cols = np.concatenate([nodes + n, dst, src])
+    caps = np.concatenate([inner, np.full(2 * len(src), _BIG, dtype=np.int64)])
+    graph = sparse.csr_array((caps, (rows, cols)), shape=(2 * n, 2 * n))
+    flow = maximum_flow(sparse.csr_matrix(graph), root, target)
+    residual = sparse.csr_array(graph - flow.flow)
+    seen = np.zeros(2 * n, dtype=bool)
+    seen[root] = True
+    queue = deque([root])
+    indptr, indices, data = residual.indptr, residual.indices, residual.data
+    while queue:
+        u = queue.popleft()
+        for k in range(indptr[u], indptr[u + 1]):
+            v = indices[k]
+            if data[k] > 0 and not seen[v]:
+                seen[v] = True
+                queue.append(v)
+    cut = [int(v) for v in range(n) if seen[v] and not seen[v + n]]
+    return cut, flow.flow_value / _SCALE
+
+
+def _reach(arr: TerritoryArrays, start: int, within: set[int] | None, blocked: set[int] | None = None) -> set[int]:
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        u = queue.popleft()
+        for v in arr.neighbours(u).tolist():
+            if v in seen or (within is not None and v not in within) or (blocked is not None and v in blocked):
+                continue
+            seen.add(v)
+            queue.append(v)
+    return seen
+
+
+def _separator_rows(lay: _Layout, found: list[tuple[int, int, list[int]]]) -> _Rows:
+    rows = _Rows()
+    for i, j, cut in found:
+        cols = [lay.pair[i, j]] + [lay.pair[c, j] for c in cut if (c, j) in lay.pair]
+        rows.add(cols, [1.0] + [-1.0] * (len(cols) - 1), -math.inf, 0.0)
+    return rows
+
+
+def rooted_milp(lay: _Layout) -> SparseMILP:
+    """The MILP without the separators found later."""
+    rows = _Rows()
+    add_assignment(rows, lay)
+    add_served(rows, lay)
+    add_balance(rows, lay)
+    add_disruption_cap(rows, lay)
+    add_cut_edges(rows, lay)
+    add_neighbour_separators(rows, lay)
+    cost, offset = _costs(lay)
+    lo, hi = _bounds(lay)
+    integer = np.zeros(lay.n_col, dtype=bool)
+    integer[: len(lay.arr.pair_unit)] = True
+    return SparseMILP(
+        cost=cost,
+        matrix=rows.matrix(lay.n_col),
+        row_lower=np.array(rows.lower),
+        row_upper=np.array(rows.upper),
+        col_lower=lo,
+        col_upper=hi,
+        integer=integer,
+        offset=offset,
+    )
+
+
+def solve_rooted(
+    inp: TerritoryInputs,
+    settings: SolverSettings,
+    progress: Progress = quiet,
+    start: HeuristicPlan | None = None,
+) -> Alignment:
+    """Heuristic plan, LP separation, reduced-cost fixing, then MIP rounds with separator rows."""
+    clock = time.perf_counter()
+    deadline = clock + settings.time_limit
+    threads = settings.threads or 1
+    arr = territory_arrays(inp)
+    lay = _layout(arr)
+    if start is None:
+        progress("Finding a first plan (region growing and local search)")
+        start = design_heuristic(arr, time_limit=max(settings.time_limit / 4, 1.0))
+    best_x = _vector(lay, start.slot) if start.feasible else None
+    progress(
+        f"First plan: {'feasible' if start.feasible else 'outside its bands'}, cost {start.cost:,.1f}"
+        f" ({start.seconds:.1f} s); building the exact model"
+    )
+    problem = rooted_milp(lay)
+    cost, offset = problem.cost, problem.offset
+    nodes_left = settings.node_limit
+    sp_report = None
+    if best_x is None and arr.contiguity:
+        progress("Searching the shortest-path-ordered model for a first contiguous plan")
+        budget = max(min(settings.time_limit / 3, 60.0), 1.0)
+        sp_x, sp_report = _shortest_path_plan(lay, problem, threads, budget, nodes_left)
+        if nodes_left is not None:
+            nodes_left -= max(sp_report.nodes, 1)
+        if sp_x is not None:
+            best_x = sp_x
+    upper = float(cost @ best_x + offset) if best_x is not None else math.inf
+
+    # LP relaxation with separation: a tighter root bound before branching.
+    lp = IncrementalMilp(problem, threads, relax=True)
+    lp_bound, cuts, lp_rounds = -math.inf, 0, 0
+    lp_x = None
+    lp_cuts = _Rows()
+    for lp_rounds in range(1, LP_ROUNDS + 1):  # noqa: B007 - the count is reported
+        res = lp.solve(max(deadline - time.perf_counter(), 0.01), 0.0)
+        if res.report.status != SolveStatus.OPTIMAL:
+            break
+        lp_bound, lp_x = float(res.report.objective), res.x
+        found = (separators(lay, res.x, 1e-6) or vertex_cut_separators(lay, res.x)) if arr.contiguity else []
+        if not found:
+            break
+        extra = _separator_rows(lay, found)
+        lp.add_rows(extra.matrix(lay.n_col), np.array(extra.lower), np.array(extra.upper))
+        for i, j, cut in found:
+            cols = [lay.pair[i, j]] + [lay.pair[c, j] for c in cut if (c, j) in lay.pair]
+            lp_cuts.add(cols, [1.0] + [-1.0] * (len(cols) - 1), -math.inf, 0.0)
+        cuts += len(found)
+    if lp_x is None and res.report.status == SolveStatus.INFEASIBLE:
+        return _result(
+            arr,
+            None,
+            start,
+            SolveReport(SolveStatus.INFEASIBLE, "infeasible", None, None, None, 0, 0),
+            clock,
+            {"lp_rounds": lp_rounds},
+            "infeasible",
+        )
+    fixed = 0
+    col_hi = problem.col_upper.copy()
+    if lp_x is not None and math.isfinite(upper):
+        _, reduced = lp.duals()
+        # A column at 0 whose reduced cost lifts the LP bound above the best plan cannot improve on it.
+        drop = (lp_x < 1e-9) & (lp_bound + reduced > upper + 1e-6 * max(1.0, abs(upper))) & (problem.col_lower == 0)
+        col_hi[drop] = 0.0
+        fixed = int(drop.sum())
+    mip = IncrementalMilp(
+        SparseMILP(
+            cost=cost,
+            matrix=sparse.vstack([sparse.csr_array(problem.matrix), lp_cuts.matrix(lay.n_col)]),
+            row_lower=np.concatenate([problem.row_lower, lp_cuts.lower]),
+            row_upper=np.concatenate([problem.row_upper, lp_cuts.upper]),
+            col_lower=problem.col_lower,
+            col_upper=col_hi,
+            integer=problem.integer,
+            offset=offset,
+        ),
+        threads,
+    )
+    progress(
+        f"LP bound {lp_bound:,.1f} after {lp_rounds} rounds ({cuts} separator rows); {fixed} columns fixed; branching"
+    )
+    bound = lp_bound if math.isfinite(lp_bound) else None
+    stopped_by, rounds, status = "gap", 0, None
+    seen: list[np.ndarray] = []
+    while True:
+        rounds += 1
+        left = deadline - time.perf_counter()
+        if left <= 0.05:
+            stopped_by = "time_limit"
+            break
+        if nodes_left is not None and nodes_left <= 0:
+            stopped_by = "node_limit"
+            break
+        seen.clear()
+        res = mip.solve(left, settings.mip_gap, start=best_x, on_solution=seen.append, node_limit=nodes_left)
+        if nodes_left is not None:
+            nodes_left -= max(res.report.nodes, 1)
+        if res.report.bound is not None:
+            bound = res.report.bound if bound is None else max(bound, res.report.bound)
+        status = res.report.status
+        if status == SolveStatus.INFEASIBLE:
+            if best_x is None:
+                return _result(arr, None, start, res.report, clock, {"rounds": rounds, "cuts": cuts}, "infeasible")
+            break  # the rows cut off every plan better than the best one: it is optimal
+        points = ([res.x] if res.x is not None else []) + seen
+        found: list[tuple[int, int, list[int]]] = []
+        for x in points:
+            sep = separators(lay, x, 0.5) if arr.contiguity else []
+            if not sep:
+                value = float(cost @ x + offset)
+                if value < upper - 1e-9:
+                    upper, best_x = value, x
+            found += sep
+        if found:
+            # A disconnected point: the heuristic repairs it into a plan, and the rows forbid it.
+            repaired = design_heuristic(
+                arr,
+                time_limit=max(min(5.0, deadline - time.perf_counter()), 0.5),
+                start=(_decode(lay, points[0]), np.arange(arr.m)),
+            )
+            if repaired.feasible:
+                x = _vector(lay, repaired.slot)
+                value = float(cost @ x + offset)
+                if value < upper - 1e-9:
+                    upper, best_x = value, x
+            extra = _separator_rows(lay, _unique(found))
+            mip.add_rows(extra.matrix(lay.n_col), np.array(extra.lower), np.array(extra.upper))
+            cuts += len(extra.lower)
+            if rounds >= MIP_ROUNDS:
+                stopped_by = "round_limit"
+                break
+            continue
+        if status == SolveStatus.OPTIMAL:
+            stopped_by = "gap"
+        elif status == SolveStatus.NO_SOLUTION or status == SolveStatus.FEASIBLE:
+            stopped_by = "node_limit" if nodes_left is not None and nodes_left <= 0 else "time_limit"
+        break
+    if best_x is None:
+        report = SolveReport(SolveStatus.NO_SOLUTION, stopped_by, None, bound, None, time.perf_counter() - clock, 0.0)
+        return _result(arr, None, start, report, clock, {"rounds": rounds, "cuts": cuts, "fixed": fixed}, stopped_by)
+    if bound is not None:
+        bound = min(bound, upper)
+    gap = relative_gap(upper, bound)
+    proven = gap is not None and gap <= settings.mip_gap + 1e-12
+    report = SolveReport(
+        status=SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE,
+        termination=stopped_by if not proven else "gap",
+        objective=upper,
+        bound=bound,
+        gap=gap,
+        solve_seconds=time.perf_counter() - clock,
+        handover_seconds=0.0,
+        solver_version=res.report.solver_version if rounds else "",
+    )
+    details = {"rounds": rounds, "cuts": cuts, "fixed_columns": fixed, "lp_bound": lp_bound, "lp_rounds": lp_rounds}
+    if sp_report is not None:
+        details["shortest_path_start"] = sp_report.status.value
+    return _result(arr, _decode(lay, best_x), start, report, clock, details, "gap" if proven else stopped_by)
+
+
+def _shortest_path_plan(
+    lay: _Layout, problem: SparseMILP, threads: int, budget: float, nodes: int | None
+) -> tuple[np.ndarray | None, SolveReport]:
+    """A contiguous plan from the restricted model (None when it finds none within its limits)."""
+    sp = _Rows()
+    add_shortest_path_order(sp, lay)
+    model = IncrementalMilp(
+        SparseMILP(
+            cost=problem.cost,
+            matrix=sparse.vstack([sparse.csr_array(problem.matrix), sp.matrix(lay.n_col)]),
+            row_lower=np.concatenate([problem.row_lower, sp.lower]),
+            row_upper=np.concatenate([problem.row_upper, sp.upper]),
+            col_lower=problem.col_lower,
+            col_upper=problem.col_upper,
+            integer=problem.integer,
+            offset=problem.offset,
+        ),
+        threads,
+    )
+    res = model.solve(budget, 0.01, node_limit=nodes)
+    return res.x, res.report
+
+
+def _unique(found: list[tuple[int, int, list[int]]]) -> list[tuple[int, int, list[int]]]:
+    seen, out = set(), []
+    for i, j, cut in found:
+        key = (i, j, tuple(cut))
+        if key not in seen:
+            seen.add(key)
+            out.append((i, j, cut))
+    return out
+
+
+def _result(
+    arr: TerritoryArrays,
+    slot: np.ndarray | None,
+    start: HeuristicPlan,
+    report: SolveReport,
+    clock: float,
+    details: dict[str, object],
+    stopped_by: str,
+) -> Alignment:
+    inp = arr.inp
+    site_of = {inp.units[i]: inp.sites[int(j)] for i, j in enumerate(slot.tolist())} if slot is not None else {}
+    return Alignment(
+        site_of=site_of,
+        report=report,
+        method="rooted",
+        details={
+            **details,
+            "start_feasible": start.feasible,
+            "start_cost": start.cost,
+            "start_seconds": round(start.seconds, 3),
+            "stopped_by": stopped_by,
+            "reproducible": stopped_by != "time_limit",
+            "seconds": round(time.perf_counter() - clock, 3),
+        },
+    )
