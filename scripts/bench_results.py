@@ -15,8 +15,10 @@ import statistics
 import sys
 from pathlib import Path
 
+from spmopt.bench import planner_suite
 from spmopt.bench.compare import markdown_table
-from spmopt.bench.suites import NAMES, RESULTS, SCALE, Suite, run_suite, scale_target_met, suite, target_met
+from spmopt.bench.planner import DESIGNS
+from spmopt.bench.suites import NAMES, PLANNER, RESULTS, SCALE, Suite, run_suite, scale_target_met, suite, target_met
 from spmopt.bench.territory import summary_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,6 +109,104 @@ def scale_section(stored: dict[str, dict]) -> tuple[list[str], int, int]:
     return lines, met, len(stored)
 
 
+def _tolerances(r: dict) -> str:
+    measures, tolerances = r.get("measures") or [], r.get("tolerances") or []
+    return ", ".join(f"{m} ±{100 * float(t):g}%" for m, t in zip(measures, tolerances, strict=False)) or "–"
+
+
+def _requirements(r: dict) -> str:
+    parts = ["contiguous" if r.get("contiguity") else "free"]
+    if r.get("locks"):
+        parts.append(f"{r['locks']} locks")
+    if r.get("cap") is not None:
+        parts.append(f"cap {100 * float(r['cap']):g}%")
+    if r.get("unequal_share"):
+        parts.append("1.5x share")
+    return ", ".join(parts)
+
+
+def planner_section(stored: dict[str, dict]) -> tuple[list[str], int, int]:
+    """The planner designs: plan found, gap, seconds and method per design, from the stored results."""
+    lines = [
+        f"## {PLANNER}: {planner_suite.TITLE}",
+        "",
+        f"Target: {planner_suite.describe_target()}. Designs: `spmopt/bench/planner.py` ({planner_suite.SOURCE}); "
+        "each is feasible by construction (a planted alignment meets every requirement, checked when the design is "
+        "built). 'plan' is the engine's alignment judged by an independent checker (bands, contiguity, locks, cap); "
+        "objective = account-weighted km recomputed from it; seconds = wall time of the solve.",
+        "",
+    ]
+    if not stored:
+        return [*lines, "Not run (`spmopt bench suite planner`).", ""], 0, len(DESIGNS)
+    partial = any(r.get("partial") for r in stored.values()) or len(stored) < len(DESIGNS)
+    if partial:
+        limits = sorted({float(r.get("time_limit", 0)) for r in stored.values()})
+        lines += [
+            f"**Partial run**: {len(stored)} of {len(DESIGNS)} designs, time limit "
+            f"{'/'.join(f'{t:g}' for t in limits)} s (the suite's is {planner_suite.TIME_LIMIT:g} s); the figures "
+            "show the run works, not how the engine fares on the suite.",
+            "",
+        ]
+    lines += [
+        "| design | state | n | k | balance (effective bands) | requirements | plan | objective | bound | gap | "
+        "first plan s | seconds | status | method | target met |",
+        "|---|---|---:|---:|---|---|---|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    met = plans = 0
+    for spec in DESIGNS:
+        r = stored.get(spec.name)
+        if r is None:
+            lines.append(
+                f"| {spec.name} | {spec.label} | – | {spec.reps} | – | – | not run | – | – | – | – | – | – | – | no |"
+            )
+            continue
+        ok = planner_suite.target_met(r)
+        met += ok
+        plans += planner_suite.plan_target_met(r)
+        plan = "valid" if r.get("valid") else ("none" if r.get("problems") == ["no alignment returned"] else "invalid")
+        first = r.get("first_plan_seconds")
+        first_text = (
+            "–" if first is None else f"{float(first):.1f}" + ("*" if r.get("first_plan_from") == "total" else "")
+        )
+        status = str(r.get("status"))
+        if r.get("note"):
+            status += f": {str(r['note']).replace('|', '/')[:160]}"
+        gap_text = _pct(r.get("gap")) + (" (bound invalid)" if r.get("bound_valid") is False else "")
+        lines.append(
+            f"| {spec.name} | {r.get('state', spec.label)} | {r.get('n', '–')} | {r.get('k', '–')} | "
+            f"{_tolerances(r)} | {_requirements(r)} | {plan} | {_num(r.get('objective'), 8)} | "
+            f"{_num(r.get('bound'), 8)} | "
+            f"{gap_text} | {first_text} | {float(r['seconds']):.1f} | {status} | {r.get('method', '–')} | "
+            f"{'yes' if ok else 'no'} |"
+        )
+    lines += [
+        "",
+        "first plan s: as the engine reports it (its first plan, or a start it calls feasible); * = seconds of the "
+        "whole solve, when it reports neither.",
+        "",
+        f"**{met} of {len(DESIGNS)} reach the target; {plans} of {len(DESIGNS)} have a valid plan within "
+        f"{planner_suite.PLAN_SECONDS:g} s.**",
+        "",
+    ]
+    changed = []
+    for r in stored.values():
+        f = r.get("facts") or {}
+        asked_set = zip(f.get("requested_tolerances", []), f.get("effective_tolerances", []), strict=True)
+        for m, (asked, set_to) in zip(f.get("measures", []), asked_set, strict=True):
+            if set_to > asked:
+                changed.append(f"{r['instance']}: {m} ±{100 * asked:g}% asked, ±{100 * set_to:g}% set")
+        if f.get("requested_cap") is not None and f.get("effective_cap") != f["requested_cap"]:
+            asked, set_to = 100 * f["requested_cap"], 100 * f["effective_cap"]
+            changed.append(f"{r['instance']}: disruption cap {asked:g}% asked, {set_to:g}% set")
+    if changed:
+        lines += ["Requirements the planted alignment could not meet as asked, widened so it does:", ""]
+        lines += [f"* {c}" for c in changed] + [""]
+    commands = sorted({str(r["suite_command"]) for r in stored.values() if r.get("suite_command")})
+    if commands:
+        lines += ["Command(s):", "", "```", *commands, "```", ""]
+    return lines, met, len(DESIGNS)
+
+
 def machine_section(stored: dict[str, dict[str, dict]]) -> list[str]:
     """The machines and dates the stored results were measured on."""
     machines: dict[tuple, list[str]] = {}
@@ -156,6 +256,14 @@ def comparison_section(folder: Path) -> list[str]:
     for path in runs:
         data = json.loads(path.read_text(encoding="utf-8"))
         rows = data["rows"]
+        if (data.get("machine") or {}).get("comparison") == PLANNER:
+            lines += [
+                f"### {path.stem}: engine, flow model and heuristic alone on the planner designs",
+                "",
+                planner_suite.compare_markdown(rows, data.get("machine")).rstrip(),
+                "",
+            ]
+            continue
         lines += [f"### {path.stem}", "", markdown_table(rows, data.get("machine")).rstrip(), ""]
         for solver in ("textbook", "spopt"):
             ratios = [
@@ -190,6 +298,8 @@ def render(stored: dict[str, dict[str, dict]], compare_folder: Path | None = Non
     for name in NAMES:
         if name == SCALE:
             body, met, total = scale_section(stored.get(SCALE, {}))
+        elif name == PLANNER:
+            body, met, total = planner_section(stored.get(PLANNER, {}))
         else:
             body, met, total = suite_section(suite(name), stored.get(name, {}))
         lines += body

@@ -647,7 +647,7 @@ def _print_planner(results: list[dict]) -> None:
             "valid" if r.get("valid") else ("none" if r.get("problems") == ["no alignment returned"] else "invalid"),
             num(r.get("objective")),
             pct(r.get("gap")) + ("!" if r.get("bound_valid") is False else ""),
-            "-" if first is None else f"{float(first):.1f}" + ("" if r.get("first_plan_from") == "engine" else "*"),
+            "-" if first is None else f"{float(first):.1f}" + ("*" if r.get("first_plan_from") == "total" else ""),
             f"{float(r['seconds']):.1f}",
             str(r["status"]),
             str(r.get("method", "-")),
@@ -657,7 +657,7 @@ def _print_planner(results: list[dict]) -> None:
     Console(width=max(out.width, 110)).print(table)
     out.print(f"target: {describe_target()}")
     out.print("n/k/b: units, reps, balance measures; gap!: the bound exceeds the planted alignment's value")
-    out.print("plan s: seconds to the first valid plan; * = the whole solve's (the engine did not report it)")
+    out.print("plan s: seconds to the first plan as the engine reports it; * = the whole solve's (not reported)")
     met = sum(bool(r.get("target_met")) for r in results)
     plans = sum(bool(r.get("plan_target_met")) for r in results)
     n = len(results)

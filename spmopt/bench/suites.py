@@ -227,11 +227,13 @@ BUILDERS: dict[str, Callable[[], Suite]] = {
 }
 SCALE = "scale"
 """The 30,000-unit synthetic design, run by `spmopt.bench.scale.run_scale` (see `run_scale_suite`)."""
-NAMES = (*BUILDERS, SCALE)
+PLANNER = "planner"
+"""Planner-shaped designs on census-tract graphs, built and run by `spmopt.bench.planner_suite`."""
+NAMES = (*BUILDERS, SCALE, PLANNER)
 
 
 def suite(name: str) -> Suite:
-    """The suite called `name` (not `scale`, which has no instance files)."""
+    """The suite called `name` (not `scale` or `planner`, which have no instance files)."""
     if name not in BUILDERS:
         raise ConfigError(f"unknown benchmark suite '{name}'; choose one of {', '.join(NAMES)}")
     return BUILDERS[name]()
@@ -370,6 +372,10 @@ def run_suite(
     folder = out if out is not None else RESULTS / name
     if name == SCALE:
         return [run_scale_suite(time_limit, folder, done)]
+    if name == PLANNER:
+        from spmopt.bench.planner_suite import run_planner_suite
+
+        return run_planner_suite(time_limit, only, folder, threads, done)
     s = suite(name)
     limit = time_limit if time_limit is not None else s.time_limit
     command = f"spmopt bench suite {name} --time-limit {limit:g}" + (f" --threads {threads}" if threads else "")

@@ -99,7 +99,8 @@ class _Search:
         self.moved = 0.0
         self.wt = [[1.0] * self.k for _ in range(self.B)]
         for i, t in enumerate(self.a):
-            self._add(i, t)
+            if t >= 0:
+                self._add(i, t)
 
     def _add(self, i: int, t: int) -> None:
         for b in range(self.B):

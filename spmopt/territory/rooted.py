@@ -67,6 +67,14 @@ class _Rows:
         self.lower.append(lo)
         self.upper.append(hi)
 
+    def extend(self, other: _Rows) -> None:
+        offset = len(self.lower)
+        self.rows += [r + offset for r in other.rows]
+        self.cols += other.cols
+        self.vals += other.vals
+        self.lower += other.lower
+        self.upper += other.upper
+
     def matrix(self, n_col: int) -> sparse.csr_array:
         return sparse.csr_array((self.vals, (self.rows, self.cols)), shape=(len(self.lower), n_col))
 
@@ -191,17 +199,20 @@ def add_shortest_path_order(rows: _Rows, lay: _Layout) -> None:
 
 
 def _bounds(lay: _Layout) -> tuple[np.ndarray, np.ndarray]:
-    """Locks and roots fix columns; a locked unit may join no other rep."""
+    """Locks and roots fix columns; a unit held by two reps (a home locked elsewhere) can join none."""
     arr = lay.arr
     lo = np.zeros(lay.n_col)
     hi = np.ones(lay.n_col)
-    fixed = {int(i): int(t) for i, t in enumerate(arr.lock.tolist()) if t >= 0}
+    held: dict[int, set[int]] = {}
+    for i, t in enumerate(arr.lock.tolist()):
+        if t >= 0:
+            held.setdefault(i, set()).add(t)
     if arr.contiguity:
         for j, r in enumerate(arr.root.tolist()):
-            fixed[r] = j
-    for i, j in fixed.items():
+            held.setdefault(r, set()).add(j)
+    for i, sites in held.items():
         for p in range(int(arr.unit_start[i]), int(arr.unit_start[i + 1])):
-            if int(arr.pair_site[p]) == j:
+            if len(sites) == 1 and int(arr.pair_site[p]) in sites:
                 lo[p] = 1.0
             else:
                 hi[p] = 0.0
@@ -322,8 +333,9 @@ def _widest(arr: TerritoryArrays, root: int, cap: np.ndarray) -> np.ndarray:
     return best
 
 
-_SCALE = 1_000_000
-_BIG = 2**40
+_SCALE = 10_000
+_BIG = 1_000_000_000
+"""Capacities are int32 in scipy's max-flow (larger values wrap silently): x_vj in 1/10,000ths, edges uncuttable."""
 
 
 def _min_vertex_cut(
@@ -332,12 +344,12 @@ def _min_vertex_cut(
     """Minimum root–target vertex cut (capacities `cap`, root and target uncuttable) and its value."""
     from scipy.sparse.csgraph import maximum_flow
 
-    inner = np.round(cap * _SCALE).astype(np.int64)
+    inner = np.round(cap * _SCALE).astype(np.int32)
     inner[[root, target]] = _BIG
     nodes = np.arange(n)
     rows = np.concatenate([nodes, src + n, dst + n])
     cols = np.concatenate([nodes + n, dst, src])
-    caps = np.concatenate([inner, np.full(2 * len(src), _BIG, dtype=np.int64)])
+    caps = np.concatenate([inner, np.full(2 * len(src), _BIG, dtype=np.int32)])
     graph = sparse.csr_array((caps, (rows, cols)), shape=(2 * n, 2 * n))
     flow = maximum_flow(sparse.csr_matrix(graph), root, target)
     residual = sparse.csr_array(graph - flow.flow)
@@ -369,9 +381,17 @@ def _reach(arr: TerritoryArrays, start: int, within: set[int] | None, blocked: s
     return seen
 
 
+def separates(arr: TerritoryArrays, i: int, root: int, cut: list[int]) -> bool:
+    """True when every path from unit i to `root` passes through `cut` (so the row is valid)."""
+    return root not in _reach(arr, i, None, set(cut))
+
+
 def _separator_rows(lay: _Layout, found: list[tuple[int, int, list[int]]]) -> _Rows:
+    """Rows x_ij - sum_{c in C} x_cj <= 0; a set that fails the path check is never added (the bound stays valid)."""
     rows = _Rows()
     for i, j, cut in found:
+        if not separates(lay.arr, i, int(lay.arr.root[j]), cut):
+            continue
         cols = [lay.pair[i, j]] + [lay.pair[c, j] for c in cut if (c, j) in lay.pair]
         rows.add(cols, [1.0] + [-1.0] * (len(cols) - 1), -math.inf, 0.0)
     return rows
@@ -451,9 +471,7 @@ def solve_rooted(
             break
         extra = _separator_rows(lay, found)
         lp.add_rows(extra.matrix(lay.n_col), np.array(extra.lower), np.array(extra.upper))
-        for i, j, cut in found:
-            cols = [lay.pair[i, j]] + [lay.pair[c, j] for c in cut if (c, j) in lay.pair]
-            lp_cuts.add(cols, [1.0] + [-1.0] * (len(cols) - 1), -math.inf, 0.0)
+        lp_cuts.extend(extra)
         cuts += len(found)
     if lp_x is None and res.report.status == SolveStatus.INFEASIBLE:
         return _result(
