@@ -105,3 +105,42 @@ def test_minimum_vertex_cut_on_a_path_is_its_weakest_unit() -> None:
     cut, value = _min_vertex_cut(4, src, dst, np.array([1.0, 0.6, 0.3, 0.9]), 0, 3)
     assert cut == [2]
     assert value == pytest.approx(0.3)
+
+
+def test_locks_hold_when_todays_alignment_puts_the_unit_elsewhere() -> None:
+    """Six units in a row, reps at both ends; u2 is locked to the far rep B though today it is A's."""
+    from spmopt.territory.inputs import Disruption
+
+    units = tuple(f"u{i}" for i in range(6))
+    xy = {u: float(i) for i, u in enumerate(units)}
+    home = {"A": "u0", "B": "u5"}
+    distance = {(u, s): abs(xy[u] - xy[home[s]]) for u in units for s in home}
+    current = {u: ("TA" if i < 3 else "TB") for i, u in enumerate(units)}
+    inp = TerritoryInputs(
+        units=units,
+        sites=("A", "B"),
+        fixed_sites=True,
+        territories=2,
+        pairs=tuple(sorted(distance)),
+        distance=distance,
+        distance_weight=dict.fromkeys(units, 1.0),
+        site_territory={"A": "TA", "B": "TB"},
+        site_rep={"A": "A", "B": "B"},
+        contiguity=True,
+        edges=tuple((units[i], units[i + 1]) for i in range(5)),
+        locks={"u2": "TB"},
+        current=current,
+        disruption=Disruption(
+            measure=None, weights=dict.fromkeys(units, 1.0), total=6.0, cap=None, penalty_per_point=0.1
+        ),
+        roots=home,
+        root_distance={s: {u: abs(xy[u] - xy[h]) for u in units} for s, h in home.items()},
+    )
+    solved = solve_rooted(inp, EXACT)
+    # u2 with B forces u3 and u4 with B too (contiguity): A keeps u0, u1. Distance 0+1 + 3+2+1+0 = 7, one unit moved.
+    assert solved.site_of == {"u0": "A", "u1": "A", "u2": "B", "u3": "B", "u4": "B", "u5": "B"}
+    assert solved.report.status == SolveStatus.OPTIMAL
+    assert solved.report.objective == pytest.approx(7 + 0.1 * 100 / 6)
+    feasible, plan = heuristic_solved(inp)
+    assert feasible
+    assert plan.territory_of["u2"] == "TB"

@@ -250,6 +250,12 @@ class IncrementalMilp:
         if threads is not None:
             self._h.setOptionValue("threads", int(threads))
         use_threads(threads)
+        # One subscription for the object's life: HiGHS keeps callbacks across runs, so each run only swaps
+        # the listeners these two functions forward to.
+        self._listeners: tuple = (None, None)
+        self._halt = False
+        self._h.cbMipSolution.subscribe(self._on_solution)
+        self._h.cbMipInterrupt.subscribe(self._on_interrupt)
         a = sparse.csc_array(problem.matrix)
         a.sort_indices()
         self.n_col = a.shape[1]
@@ -274,6 +280,22 @@ class IncrementalMilp:
             a.data.astype(np.float64),
             integrality,
         )
+
+    def _on_solution(self, event) -> None:
+        on_solution, stop_after = self._listeners
+        if on_solution is None and stop_after is None:
+            return
+        x = np.array(event.data_out.mip_solution, dtype=np.float64)
+        if len(x) != self.n_col:  # a sub-MIP's own point, in its own column space
+            return
+        if on_solution is not None:
+            on_solution(x)
+        if stop_after is not None and stop_after(x):
+            self._halt = True
+
+    def _on_interrupt(self, event) -> None:
+        # Written every time: HiGHS keeps the flag from one run to the next.
+        event.data_in.user_interrupt = self._halt
 
     @property
     def n_row(self) -> int:
@@ -306,6 +328,7 @@ class IncrementalMilp:
         start: np.ndarray | None = None,
         on_solution: SolutionListener | None = None,
         node_limit: int | None = None,
+        stop_after: SolutionListener | None = None,
     ) -> MilpResult:
         """Run HiGHS on the current rows within `time_limit` seconds; `start` is offered as a MIP start.
 
@@ -321,17 +344,13 @@ class IncrementalMilp:
         if start is not None:
             h.setSolution(_solution(start))
 
-        def seen(event) -> None:
-            on_solution(np.array(event.data_out.mip_solution, dtype=np.float64))
-
-        if on_solution is not None:
-            h.cbMipSolution.subscribe(seen)
+        self._listeners = (on_solution, stop_after)
+        self._halt = False
         clock = time.perf_counter()
         try:
             h.run()
         finally:
-            if on_solution is not None:
-                h.cbMipSolution.unsubscribe(seen)
+            self._listeners = (None, None)
         solve_seconds = time.perf_counter() - clock
         model_status = h.getModelStatus()
         info = h.getInfo()

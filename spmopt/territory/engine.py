@@ -8,6 +8,8 @@ itself by `score_alignment`, so a method cannot report a value its assignment do
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from spmopt.config import SolverSettings
 from spmopt.optim.solve import SolveStatus, relative_gap
@@ -73,30 +75,40 @@ FALLBACK_SECONDS = 30.0
 """Safety-net time of the heuristic run after a method found nothing (its effort limits usually stop it first)."""
 
 
-def _dispatch(inp: TerritoryInputs, settings: SolverSettings, progress: Progress) -> Alignment:
-    """The strongest method that applies to the design's structure (checked in this order)."""
-    # Imported here: every method module imports `Alignment` from this one.
-    from spmopt.territory.capacitated import applies as capacitated_applies
-    from spmopt.territory.capacitated import solve_capacitated
-    from spmopt.territory.contiguous import handles as contiguous_handles
-    from spmopt.territory.contiguous import solve_contiguous
-    from spmopt.territory.exact import solve_exact
-    from spmopt.territory.large import solve_large
-    from spmopt.territory.pmedian import pmedian_applies, solve_pmedian
-    from spmopt.territory.rooted import applies as rooted_applies
-    from spmopt.territory.rooted import solve_rooted
+@dataclass(frozen=True, slots=True)
+class Method:
+    """One entry of the registry: when it applies and how it solves, with one signature for all."""
 
-    if pmedian_applies(inp):
-        return solve_pmedian(inp, settings, progress)
-    if capacitated_applies(inp):  # capacity bands; without bands it is the p-median above
-        return solve_capacitated(inp, settings)
-    if contiguous_handles(inp) and (inp.contiguity or inp.compactness == "cut_edges"):
-        return solve_contiguous(inp, settings, progress)
-    if large_applies(inp):
-        return solve_large(inp, settings, progress)
-    if rooted_applies(inp):
-        return solve_rooted(inp, settings, progress)
-    return solve_exact(inp, settings, progress)
+    name: str
+    applies: Callable[[TerritoryInputs], bool]
+    solve: Callable[[TerritoryInputs, SolverSettings, Progress], Alignment]
+
+
+def methods() -> tuple[Method, ...]:
+    """The registry, strongest first: the first method whose predicate holds solves the design."""
+    # Imported here so that importing the engine stays cheap and method modules never import it.
+    from spmopt.territory import capacitated, contiguous, exact, large, pmedian, rooted
+
+    return (
+        Method("pmedian", pmedian.pmedian_applies, pmedian.solve_pmedian),
+        Method("capacitated", capacitated.applies, lambda inp, st, _: capacitated.solve_capacitated(inp, st)),
+        Method("contiguous", _districting, contiguous.solve_contiguous),
+        Method("large", large_applies, large.solve_large),
+        Method("rooted", rooted.applies, rooted.solve_rooted),
+        Method("exact", lambda _: True, exact.solve_exact),
+    )
+
+
+def _districting(inp: TerritoryInputs) -> bool:
+    from spmopt.territory.contiguous import handles
+
+    return handles(inp) and (inp.contiguity or inp.compactness == "cut_edges")
+
+
+def _dispatch(inp: TerritoryInputs, settings: SolverSettings, progress: Progress) -> Alignment:
+    """The first registered method that applies to the design's structure."""
+    method = next(m for m in methods() if m.applies(inp))
+    return method.solve(inp, settings, progress)
 
 
 LARGE_UNITS = 2000

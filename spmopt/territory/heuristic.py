@@ -97,7 +97,6 @@ class _Search:
         self.tot = [[0.0] * self.k for _ in range(self.B)]
         self.size = [0] * self.k
         self.moved = 0.0
-        self.wt = [[1.0] * self.k for _ in range(self.B)]
         for i, t in enumerate(self.a):
             if t >= 0:
                 self._add(i, t)
@@ -136,32 +135,21 @@ class _Search:
     # --- measures of quality --------------------------------------------------------------
     def _v(self, b: int, t: int, x: float) -> float:
         e = self.lo[b][t] - x if x < self.lo[b][t] else (x - self.hi[b][t] if x > self.hi[b][t] else 0.0)
-        return self.wt[b][t] * (e / self.scale[b]) ** 2 if e else 0.0
+        return (e / self.scale[b]) ** 2 if e else 0.0
 
     def _vcap(self, moved: float) -> float:
         if self.cap is None or moved <= self.cap:
             return 0.0
         return ((moved - self.cap) / self.total_w) ** 2
 
-    def violation(self, weighted: bool = False) -> float:
-        """V as defined in the module docstring; `weighted` uses the search's current penalty weights."""
-        v = sum(
-            self._v(b, t, self.tot[b][t]) / (1.0 if weighted else self.wt[b][t])
-            for b in range(self.B)
-            for t in range(self.k)
-        )
+    def violation(self) -> float:
+        """V as defined in the module docstring."""
+        v = sum(self._v(b, t, self.tot[b][t]) for b in range(self.B) for t in range(self.k))
         return v + self._vcap(self.moved)
 
     def missed_slots(self) -> list[int]:
         """Slots with a measure outside its band."""
         return [t for t in range(self.k) if any(self._v(b, t, self.tot[b][t]) > 0 for b in range(self.B))]
-
-    def reweigh(self) -> None:
-        """Double the penalty of every band still missed, so the search turns to it (guided local search)."""
-        for b in range(self.B):
-            for t in range(self.k):
-                if self._v(b, t, self.tot[b][t]) > 0:
-                    self.wt[b][t] = min(self.wt[b][t] * 2.0, 1e6)
 
     def unit_cost(self, i: int, t: int) -> float:
         return float(self.C[i, self.site[t]])
@@ -430,6 +418,7 @@ def _repair(s: _Search) -> None:
     """Give every unit a slot and make every slot one piece holding its root (contiguity)."""
     a = s.a
     if s.contig:
+        _connect_locked_pieces(s)
         for t in range(s.k):
             members = [i for i in range(s.n) if a[i] == t]
             if not members:
@@ -446,6 +435,56 @@ def _repair(s: _Search) -> None:
                             s._remove(i, t)
                             a[i] = -1
     _fill_unassigned(s)
+
+
+def _connect_locked_pieces(s: _Search) -> None:
+    """A piece of slot t holding a locked unit is joined to t's root by the shortest free path of units.
+
+    Path units may come from other slots (not their roots or locked units); the pieces this leaves
+    behind in those slots are handed on by the rest of `_repair`.
+    """
+    roots = {s.root(t) for t in range(s.k)}
+    for t in range(s.k):
+        anchor = s.root(t)
+        if anchor < 0 or s.a[anchor] != t:
+            continue
+        members = [i for i in range(s.n) if s.a[i] == t]
+        pieces = _pieces(s, members, t)
+        main = next(p for p in pieces if anchor in p)
+        for piece in pieces:
+            if piece is main or not any(s.lock[i] == t for i in piece):
+                continue
+            path = _free_path(s, main, piece, t, roots)
+            for v in path:
+                if s.a[v] >= 0:
+                    s._remove(v, s.a[v])
+                s.a[v] = t
+                s._add(v, t)
+            main = main | piece | set(path)
+
+
+def _free_path(s: _Search, source: set[int], goal: set[int], t: int, roots: set[int]) -> list[int]:
+    """Units strictly between `source` and `goal` on a shortest path avoiding other slots' roots and locks."""
+    parent: dict[int, int] = {}
+    queue = deque(sorted(source))
+    seen = set(source)
+    while queue:
+        x = queue.popleft()
+        for v in s.nbr[x]:
+            if v in seen:
+                continue
+            if v in goal:
+                path = []
+                while x not in source:
+                    path.append(x)
+                    x = parent[x]
+                return path
+            if (s.lock[v] >= 0 and s.lock[v] != t) or (v in roots and s.a[v] != t):
+                continue
+            seen.add(v)
+            parent[v] = x
+            queue.append(v)
+    return []
 
 
 def _pieces(s: _Search, members: list[int], t: int) -> list[set[int]]:
@@ -652,24 +691,25 @@ def design_heuristic(
         if s.timed_out() and best is not None:
             break
         tried += 1
-        if kind == "given":
-            site = start[1].tolist()
-            s.load([int(x) for x in start[0]], site)
-            _repair(s)
-        elif kind == "current":
-            site = list(range(arr.k))
-            s.load(arr.current.tolist(), site)
+        if kind in ("given", "current"):
+            slots = start[0] if kind == "given" else arr.current
+            site = start[1].tolist() if kind == "given" else list(range(arr.k))
+            s.load(np.where(arr.lock >= 0, arr.lock, slots).tolist(), site)
             _repair(s)
         else:
             site = list(range(arr.k)) if arr.fixed else _initial_centres(arr, cost, rng, noise)
             _grow(s, site, rng, noise)
+            _repair(s)
         _improve(s, effort, rng)
         v, f = s.violation(), s.cost()
         if best is None or (v, f) < (best[0], best[1]):
             best = (v, f, list(s.a), list(s.site))
     v, f, a, site = best
     s.load(a, site)
-    feasible = v <= EPS_V and all(s.connected_slot(t) for t in range(arr.k)) if arr.contiguity else v <= EPS_V
+    locked = bool(np.all((arr.lock < 0) | (np.array(a) == arr.lock)))
+    eligible = all(np.isfinite(cost[i, site[t]]) for i, t in enumerate(a))
+    connected = not arr.contiguity or all(s.connected_slot(t) for t in range(arr.k))
+    feasible = v <= EPS_V and locked and eligible and connected
     return HeuristicPlan(
         slot=np.array(a, dtype=np.int64),
         site=np.array(site, dtype=np.int64),
@@ -696,10 +736,7 @@ def _improve(s: _Search, effort: Effort, rng: np.random.Generator) -> None:
         if (s.violation(), s.cost()) < best[:2]:
             best = (s.violation(), s.cost(), list(s.a))
         kicks += 1
-    weights = s.wt
     s.load(best[2], s.site)
-    if best[0] > EPS_V:
-        s.wt = weights
     if not s.fixed:
         for _ in range(effort.recentre_rounds):
             if s.timed_out() or not _recentre(s):

@@ -35,13 +35,15 @@ from spmopt.config import SolverSettings
 from spmopt.optim.solve import IncrementalMilp, SolveReport, SolveStatus, SparseMILP, relative_gap
 from spmopt.territory.alignment import Alignment, Progress, quiet
 from spmopt.territory.arrays import TerritoryArrays, territory_arrays
-from spmopt.territory.heuristic import HeuristicPlan, design_heuristic
+from spmopt.territory.heuristic import Effort, HeuristicPlan, design_heuristic
 from spmopt.territory.inputs import TerritoryInputs
 
 LP_ROUNDS = 25
 """Separation rounds on the LP relaxation before branching."""
-MIP_ROUNDS = 30
-"""Re-solves of the MIP with new separator rows (each a node-limited search)."""
+REPAIR = Effort(starts=1, passes=20, kicks=3)
+"""Effort spent turning each disconnected MIP point into a plan (it runs once a round)."""
+MIP_ROUNDS = 400
+"""Re-solves of the MIP with new separator rows (a search stops at its first disconnected point)."""
 
 
 def applies(inp: TerritoryInputs) -> bool:
@@ -510,6 +512,12 @@ def solve_rooted(
     bound = lp_bound if math.isfinite(lp_bound) else None
     stopped_by, rounds, status = "gap", 0, None
     seen: list[np.ndarray] = []
+
+    def disconnected(x: np.ndarray) -> bool:
+        # Stop the search at a disconnected point: its rows are added and the search restarts from the
+        # best contiguous plan, instead of exploring a tree that the new rows would cut.
+        return bool(separators(lay, x, 0.5))
+
     while True:
         rounds += 1
         left = deadline - time.perf_counter()
@@ -520,7 +528,14 @@ def solve_rooted(
             stopped_by = "node_limit"
             break
         seen.clear()
-        res = mip.solve(left, settings.mip_gap, start=best_x, on_solution=seen.append, node_limit=nodes_left)
+        res = mip.solve(
+            left,
+            settings.mip_gap,
+            start=best_x,
+            on_solution=seen.append,
+            node_limit=nodes_left,
+            stop_after=disconnected if arr.contiguity else None,
+        )
         if nodes_left is not None:
             nodes_left -= max(res.report.nodes, 1)
         if res.report.bound is not None:
@@ -544,6 +559,7 @@ def solve_rooted(
             repaired = design_heuristic(
                 arr,
                 time_limit=max(min(5.0, deadline - time.perf_counter()), 0.5),
+                effort=REPAIR,
                 start=(_decode(lay, points[0]), np.arange(arr.m)),
             )
             if repaired.feasible:
