@@ -42,8 +42,9 @@ LP_ROUNDS = 25
 """Separation rounds on the LP relaxation before branching."""
 REPAIR = Effort(starts=1, passes=20, kicks=3)
 """Effort spent turning each disconnected MIP point into a plan (it runs once a round)."""
-MIP_ROUNDS = 400
-"""Re-solves of the MIP with new separator rows (a search stops at its first disconnected point)."""
+MIP_ROUNDS = 12
+"""Re-solves of the MIP with new separator rows (a search stops at its first disconnected point); a deterministic
+limit, like `SolverSettings.node_limit`."""
 
 
 def applies(inp: TerritoryInputs) -> bool:
