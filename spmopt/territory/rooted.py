@@ -447,6 +447,8 @@ def solve_rooted(
     )
     problem = rooted_milp(lay)
     cost, offset = problem.cost, problem.offset
+    if best_x is not None and not satisfies(problem, best_x):
+        best_x = None
     nodes_left = settings.node_limit
     sp_report = None
     if best_x is None and arr.contiguity:
@@ -563,7 +565,7 @@ def solve_rooted(
                 effort=REPAIR,
                 start=(_decode(lay, points[0]), np.arange(arr.m)),
             )
-            if repaired.feasible:
+            if repaired.feasible and satisfies(problem, _vector(lay, repaired.slot)):
                 x = _vector(lay, repaired.slot)
                 value = float(cost @ x + offset)
                 if value < upper - 1e-9:
@@ -624,6 +626,14 @@ def _shortest_path_plan(
     )
     res = model.solve(budget, 0.01, node_limit=nodes)
     return res.x, res.report
+
+
+def satisfies(problem: SparseMILP, x: np.ndarray, tol: float = 1e-6) -> bool:
+    """x meets every row and column bound of `problem`: an outside plan enters as incumbent only then."""
+    ax = sparse.csr_array(problem.matrix) @ x
+    scale = tol * np.maximum(1.0, np.abs(ax))
+    rows = np.all(ax >= problem.row_lower - scale) and np.all(ax <= problem.row_upper + scale)
+    return bool(rows and np.all(x >= problem.col_lower - tol) and np.all(x <= problem.col_upper + tol))
 
 
 def _unique(found: list[tuple[int, int, list[int]]]) -> list[tuple[int, int, list[int]]]:
