@@ -99,10 +99,10 @@ def test_heuristic_gives_the_same_plan_twice_on_the_demo() -> None:
 
 def test_minimum_vertex_cut_on_a_path_is_its_weakest_unit() -> None:
     """Path 0-1-2-3 with x = (1, 0.6, 0.3, 0.9): unit 2 (0.3) is the cheapest cut between the root 0 and unit 3."""
-    from spmopt.territory.rooted import _min_vertex_cut
+    from spmopt.territory.separation import min_vertex_cut
 
     src, dst = np.array([0, 1, 2]), np.array([1, 2, 3])
-    cut, value = _min_vertex_cut(4, src, dst, np.array([1.0, 0.6, 0.3, 0.9]), 0, 3)
+    cut, value = min_vertex_cut(4, src, dst, np.array([1.0, 0.6, 0.3, 0.9]), 0, 3)
     assert cut == [2]
     assert value == pytest.approx(0.3)
 

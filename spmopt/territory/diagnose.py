@@ -127,16 +127,18 @@ def _check_graph(inp: TerritoryInputs) -> None:
     if islands:
         raise InfeasibleModelError(
             f"contiguity is required but {len(islands)} unit(s) have no neighbours: {_listing(islands)}. "
-            "Add edges for them in an adjacency CSV (data.adjacency, e.g. a bridge or ferry link), "
-            "merge them into a neighbour, or set territory.contiguity: false."
+            "Set territory.islands: bridge to link each to its nearest unit, add edges for them in an "
+            "adjacency CSV (data.adjacency, e.g. a bridge or ferry link), merge them into a neighbour, or set "
+            "territory.contiguity: false."
         )
     parts = sorted(nx.connected_components(graph), key=len, reverse=True)
     if len(parts) > 1:
         small = sorted(str(u) for part in parts[1:] for u in part)
         raise InfeasibleModelError(
             f"contiguity is required but the adjacency graph falls into {len(parts)} separate pieces; "
-            f"units outside the largest piece: {_listing(small)}. Connect them with edges in an "
-            "adjacency CSV (data.adjacency), or set territory.contiguity: false."
+            f"units outside the largest piece: {_listing(small)}. Set territory.islands: bridge to link "
+            "each piece to its nearest unit, connect them with edges in an adjacency CSV (data.adjacency), "
+            "or set territory.contiguity: false."
         )
 
 

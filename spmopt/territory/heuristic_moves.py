@@ -1,0 +1,146 @@
+"""The heuristic's improving moves: best single moves, border swaps, slot rebuilds and kicks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spmopt.territory.heuristic_start import fill_unassigned
+from spmopt.territory.heuristic_state import Search, better
+
+
+def local_search(s: Search, passes: int, rng: np.random.Generator) -> None:
+    """Best single move per unit, then swaps along borders, until a pass changes nothing."""
+    order = rng.permutation(s.n).tolist()
+    for _ in range(passes):
+        if s.timed_out():
+            return
+        changed = False
+        for i in order:
+            if not s.removable(i):
+                continue
+            t = s.a[i]
+            best, best_u = (0.0, 0.0), -1
+            for u in s.targets(i):
+                dv, df = s.delta(i, t, u)
+                if better(dv - best[0], df - best[1]) and better(dv, df):
+                    best, best_u = (dv, df), u
+            if best_u >= 0:
+                s.move(i, best_u)
+                changed = True
+        if changed:
+            continue
+        if not _swap_pass(s, order):
+            return
+
+
+def _swap_pass(s: Search, order: list[int]) -> bool:
+    """Exchange a unit of t with a unit of u across their border when that improves (V, F)."""
+    changed = False
+    for i in order:
+        if s.timed_out():
+            return changed
+        if s.pinned(i):
+            continue
+        t = s.a[i]
+        for u in s.targets(i):
+            for j in _partners(s, i, t, u):
+                dv, df = s.swap_delta(i, j, t, u)
+                if not better(dv, df):
+                    continue
+                s.move(i, u)
+                s.move(j, t)
+                if not s.contig or (s.connected_slot(t) and s.connected_slot(u)):
+                    changed = True
+                    break
+                s.move(j, u)
+                s.move(i, t)
+                s.moves -= 4
+            if s.a[i] != t:
+                break
+    return changed
+
+
+def _partners(s: Search, i: int, t: int, u: int, limit: int = 6) -> list[int]:
+    """Units of slot u that could take i's place in t: neighbours of t's border (contiguity) or cheapest to t."""
+    if s.contig:
+        cand = {v for x in s.nbr[i] for v in s.nbr[x] if s.a[v] == u} | {v for v in s.nbr[i] if s.a[v] == u}
+    else:
+        cand = {v for v in range(s.n) if s.a[v] == u}
+        if len(cand) > 4 * limit:
+            cand = set(sorted(cand, key=lambda v: (float(s.C[v, s.site[t]]), v))[: 4 * limit])
+    cand = [v for v in cand if v != i and not s.pinned(v) and np.isfinite(s.C[v, s.site[t]])]
+    cand.sort(key=lambda v: (float(s.C[v, s.site[t]]), v))
+    return cand[:limit]
+
+
+def rebuild(s: Search, t: int) -> None:
+    """Empty slot t (all but pinned units) and regrow it greedily towards its bands.
+
+    At each step t takes the free or removable unit on its border whose arrival lowers (V, F) the most;
+    it stops when no arrival helps. Units it leaves behind join their cheapest neighbouring slot.
+    This reaches plans that single moves cannot, such as trading one large unit for four small ones.
+    """
+    for i in range(s.n):
+        if s.a[i] == t and not s.pinned(i):
+            s._remove(i, t)
+            s.a[i] = -1
+    while not s.timed_out():
+        members = [i for i in range(s.n) if s.a[i] == t]
+        border = {v for i in members for v in s.nbr[i] if s.a[v] != t} if s.contig else set(range(s.n))
+        if not members or not s.contig:
+            border |= {i for i in range(s.n) if s.a[i] < 0}
+        best, pick = (0.0, 0.0), -1
+        for j in sorted(border):
+            w = s.a[j]
+            if not np.isfinite(s.C[j, s.site[t]]) or w == t:
+                continue
+            if w >= 0:
+                if not s.removable(j):
+                    continue
+                dv, df = s.delta(j, w, t)
+            else:
+                dv, df = _arrival(s, j, t)
+            if better(dv, df) and better(dv - best[0], df - best[1]):
+                best, pick = (dv, df), j
+        if pick < 0:
+            break
+        if s.a[pick] >= 0:
+            s.move(pick, t)
+        else:
+            s.a[pick] = t
+            s._add(pick, t)
+    fill_unassigned(s)
+
+
+def _arrival(s: Search, j: int, t: int) -> tuple[float, float]:
+    """(change of V, change of F) when free unit j joins slot t (its leaving nothing is not counted)."""
+    dv = 0.0
+    for b in range(s.B):
+        x = s.meas[b][j]
+        if x:
+            dv += s._v(b, t, s.tot[b][t] + x) - s._v(b, t, s.tot[b][t])
+    return dv, float(s.C[j, s.site[t]])
+
+
+def kick(s: Search, rng: np.random.Generator, strength: int) -> None:
+    """Push units out of over-full slots and into under-full ones, ignoring cost, keeping contiguity."""
+    bad = [t for t in range(s.k) if any(s._v(b, t, s.tot[b][t]) > 0 for b in range(s.B))]
+    if not bad:
+        return
+    border = [i for i in range(s.n) if s.a[i] in bad or any(s.a[v] in bad for v in s.nbr[i])]
+    rng.shuffle(border)
+    done = 0
+    for i in border:
+        if done >= strength:
+            break
+        if not s.removable(i):
+            continue
+        t = s.a[i]
+        options = s.targets(i)
+        if not options:
+            continue
+        u = options[int(rng.integers(len(options)))]
+        dv, _ = s.delta(i, t, u)
+        if dv <= 1e-9 or rng.random() < 0.3:
+            s.move(i, u)
+            done += 1
