@@ -250,12 +250,9 @@ class IncrementalMilp:
         if threads is not None:
             self._h.setOptionValue("threads", int(threads))
         use_threads(threads)
-        # One subscription for the object's life: HiGHS keeps callbacks across runs, so each run only swaps
-        # the listeners these two functions forward to.
         self._listeners: tuple = (None, None)
         self._halt = False
-        self._h.cbMipSolution.subscribe(self._on_solution)
-        self._h.cbMipInterrupt.subscribe(self._on_interrupt)
+        self._subscribed = False
         a = sparse.csc_array(problem.matrix)
         a.sort_indices()
         self.n_col = a.shape[1]
@@ -344,6 +341,12 @@ class IncrementalMilp:
         if start is not None:
             h.setSolution(_solution(start))
 
+        if (on_solution is not None or stop_after is not None) and not self._subscribed:
+            # Subscribed once, on the first run that listens: HiGHS keeps callbacks across runs, so later
+            # runs only swap the listeners these two methods forward to (and runs that never listen pay nothing).
+            h.cbMipSolution.subscribe(self._on_solution)
+            h.cbMipInterrupt.subscribe(self._on_interrupt)
+            self._subscribed = True
         self._listeners = (on_solution, stop_after)
         self._halt = False
         clock = time.perf_counter()

@@ -126,7 +126,7 @@ def design_heuristic(
         violation=v,
         feasible=bool(feasible),
         seconds=time.perf_counter() - clock,
-        details={"starts": tried, "moves": s.moves},
+        details={"starts": tried, "moves": s.moves, "timed_out": s.timed_out()},
     )
 
 

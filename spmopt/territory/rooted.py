@@ -319,6 +319,7 @@ def solve_rooted(
         best_x = None
     nodes_left = settings.node_limit
     sp_report = None
+    clock_stops: list[str] = ["heuristic"] if start.details.get("timed_out") else []
     if best_x is None and arr.contiguity:
         progress("Searching the shortest-path-ordered model for a first contiguous plan")
         budget = max(min(settings.time_limit / 3, 60.0), 1.0)
@@ -327,6 +328,8 @@ def solve_rooted(
             nodes_left -= max(sp_report.nodes, 1)
         if sp_x is not None:
             best_x = sp_x
+        if sp_report.termination == "Time limit reached":
+            clock_stops.append("shortest-path model")
     upper = float(cost @ best_x + offset) if best_x is not None else math.inf
 
     # LP relaxation with separation: a tighter root bound before branching.
@@ -337,6 +340,8 @@ def solve_rooted(
     for lp_rounds in range(1, LP_ROUNDS + 1):  # noqa: B007 - the count is reported
         res = lp.solve(max(deadline - time.perf_counter(), 0.01), 0.0)
         if res.report.status != SolveStatus.OPTIMAL:
+            if res.report.termination == "Time limit reached":
+                clock_stops.append("LP rounds")
             break
         lp_bound, lp_x = float(res.report.objective), res.x
         found = (separators(arr, lay.pair, res.x, 1e-6) or vertex_cut_separators(arr, res.x)) if arr.contiguity else []
@@ -433,6 +438,8 @@ def solve_rooted(
                 effort=REPAIR,
                 start=(_decode(lay, points[0]), np.arange(arr.m)),
             )
+            if repaired.details.get("timed_out"):
+                clock_stops.append("repair")
             if repaired.feasible and satisfies(problem, _vector(lay, repaired.slot)):
                 x = _vector(lay, repaired.slot)
                 value = float(cost @ x + offset)
@@ -452,7 +459,8 @@ def solve_rooted(
         break
     if best_x is None:
         report = SolveReport(SolveStatus.NO_SOLUTION, stopped_by, None, bound, None, time.perf_counter() - clock, 0.0)
-        return _result(arr, None, start, report, clock, {"rounds": rounds, "cuts": cuts, "fixed": fixed}, stopped_by)
+        facts = {"rounds": rounds, "cuts": cuts, "fixed": fixed, "clock_stopped": sorted(set(clock_stops))}
+        return _result(arr, None, start, report, clock, facts, stopped_by)
     if bound is not None:
         bound = min(bound, upper)
     gap = relative_gap(upper, bound)
@@ -467,7 +475,14 @@ def solve_rooted(
         handover_seconds=0.0,
         solver_version=res.report.solver_version if rounds else "",
     )
-    details = {"rounds": rounds, "cuts": cuts, "fixed_columns": fixed, "lp_bound": lp_bound, "lp_rounds": lp_rounds}
+    details = {
+        "rounds": rounds,
+        "cuts": cuts,
+        "fixed_columns": fixed,
+        "lp_bound": lp_bound,
+        "lp_rounds": lp_rounds,
+        "clock_stopped": sorted(set(clock_stops)),
+    }
     if sp_report is not None:
         details["shortest_path_start"] = sp_report.status.value
     return _result(arr, _decode(lay, best_x), start, report, clock, details, "gap" if proven else stopped_by)
@@ -535,7 +550,8 @@ def _result(
             "start_cost": start.cost,
             "start_seconds": round(start.seconds, 3),
             "stopped_by": stopped_by,
-            "reproducible": stopped_by != "time_limit",
+            # The clock decided something (a stop, or a phase cut short): another load may give another plan.
+            "reproducible": stopped_by != "time_limit" and not details.get("clock_stopped"),
             "seconds": round(time.perf_counter() - clock, 3),
         },
     )
