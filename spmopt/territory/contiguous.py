@@ -86,7 +86,7 @@ def solve_contiguous(inp: TerritoryInputs, settings: SolverSettings, progress: P
         heuristic = _general_start(inp, layout, max(budget, 5.0))
     if heuristic["x"] is not None:
         seed = heuristic
-        progress(f"Annealing start: {seed['objective']} in {seed['seconds']:.1f} s")
+        progress(f"Start ({seed['method']}): {seed['objective']} in {seed['seconds']:.1f} s")
     elif inp.contiguity:
         seed_limit = min(max(SEED_SHARE * settings.time_limit, 0.5), SEED_CAP)
         seed_limit = min(seed_limit, max(settings.time_limit - (time.perf_counter() - clock), 0.05))

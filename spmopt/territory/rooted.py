@@ -309,6 +309,7 @@ def solve_rooted(
         progress("Finding a first plan (region growing and local search)")
         start = design_heuristic(arr, time_limit=max(settings.time_limit / 4, 1.0))
     best_x = _vector(lay, start.slot) if start.feasible else None
+    first_plan = time.perf_counter() - clock if best_x is not None else None
     progress(
         f"First plan: {'feasible' if start.feasible else 'outside its bands'}, cost {start.cost:,.1f}"
         f" ({start.seconds:.1f} s); building the exact model"
@@ -316,7 +317,7 @@ def solve_rooted(
     problem = rooted_milp(lay)
     cost, offset = problem.cost, problem.offset
     if best_x is not None and not satisfies(problem, best_x):
-        best_x = None
+        best_x, first_plan = None, None
     nodes_left = settings.node_limit
     sp_report = None
     clock_stops: list[str] = ["heuristic"] if start.details.get("timed_out") else []
@@ -327,7 +328,7 @@ def solve_rooted(
         if nodes_left is not None:
             nodes_left -= max(sp_report.nodes, 1)
         if sp_x is not None:
-            best_x = sp_x
+            best_x, first_plan = sp_x, time.perf_counter() - clock
         if sp_report.termination == "Time limit reached":
             clock_stops.append("shortest-path model")
     upper = float(cost @ best_x + offset) if best_x is not None else math.inf
@@ -429,6 +430,7 @@ def solve_rooted(
                 value = float(cost @ x + offset)
                 if value < upper - 1e-9:
                     upper, best_x = value, x
+                    first_plan = first_plan if first_plan is not None else time.perf_counter() - clock
             found += sep
         if found:
             # A disconnected point: the heuristic repairs it into a plan, and the rows forbid it.
@@ -445,6 +447,7 @@ def solve_rooted(
                 value = float(cost @ x + offset)
                 if value < upper - 1e-9:
                     upper, best_x = value, x
+                    first_plan = first_plan if first_plan is not None else time.perf_counter() - clock
             extra = _separator_rows(lay, _unique(found))
             mip.add_rows(extra.matrix(lay.n_col), np.array(extra.lower), np.array(extra.upper))
             cuts += len(extra.lower)
@@ -482,6 +485,7 @@ def solve_rooted(
         "lp_bound": lp_bound,
         "lp_rounds": lp_rounds,
         "clock_stopped": sorted(set(clock_stops)),
+        "first_plan_seconds": None if first_plan is None else round(first_plan, 3),
     }
     if sp_report is not None:
         details["shortest_path_start"] = sp_report.status.value
