@@ -131,7 +131,8 @@ def solve_contiguous(inp: TerritoryInputs, settings: SolverSettings, progress: P
             break
         learn(result.x)
         best_x, best_value = incumbent["x"], incumbent["value"]
-        closed = best_x is not None and (relative_gap(best_value, bound) or 0.0) <= settings.mip_gap
+        gap = relative_gap(best_value, bound) if math.isfinite(bound) else None
+        closed = best_x is not None and gap is not None and gap <= settings.mip_gap  # no bound, no proof
         final_connected = not inp.contiguity or not _separator_rows(layout, _decode(layout, result.x))
         if final_connected or closed:
             # the relaxation's optimum is contiguous (or the incumbent meets the bound): nothing left to cut

@@ -118,11 +118,5 @@ is out of reach."""
 
 
 def large_applies(inp: TerritoryInputs) -> bool:
-    """Rep-based distance designs above `LARGE_UNITS` units without labels or disruption settings."""
-    return (
-        inp.fixed_sites
-        and inp.compactness == "distance"
-        and inp.disruption is None
-        and not inp.labels
-        and len(inp.units) > LARGE_UNITS
-    )
+    """Rep-based distance designs above `LARGE_UNITS` units without labels (locks and disruption included)."""
+    return inp.fixed_sites and inp.compactness == "distance" and not inp.labels and len(inp.units) > LARGE_UNITS

@@ -1,15 +1,18 @@
 """Large contiguous designs (fixed sites): an LP bound without contiguity, an alignment by rounding and repair.
 
 The exact flow model does not scale to tens of thousands of units. This method:
-1. solves the LP of the balanced assignment on the eligible pairs *without* contiguity (direct highspy).
-   Contiguity only removes solutions, so its optimum bounds the contiguous design from below;
-2. rounds the LP and mends every split or out-of-band territory by re-solving it with its neighbours
-   as a small MILP with nearer-neighbour contiguity, everything else fixed (detached pieces are re-grown
-   from the rooted ones as a last resort);
-3. improves compactness by single-unit moves between adjacent territories that keep both territories
-   connected and in band.
-The gap against the LP bound is certified for the design on the eligible pairs. See
-models/territory/large.md for the argument and the references.
+1. solves the LP of the balanced assignment on the eligible pairs *without* contiguity (direct highspy),
+   with locks as column bounds and the disruption cap as one row. Contiguity only removes solutions, so
+   its optimum bounds the contiguous design from below;
+2. rounds the LP (moving units back to their current territory while the cap is exceeded) and mends every
+   split or out-of-band territory by re-solving it with its neighbours as a small MILP with
+   nearer-neighbour contiguity and the cap on what may still move, everything else fixed (detached
+   pieces are re-grown from the rooted ones as a last resort);
+3. improves the objective by single-unit moves between adjacent territories that keep both territories
+   connected and in band and the moved weight within the cap.
+The objective is compactness plus the disruption penalty (price per point of the measure moved), as in
+`model.set_objective`. The gap against the LP bound is certified for the design on the eligible pairs.
+See models/territory/large.md for the argument and the references.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from scipy import sparse
 from spmopt.config import SolverSettings
 from spmopt.errors import ConfigError, InfeasibleModelError, SolverError
 from spmopt.optim.solve import SolveReport, SolveStatus, SparseMILP, relative_gap, solve_milp
-from spmopt.territory.alignment import Alignment, Progress, quiet
+from spmopt.territory.alignment import Alignment, Progress, quiet, score_alignment
 from spmopt.territory.inputs import TerritoryInputs
 
 _EPS = 1e-9
@@ -55,6 +58,26 @@ class LargeIndex:
     nbr_ptr: np.ndarray
     nbr: np.ndarray
     """Adjacency in CSR form: neighbours of unit i are nbr[nbr_ptr[i]:nbr_ptr[i+1]]."""
+    cur: np.ndarray
+    """Site of unit i's current territory when (i, site) is eligible, else -1."""
+    moved_weight: np.ndarray
+    """Disruption measure of units with cur >= 0 (0 otherwise)."""
+    moved_forced: float
+    """Disruption measure that moves whatever the plan: current territory uncovered or not eligible."""
+    moved_room: float
+    """Largest total of `moved_weight` that may move: cap * total - forced (inf without a cap)."""
+    price: float
+    """Objective cost per unit of disruption measure moved: penalty per point * 100 / total."""
+
+    @property
+    def stays(self) -> np.ndarray:
+        """Pairs that keep their unit in its current territory."""
+        return self.ps == self.cur[self.pu]
+
+    @property
+    def offset(self) -> float:
+        """Objective constant: the penalty as if every unit with a current territory moved."""
+        return self.price * (math.fsum(self.moved_weight.tolist()) + self.moved_forced)
 
 
 def index_inputs(inp: TerritoryInputs) -> LargeIndex:
@@ -81,11 +104,54 @@ def index_inputs(inp: TerritoryInputs) -> LargeIndex:
     a = np.array([unit[u] for u, _ in inp.edges], dtype=np.int64)
     b = np.array([unit[v] for _, v in inp.edges], dtype=np.int64)
     adj = sparse.csr_array((np.ones(2 * len(a)), (np.r_[a, b], np.r_[b, a])), shape=(n, n))
-    return LargeIndex(pu, ps, w[pu] * d, d, values, lower, upper, root, fixed, adj.indptr, adj.indices)
+    for i in np.flatnonzero(fixed >= 0).tolist():
+        if (inp.units[i], inp.sites[fixed[i]]) not in inp.distance:
+            raise InfeasibleModelError(
+                f"unit '{inp.units[i]}' must stay with {inp.sites[fixed[i]]} (a lock, or the rep's home unit) but "
+                "that pair is not eligible, so no assignment keeps it there; raise territory.candidate_sites"
+            )
+    cur = np.full(n, -1, dtype=np.int64)
+    moved_weight = np.zeros(n)
+    forced, room, price = 0.0, math.inf, 0.0
+    dis = inp.disruption
+    if dis is not None:
+        stray = []
+        for u, t in inp.current.items():
+            s = by_territory.get(t)
+            weight = dis.weights.get(u, 0.0)
+            if s is not None and (u, s) in inp.distance:
+                cur[unit[u]] = site[s]
+                moved_weight[unit[u]] = weight
+            else:  # no eligible pair keeps it where it is: it moves in every plan, as in the exact model
+                stray.append(weight)
+        forced = math.fsum(stray)
+        if dis.cap is not None:
+            room = dis.cap * dis.total - forced
+        price = dis.penalty_per_point * 100.0 / dis.total if dis.total > 0 else 0.0
+    return LargeIndex(
+        pu,
+        ps,
+        w[pu] * d,
+        d,
+        values,
+        lower,
+        upper,
+        root,
+        fixed,
+        adj.indptr,
+        adj.indices,
+        cur,
+        moved_weight,
+        forced,
+        room,
+        price,
+    )
 
 
 def assignment_milp(ix: LargeIndex, n: int, k: int) -> SparseMILP:
-    """sum_j x_ij = 1 for all i;  L_bj <= sum_i v_bi x_ij <= U_bj;  x_ij = 1 where i is j's root or locked to j."""
+    """sum_j x_ij = 1 for all i;  L_bj <= sum_i v_bi x_ij <= U_bj;  x_ij = 1 where i is j's root or locked to j;
+    sum_i m_i x_{i,cur(i)} >= sum_i m_i - room (disruption cap).  Cost a_i d_ij - price m_i on staying pairs,
+    plus the constant price (sum_i m_i + forced): compactness + penalty * moved %."""
     m = len(ix.pu)
     cols = np.arange(m)
     rows = [sparse.csr_array((np.ones(m), (ix.pu, cols)), shape=(n, m))]
@@ -94,24 +160,34 @@ def assignment_milp(ix: LargeIndex, n: int, k: int) -> SparseMILP:
         rows.append(sparse.csr_array((ix.values[b, ix.pu], (ix.ps, cols)), shape=(k, m)))
         lo.append(ix.lower[b])
         hi.append(ix.upper[b])
+    stays = ix.stays
+    if math.isfinite(ix.moved_room):
+        keep = cols[stays]
+        rows.append(
+            sparse.csr_array((ix.moved_weight[ix.pu[keep]], (np.zeros(len(keep), dtype=np.int64), keep)), shape=(1, m))
+        )
+        lo.append(np.array([math.fsum(ix.moved_weight.tolist()) - ix.moved_room]))
+        hi.append(np.array([math.inf]))
+    cost = ix.cost - ix.price * np.where(stays, ix.moved_weight[ix.pu], 0.0) if ix.price else ix.cost
     col_lower = np.zeros(m)
     forced = ix.fixed[ix.pu]
     col_lower[(forced >= 0) & (forced == ix.ps)] = 1.0
     col_upper = np.ones(m)
     col_upper[(forced >= 0) & (forced != ix.ps)] = 0.0
     return SparseMILP(
-        cost=ix.cost,
+        cost=cost,
         matrix=sparse.vstack(rows, format="csc"),
         row_lower=np.concatenate(lo),
         row_upper=np.concatenate(hi),
         col_lower=col_lower,
         col_upper=col_upper,
         integer=np.ones(m, dtype=bool),
+        offset=ix.offset,
     )
 
 
 class _State:
-    """A working alignment with per-site totals, pair costs and territory member sets."""
+    """A working alignment with per-site totals, pair costs, territory member sets and the moved weight."""
 
     def __init__(self, ix: LargeIndex, n: int, k: int, lab: np.ndarray) -> None:
         self.ix, self.n, self.k = ix, n, k
@@ -133,10 +209,30 @@ class _State:
             for i, j in enumerate(self.lab):
                 if j >= 0:
                     self.total[b][j] += v[i]
+        self.cur = ix.cur.tolist()
+        self.mw = ix.moved_weight.tolist()
+        self.price = ix.price
+        self.room = ix.moved_room
+        self.forced = ix.moved_forced
+        # Only summation error may separate the running total from an exact one; nothing beyond it is let through.
+        self.tol = 1e-9 * max(math.fsum(self.mw) + self.forced, 1.0)
+        self.moved = self.moved_total()
+
+    def moved_of(self, i: int, j: int) -> float:
+        """Disruption measure unit i moves when it sits in j (0 while unlabelled)."""
+        return self.mw[i] if j >= 0 and j != self.cur[i] else 0.0
+
+    def moved_total(self) -> float:
+        """Disruption measure moved by the current labels, forced moves excluded."""
+        return math.fsum(self.moved_of(i, j) for i, j in enumerate(self.lab))
+
+    def within_cap(self, moved: float) -> bool:
+        return moved <= self.room + self.tol
 
     def objective(self) -> float:
-        """sum_i w_i d_{i,s(i)} of the current labels."""
-        return math.fsum(self.cost[i][j] for i, j in enumerate(self.lab))
+        """sum_i a_i d_{i,s(i)} + price * (moved + forced) of the current labels."""
+        compact = math.fsum(self.cost[i][j] for i, j in enumerate(self.lab))
+        return compact + self.price * (self.moved_total() + self.forced) if self.price else compact
 
     def excess(self, b: int, j: int, total: float) -> float:
         """How far a territory total lies outside its band (0 inside)."""
@@ -154,7 +250,16 @@ class _State:
             if a >= 0:
                 self.total[b][a] -= v[i]
             self.total[b][j] += v[i]
+        self.moved += self.moved_of(i, j) - self.moved_of(i, a)
         self.lab[i] = j
+
+    def unlabel(self, i: int) -> None:
+        a = self.lab[i]
+        self.members[a].discard(i)
+        for b, v in enumerate(self.val):
+            self.total[b][a] -= v[i]
+        self.moved -= self.moved_of(i, a)
+        self.lab[i] = -1
 
     def stays_connected(self, i: int) -> bool:
         """Territory of i stays connected without i: i's same-territory neighbours still reach each other."""
@@ -195,23 +300,22 @@ def detach_pieces(st: _State) -> int:
                     queue.append(v)
     loose = [i for i in range(st.n) if not keep[i]]
     for i in loose:
-        a = st.lab[i]
-        st.members[a].discard(i)
-        for b, v in enumerate(st.val):
-            st.total[b][a] -= v[i]
-        st.lab[i] = -1
+        st.unlabel(i)
     return len(loose)
 
 
 def regrow(st: _State) -> None:
-    """Give each unlabelled unit to an adjacent territory, cheapest eligible first (Prim-like growth)."""
+    """Give each unlabelled unit to an adjacent territory, cheapest eligible first (Prim-like growth); a locked
+    unit only to its own territory."""
+    _link_locked(st)
     heap: list[tuple[float, int, int]] = []
 
     def offer(i: int) -> None:
         j = st.lab[i]
         for v in st.nb[i]:
-            if st.lab[v] < 0 and j in st.cost[v]:
-                heapq.heappush(heap, (st.cost[v][j] + _balance_pressure(st, v, j), v, j))
+            if st.lab[v] < 0 and j in st.cost[v] and st.fixed[v] in (-1, j):
+                price = st.cost[v][j] + st.price * st.moved_of(v, j) + _balance_pressure(st, v, j)
+                heapq.heappush(heap, (price, v, j))
 
     for i in range(st.n):
         if st.lab[i] >= 0 and any(st.lab[v] < 0 for v in st.nb[i]):
@@ -230,6 +334,30 @@ def regrow(st: _State) -> None:
         )
 
 
+def _link_locked(st: _State) -> None:
+    """Join each unlabelled locked unit to its territory along a shortest chain of unlabelled units eligible for
+    it: free growth could otherwise wall it off from its own territory."""
+    for u in range(st.n):
+        j = st.fixed[u]
+        if j < 0 or st.lab[u] >= 0:
+            continue
+        parent = {u: -1}
+        queue = deque([u])
+        end = -1
+        while queue and end < 0:
+            a = queue.popleft()
+            for v in st.nb[a]:
+                if st.lab[v] == j:
+                    end = a
+                    break
+                if v not in parent and st.lab[v] < 0 and j in st.cost[v] and st.fixed[v] in (-1, j):
+                    parent[v] = a
+                    queue.append(v)
+        while end >= 0:
+            st.move(end, j)
+            end = parent[end]
+
+
 def _balance_pressure(st: _State, i: int, j: int) -> float:
     """Penalty for pushing territory j above its band: steers regrowth away from full territories (1e3 per
     unit of measure over the band outweighs any distance difference between adjacent sites)."""
@@ -238,6 +366,9 @@ def _balance_pressure(st: _State, i: int, j: int) -> float:
         over = st.total[b][j] + v[i] - st.hi[b][j]
         if over > 0:
             extra += over * 1e3
+    over_cap = st.moved + st.moved_of(i, j) - st.room
+    if over_cap > 0:
+        extra += over_cap * 1e3
     return extra
 
 
@@ -258,7 +389,9 @@ def contiguous_submilp(
     """Re-assign the units of the `region` territories with the others fixed, contiguity by nearer neighbours:
     x_ij <= sum_{v in N(i), l_j(v) < l_j(i)} x_vj (fixed neighbours enter as constants; Zoltners & Sinha 1983);
     sum_j x_ij = 1;  L_bj <= sum_i v_bi x_ij <= U_bj for the region's territories, and for a fixed territory,
-    which can only gain units, sum_i v_bi x_ij <= max(U_bj - F_bj, 0) with F_bj its fixed total."""
+    which can only gain units, sum_i v_bi x_ij <= max(U_bj - F_bj, 0) with F_bj its fixed total.
+    With a disruption cap, sum_{i free} m_i x_{i,cur(i)} >= M_free - (room - moved by the fixed units); the
+    objective is the region's compactness plus the price of the measure its units move."""
     free = np.array(sorted(i for j in region for i in st.members[j]), dtype=np.int64)
     cols: list[tuple[int, int]] = []
     col_of: dict[tuple[int, int], int] = {}
@@ -328,8 +461,20 @@ def contiguous_submilp(
             else:  # a fixed territory can only gain units: it may not be pushed (further) above its band
                 lo.append(-math.inf)
                 hi.append(max(st.hi[b][j] - fixed_total[j], 0.0))
+    free_weight = math.fsum(st.mw[i] for i in free.tolist())
+    if math.isfinite(st.room):
+        moved_free = math.fsum(st.moved_of(i, st.lab[i]) for i in free.tolist())
+        left = st.room - (st.moved - moved_free)
+        row = len(lo)
+        for c, (i, j) in enumerate(cols):
+            if j == st.cur[i] and st.mw[i]:
+                r_idx.append(row)
+                c_idx.append(c)
+                vals.append(st.mw[i])
+        lo.append(free_weight - left)
+        hi.append(math.inf)
     matrix = sparse.csc_array((vals, (r_idx, c_idx)), shape=(len(lo), m))
-    cost = np.array([st.cost[i][j] for i, j in cols])
+    cost = np.array([st.cost[i][j] - (st.price * st.mw[i] if j == st.cur[i] else 0.0) for i, j in cols])
     col_lower = np.array([1.0 if st.fixed[i] == j else 0.0 for i, j in cols])
     problem = SparseMILP(
         cost=cost,
@@ -339,6 +484,7 @@ def contiguous_submilp(
         col_lower=col_lower,
         col_upper=np.maximum(col_upper, col_lower),
         integer=np.ones(m, dtype=bool),
+        offset=st.price * free_weight,  # keeps the region's objective non-negative, so its relative gap means something
     )
     return problem, cols
 
@@ -377,11 +523,14 @@ def neighbour_territories(st: _State, sites: set[int]) -> set[int]:
 
 
 def improve(st: _State, deadline: float, contiguity: bool = True, max_passes: int = 50) -> dict[str, int]:
-    """Single-unit moves between adjacent territories keeping both connected: lexicographic in
-    (total band violation, sum w_i d_ij); first-improvement sweeps until no move helps or time runs out."""
+    """Single-unit moves between adjacent territories keeping both connected, never taking the moved weight past
+    the cap: lexicographic in (total band violation + moved weight over the cap, sum a_i d_ij + price * moved);
+    first-improvement sweeps until no move helps or time runs out. The cap term lets the search repair a
+    regrown alignment that moved too much."""
     nb_bands = len(st.val)
     moves = passes = 0
     for passes in range(1, max_passes + 1):  # noqa: B007
+        st.moved = st.moved_total()  # drop the drift of a sweep's running sum
         moved = 0
         for i in range(st.n):
             if time.perf_counter() > deadline:
@@ -401,7 +550,11 @@ def improve(st: _State, deadline: float, contiguity: bool = True, max_passes: in
                     ta, tj = st.total[b][a], st.total[b][j]
                     dviol += st.excess(b, a, ta - vi) - st.excess(b, a, ta)
                     dviol += st.excess(b, j, tj + vi) - st.excess(b, j, tj)
-                dcost = cj - st.cost[i][a]
+                dmoved = st.moved_of(i, j) - st.moved_of(i, a)
+                if dmoved > 0 and not st.within_cap(st.moved + dmoved):
+                    continue
+                dviol += max(st.moved + dmoved - st.room, 0.0) - max(st.moved - st.room, 0.0)
+                dcost = cj - st.cost[i][a] + st.price * dmoved
                 if dviol > _EPS or (dviol > -_EPS and dcost > -_EPS * (1 + abs(dcost))):
                     continue
                 key = (round(dviol, 9), dcost)
@@ -428,6 +581,27 @@ def round_relaxation(ix: LargeIndex, x: np.ndarray, n: int) -> np.ndarray:
     lab = np.full(n, -1, dtype=np.int64)
     lab[ix.pu[order][first]] = ix.ps[order][first]
     return lab
+
+
+def restore_within_cap(st: _State, ix: LargeIndex, x: np.ndarray) -> int:
+    """Send units back to their current territory until the moved weight fits the cap; returns how many.
+
+    Those the LP keeps there most go first, then the cheapest per unit of measure. Restoring every unit with
+    x_{i,cur(i)} > 0 already moves no more than the LP does, and the LP meets the cap, so this stops early."""
+    if st.within_cap(st.moved):
+        return 0
+    stays = ix.stays
+    share = np.zeros(st.n)
+    share[ix.pu[stays]] = x[stays]
+    back = [i for i in range(st.n) if st.cur[i] >= 0 and st.lab[i] != st.cur[i] and st.fixed[i] < 0 and st.mw[i] > 0]
+    back.sort(key=lambda i: (-share[i], (st.cost[i][st.cur[i]] - st.cost[i][st.lab[i]]) / st.mw[i], i))
+    count = 0
+    for i in back:
+        if st.within_cap(st.moved):
+            break
+        st.move(i, st.cur[i])
+        count += 1
+    return count
 
 
 def _resolve_broken(
@@ -468,9 +642,12 @@ def _resolve_broken(
                 f"Re-solved {len(region)} territories around {inp.sites[seed]} ({len(cols)} pairs): "
                 f"{result.report.status.value}, {result.report.solve_seconds:.1f} s"
             )
-            if result.x is not None:
-                for c in np.flatnonzero(result.x > 0.5).tolist():
-                    i, j = cols[c]
+            chosen = [cols[c] for c in np.flatnonzero(result.x > 0.5).tolist()] if result.x is not None else []
+            # HiGHS meets the cap row within its tolerances; the alignment must meet it exactly.
+            if chosen and st.within_cap(
+                st.moved + math.fsum(st.moved_of(i, j) - st.moved_of(i, st.lab[i]) for i, j in chosen)
+            ):
+                for i, j in chosen:
                     if st.lab[i] != j:
                         st.move(i, j)
                 break
@@ -484,15 +661,16 @@ def _resolve_broken(
 def solve_large(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = quiet) -> Alignment:
     """Bound by the LP of the balanced assignment without contiguity; alignment by rounding, contiguous
     neighbourhood re-solves and local search."""
-    if not inp.fixed_sites or inp.compactness != "distance" or inp.disruption is not None:
+    if not inp.fixed_sites or inp.compactness != "distance":
         raise ConfigError(
-            "the large-design method handles fixed rep sites with the distance objective and no disruption "
-            "settings; use the exact method for this scenario"
+            "the large-design method handles fixed rep sites with the distance objective; "
+            "use the exact method for this scenario"
         )
     clock = time.perf_counter()
     deadline = clock + settings.time_limit
     n, k = len(inp.units), len(inp.sites)
     ix = index_inputs(inp)
+    _check_cap(inp, ix)
     if inp.contiguity:
         lonely = np.flatnonzero(np.diff(ix.nbr_ptr) == 0)
         lonely = lonely[~np.isin(lonely, ix.root)]
@@ -507,14 +685,20 @@ def solve_large(inp: TerritoryInputs, settings: SolverSettings, progress: Progre
     progress(f"LP of the balanced assignment without contiguity: {len(ix.pu)} pairs, {n} units, {k} territories")
     lp = solve_milp(problem, settings, relax=True)
     if lp.report.status == SolveStatus.INFEASIBLE:
+        capped = math.isfinite(ix.moved_room)
         raise InfeasibleModelError(
-            "no balanced assignment exists on the eligible pairs even without contiguity (the LP is infeasible); "
-            "widen the balance tolerance or raise territory.candidate_sites"
+            "no balanced assignment "
+            + ("within the disruption cap " if capped else "")
+            + "exists on the eligible pairs even without contiguity (the LP is infeasible); "
+            "widen the balance tolerance"
+            + (", raise territory.max_disruption" if capped else "")
+            + " or raise territory.candidate_sites"
         )
     if lp.x is None or lp.report.status != SolveStatus.OPTIMAL:
         raise SolverError(f"HiGHS did not solve the LP relaxation within {settings.time_limit:g} s")
     bound = float(lp.report.objective)
     st = _State(ix, n, k, round_relaxation(ix, lp.x, n))
+    restored = restore_within_cap(st, ix, lp.x)
     rounded_value = st.objective()
     broken = len(broken_territories(st) | out_of_band(st))
     progress(f"LP bound {bound:.6g}; rounded {rounded_value:.6g} with {broken} broken territories")
@@ -525,14 +709,24 @@ def solve_large(inp: TerritoryInputs, settings: SolverSettings, progress: Progre
         regrow(st)
     mended_value = st.objective()
     stats = improve(st, deadline, inp.contiguity)
-    objective = st.objective()
     violation = st.violation()
     still = broken_territories(st) if inp.contiguity else set()
-    if violation > 1e-6 or still:
+    unlocked = sum(1 for i, j in enumerate(st.fixed) if j >= 0 and st.lab[i] != j)
+    over = st.moved_total() - st.room
+    if violation > 1e-6 or still or unlocked or over > st.tol:
+        cap_note = (
+            f", disruption cap exceeded by {100 * over / inp.disruption.total:.4g} points" if over > st.tol else ""
+        )
         raise SolverError(
             f"no contiguous balanced alignment found within {settings.time_limit:g} s ({len(still)} territories "
-            f"split, balance missed by {violation:.6g}); raise the time limit or territory.candidate_sites"
+            f"split, balance missed by {violation:.6g}, {unlocked} locked units elsewhere{cap_note}); "
+            "raise the time limit or territory.candidate_sites"
         )
+    site_of = {inp.units[i]: inp.sites[j] for i, j in enumerate(st.lab)}
+    share = moved_share_pct(inp, site_of)
+    objective = score_alignment(inp, site_of)
+    if share is not None:
+        objective += inp.disruption.penalty_per_point * share
     gap = relative_gap(objective, bound)
     status = SolveStatus.OPTIMAL if gap is not None and gap <= settings.mip_gap else SolveStatus.FEASIBLE
     seconds = time.perf_counter() - clock
@@ -549,12 +743,14 @@ def solve_large(inp: TerritoryInputs, settings: SolverSettings, progress: Progre
     )
     progress(f"Alignment {objective:.6g}, bound {bound:.6g}, gap {gap}, {seconds:.1f} s")
     return Alignment(
-        site_of={inp.units[i]: inp.sites[j] for i, j in enumerate(st.lab)},
+        site_of=site_of,
         report=report,
         method="large",
         details={
             "lp": lp.report.as_dict(),
             "rounded_value": rounded_value,
+            "restored_to_meet_cap": restored,
+            "moved_share_pct": share,
             "broken_after_rounding": broken,
             "neighbourhood_resolves": rounds,
             "regrown_units": regrown,
@@ -563,3 +759,31 @@ def solve_large(inp: TerritoryInputs, settings: SolverSettings, progress: Progre
             "seconds": seconds,
         },
     )
+
+
+def moved_share_pct(inp: TerritoryInputs, site_of: dict[str, str]) -> float | None:
+    """100 * sum_i m_i moved_i / total, moved_i = 1 unless i sits with its current territory's rep (as in the
+    exact model: a unit whose current territory no rep covers always moves); None without disruption settings."""
+    dis = inp.disruption
+    if dis is None:
+        return None
+    site_of_territory = {t: s for s, t in inp.site_territory.items()}
+    moved = math.fsum(dis.weights.get(u, 0.0) for u, t in inp.current.items() if site_of[u] != site_of_territory.get(t))
+    return 100.0 * moved / dis.total if dis.total > 0 else 0.0
+
+
+def _check_cap(inp: TerritoryInputs, ix: LargeIndex) -> None:
+    """Refuse at once a cap that the forced moves alone exceed (uncovered or ineligible current territories,
+    locks and home units elsewhere): the LP would only say it is infeasible."""
+    dis = inp.disruption
+    if dis is None or dis.cap is None or dis.total <= 0:
+        return
+    away = (ix.fixed >= 0) & (ix.cur >= 0) & (ix.fixed != ix.cur)
+    least = ix.moved_forced + math.fsum(ix.moved_weight[away].tolist())
+    if least > dis.cap * dis.total * (1 + 1e-12):
+        what = dis.measure or "units"
+        raise InfeasibleModelError(
+            f"at least {100 * least / dis.total:.4g}% of {what} must move (current territories no eligible rep "
+            f"covers, locks and rep home units in another territory) but territory.max_disruption is "
+            f"{100 * dis.cap:.4g}%; raise the cap or change the locks or the current alignment"
+        )
