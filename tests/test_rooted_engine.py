@@ -144,3 +144,46 @@ def test_locks_hold_when_todays_alignment_puts_the_unit_elsewhere() -> None:
     feasible, plan = heuristic_solved(inp)
     assert feasible
     assert plan.territory_of["u2"] == "TB"
+
+
+def test_engine_falls_back_to_the_heuristic_when_a_method_finds_nothing() -> None:
+    """A method stopped before any alignment: the engine returns the heuristic's valid plan and the method's bound."""
+    from spmopt.optim.solve import SolveReport
+    from spmopt.territory.alignment import Alignment
+    from spmopt.territory.engine import _heuristic_fallback
+    from spmopt.territory.inputs import Band
+
+    units = tuple(f"u{i}" for i in range(8))
+    home = {"A": "u0", "B": "u7"}
+    distance = {(u, s): abs(i - int(home[s][1:])) for i, u in enumerate(units) for s in home}
+    sales = {u: float(1 + i % 3) for i, u in enumerate(units)}
+    band = Band(
+        "sales", 0.1, sales, dict.fromkeys(home, 0.9 * 7.5), dict.fromkeys(home, 1.1 * 7.5), dict.fromkeys(home, 7.5)
+    )
+    inp = TerritoryInputs(
+        units=units,
+        sites=("A", "B"),
+        fixed_sites=True,
+        territories=2,
+        pairs=tuple(sorted(distance)),
+        distance={k: float(v) for k, v in distance.items()},
+        distance_weight=dict.fromkeys(units, 1.0),
+        site_territory={"A": "TA", "B": "TB"},
+        site_rep={"A": "A", "B": "B"},
+        bands=(band,),
+        contiguity=True,
+        edges=tuple((units[i], units[i + 1]) for i in range(7)),
+        roots=home,
+        root_distance={s: {u: float(abs(i - int(h[1:]))) for i, u in enumerate(units)} for s, h in home.items()},
+    )
+    nothing = Alignment(
+        site_of={},
+        report=SolveReport(SolveStatus.NO_SOLUTION, "time_limit", None, 7.0, None, 1.0, 0.0),
+        method="exact",
+    )
+    solved = _heuristic_fallback(inp, nothing, lambda _: None)
+    assert solved.method == "exact+heuristic"
+    assert solved.report.status == SolveStatus.FEASIBLE
+    assert solved.report.bound == 7.0
+    territory_of = {u: inp.site_territory[s] for u, s in solved.site_of.items()}
+    assert_valid(inp, Solved(SolveStatus.FEASIBLE, solved.report.objective, solved.site_of, territory_of))

@@ -92,6 +92,10 @@ def test_demo_runs_end_to_end(demo_run: tuple[Path, list[str]]) -> None:
     assert stage["status"] in ("optimal", "feasible")
     assert stage["gap"] is not None
     assert stage["objective"] >= stage["bound"] - 1e-6
+    # Rep-based and contiguous: the rooted method, which says what stopped it and whether the clock decided.
+    assert stage["method"] == "rooted"
+    assert stage["stopped_by"] in ("gap", "round_limit", "node_limit", "time_limit")
+    assert stage["reproducible"] == (stage["stopped_by"] != "time_limit" and not stage["clock_stopped"])
     assert set(manifest["inputs"].values())
     assert all(len(h) == 64 for h in manifest["inputs"].values())
     assert manifest["outputs"]["alignment.csv"]
