@@ -5,12 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from spmopt.territory.heuristic_start import fill_unassigned
-from spmopt.territory.heuristic_state import Search, better
+from spmopt.territory.heuristic_state import EPS_V, Search, better
+
+SWAP_POLISH = 3
+"""Swap passes a local search spends on cost once every band is met."""
 
 
 def local_search(s: Search, passes: int, rng: np.random.Generator) -> None:
     """Best single move per unit, then swaps along borders, until a pass changes nothing."""
     order = rng.permutation(s.n).tolist()
+    polish = 0
     for _ in range(passes):
         if s.timed_out():
             return
@@ -29,35 +33,58 @@ def local_search(s: Search, passes: int, rng: np.random.Generator) -> None:
                 changed = True
         if changed:
             continue
-        if not _swap_pass(s, order):
+        # Swaps for cost alone (bands already met) get a few passes: they are the costly neighbourhood.
+        polish += s.violation() <= EPS_V
+        if polish > SWAP_POLISH or not _swap_pass(s, order):
             return
 
 
 def _swap_pass(s: Search, order: list[int]) -> bool:
-    """Exchange a unit of t with a unit of u across their border when that improves (V, F)."""
+    """Exchange a unit of t with a unit of u across their border when that improves (V, F).
+
+    While a band is missed (and the cap holds), only swaps touching a slot that misses one can lower V,
+    so the others are not tried. Under contiguity a swap keeps both slots connected when neither unit
+    is a cut vertex of its slot and each touches the slot it joins after the other has left.
+    """
     changed = False
+    focus: set[int] | None = None
+    if s.violation() > EPS_V and s._vcap(s.moved) == 0.0:
+        focus = set(s.missed_slots())
     for i in order:
         if s.timed_out():
             return changed
-        if s.pinned(i):
+        if s.pinned(i) or (s.contig and not s.removable(i)):
             continue
         t = s.a[i]
         for u in s.targets(i):
+            if focus is not None and t not in focus and u not in focus:
+                continue
             for j in _partners(s, i, t, u):
+                if s.contig and not _swappable(s, i, j, t, u):
+                    continue
                 dv, df = s.swap_delta(i, j, t, u)
                 if not better(dv, df):
                     continue
                 s.move(i, u)
                 s.move(j, t)
-                if not s.contig or (s.connected_slot(t) and s.connected_slot(u)):
-                    changed = True
-                    break
-                s.move(j, u)
-                s.move(i, t)
-                s.moves -= 4
+                changed = True
+                break
             if s.a[i] != t:
                 break
+        if changed and focus is not None:
+            focus = set(s.missed_slots())
+            if not focus:
+                return True
     return changed
+
+
+def _swappable(s: Search, i: int, j: int, t: int, u: int) -> bool:
+    """i (in t) and j (in u) can trade places with both slots staying connected (i is known removable)."""
+    if not s.removable(j):
+        return False
+    joins_t = any(s.a[v] == t and v != i for v in s.nbr[j])
+    joins_u = any(s.a[v] == u and v != j for v in s.nbr[i])
+    return joins_t and joins_u
 
 
 def _partners(s: Search, i: int, t: int, u: int, limit: int = 6) -> list[int]:
@@ -65,7 +92,7 @@ def _partners(s: Search, i: int, t: int, u: int, limit: int = 6) -> list[int]:
     if s.contig:
         cand = {v for x in s.nbr[i] for v in s.nbr[x] if s.a[v] == u} | {v for v in s.nbr[i] if s.a[v] == u}
     else:
-        cand = {v for v in range(s.n) if s.a[v] == u}
+        cand = set(s.members[u])
         if len(cand) > 4 * limit:
             cand = set(sorted(cand, key=lambda v: (float(s.C[v, s.site[t]]), v))[: 4 * limit])
     cand = [v for v in cand if v != i and not s.pinned(v) and np.isfinite(s.C[v, s.site[t]])]
@@ -85,7 +112,7 @@ def rebuild(s: Search, t: int) -> None:
             s._remove(i, t)
             s.a[i] = -1
     while not s.timed_out():
-        members = [i for i in range(s.n) if s.a[i] == t]
+        members = sorted(s.members[t])
         border = {v for i in members for v in s.nbr[i] if s.a[v] != t} if s.contig else set(range(s.n))
         if not members or not s.contig:
             border |= {i for i in range(s.n) if s.a[i] < 0}

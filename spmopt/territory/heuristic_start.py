@@ -45,7 +45,7 @@ def _connect_locked_pieces(s: Search) -> None:
         anchor = s.root(t)
         if anchor < 0 or s.a[anchor] != t:
             continue
-        members = [i for i in range(s.n) if s.a[i] == t]
+        members = sorted(s.members[t])
         pieces = _pieces(s, members, t)
         main = next(p for p in pieces if anchor in p)
         for piece in pieces:
@@ -206,7 +206,7 @@ def recentre(s: Search) -> bool:
     """Chosen centres: each slot's centre becomes its medoid (the member with least weighted distance)."""
     changed = False
     for t in range(s.k):
-        members = [i for i in range(s.n) if s.a[i] == t]
+        members = sorted(s.members[t])
         if not members:
             continue
         sub = s.C[np.ix_(members, members)]

@@ -49,6 +49,8 @@ class Search:
         self.hi = [[float(self.arr.upper[b, s]) for s in self.site] for b in range(self.B)]
         self.tot = [[0.0] * self.k for _ in range(self.B)]
         self.size = [0] * self.k
+        self.members: list[set[int]] = [set() for _ in range(self.k)]
+        self._cuts: dict[int, set[int]] = {}
         self.moved = 0.0
         for i, t in enumerate(self.a):
             if t >= 0:
@@ -58,6 +60,8 @@ class Search:
         for b in range(self.B):
             self.tot[b][t] += self.meas[b][i]
         self.size[t] += 1
+        self.members[t].add(i)
+        self._cuts.pop(t, None)
         if self.cur[i] >= 0 and self.cur[i] != t:
             self.moved += self.mw[i]
 
@@ -65,6 +69,8 @@ class Search:
         for b in range(self.B):
             self.tot[b][t] -= self.meas[b][i]
         self.size[t] -= 1
+        self.members[t].discard(i)
+        self._cuts.pop(t, None)
         if self.cur[i] >= 0 and self.cur[i] != t:
             self.moved -= self.mw[i]
 
@@ -166,28 +172,49 @@ class Search:
             return False
         if not self.contig:
             return True
-        inside = [v for v in self.nbr[i] if self.a[v] == t]
-        if len(inside) <= 1:
-            return True
-        return self._linked(inside, t, skip=i)
+        return i not in self.cut_vertices(t)
 
-    def _linked(self, inside: list[int], t: int, skip: int) -> bool:
-        """All of `inside` reachable from its first element within slot t without passing `skip`."""
-        want = set(inside[1:])
-        seen = {inside[0], skip}
-        queue = deque([inside[0]])
-        a, nbr = self.a, self.nbr
-        while queue:
-            x = queue.popleft()
-            for v in nbr[x]:
-                if v not in seen and a[v] == t:
-                    if v in want:
-                        want.discard(v)
-                        if not want:
-                            return True
-                    seen.add(v)
-                    queue.append(v)
-        return not want
+    def cut_vertices(self, t: int) -> set[int]:
+        """Articulation points of slot t's subgraph (Hopcroft–Tarjan), kept until the slot changes."""
+        cached = self._cuts.get(t)
+        if cached is not None:
+            return cached
+        members, nbr = self.members[t], self.nbr
+        index: dict[int, int] = {}
+        low: dict[int, int] = {}
+        cuts: set[int] = set()
+        for root in sorted(members):
+            if root in index:
+                continue
+            index[root] = low[root] = len(index)
+            children = 0
+            stack = [(root, -1, iter(nbr[root]))]
+            while stack:
+                x, parent, it = stack[-1]
+                advanced = False
+                for v in it:
+                    if v not in members:
+                        continue
+                    if v not in index:
+                        index[v] = low[v] = len(index)
+                        stack.append((v, x, iter(nbr[v])))
+                        advanced = True
+                        break
+                    if v != parent:
+                        low[x] = min(low[x], index[v])
+                if advanced:
+                    continue
+                stack.pop()
+                if parent >= 0:
+                    low[parent] = min(low[parent], low[x])
+                    if parent == root:
+                        children += 1
+                    elif low[x] >= index[parent]:
+                        cuts.add(parent)
+            if children > 1:
+                cuts.add(root)
+        self._cuts[t] = cuts
+        return cuts
 
     def targets(self, i: int) -> list[int]:
         """Slots unit i may join from where it is."""
@@ -205,10 +232,10 @@ class Search:
         return sorted(u for u in out if np.isfinite(row[u]))
 
     def connected_slot(self, t: int) -> bool:
-        members = [i for i in range(self.n) if self.a[i] == t]
+        members = self.members[t]
         if not members:
             return False
-        start = self.root(t) if self.root(t) >= 0 else members[0]
+        start = self.root(t) if self.root(t) >= 0 else min(members)
         if self.a[start] != t:
             return False
         seen = {start}
