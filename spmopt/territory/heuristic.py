@@ -22,6 +22,7 @@ design gives the same plan whatever the machine load; the deadline is only a saf
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -32,6 +33,9 @@ from spmopt.territory.heuristic_moves import kick, local_search, rebuild
 from spmopt.territory.heuristic_start import grow, initial_centres, recentre, repair
 from spmopt.territory.heuristic_state import EPS_V, Search
 
+LATER_KICKS = 12
+"""Kicks of a start made after another start has already met every band."""
+
 
 @dataclass(frozen=True, slots=True)
 class Effort:
@@ -41,7 +45,7 @@ class Effort:
     """Constructions tried: growth, today's alignment when there is one, then growth with seeded noise."""
     passes: int = 40
     """Local-search passes over all units per round."""
-    kicks: int = 12
+    kicks: int = 40
     """Perturbation rounds when a start is still outside its bands."""
     recentre_rounds: int = 6
     """Chosen centres: medoid updates followed by local search."""
@@ -109,7 +113,9 @@ def design_heuristic(
             site = list(range(arr.k)) if arr.fixed else initial_centres(arr, cost, rng, noise)
             grow(s, site, rng, noise)
             repair(s)
-        _improve(s, effort, rng)
+        # Once a start has met every band, later starts only compete on cost: fewer kicks for them.
+        in_hand = best is not None and best[0] <= EPS_V
+        _improve(s, dataclasses.replace(effort, kicks=min(effort.kicks, LATER_KICKS)) if in_hand else effort, rng)
         v, f = s.violation(), s.cost()
         if best is None or (v, f) < (best[0], best[1]):
             best = (v, f, list(s.a), list(s.site))
@@ -138,7 +144,7 @@ def _improve(s: Search, effort: Effort, rng: np.random.Generator) -> None:
     while best[0] > EPS_V and kicks < effort.kicks and not s.timed_out():
         missed = s.missed_slots()
         if missed and kicks % 2 == 0:
-            rebuild(s, missed[kicks // 2 % len(missed)])
+            rebuild(s, missed[kicks // 2 % len(missed)], small_first=kicks % 4 == 2)
         else:
             kick(s, rng, strength=max(3, s.n // (20 * max(s.k, 1))))
         local_search(s, effort.passes, rng)

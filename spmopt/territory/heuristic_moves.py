@@ -100,12 +100,14 @@ def _partners(s: Search, i: int, t: int, u: int, limit: int = 6) -> list[int]:
     return cand[:limit]
 
 
-def rebuild(s: Search, t: int) -> None:
+def rebuild(s: Search, t: int, small_first: bool = False) -> None:
     """Empty slot t (all but pinned units) and regrow it greedily towards its bands.
 
-    At each step t takes the free or removable unit on its border whose arrival lowers (V, F) the most;
-    it stops when no arrival helps. Units it leaves behind join their cheapest neighbouring slot.
-    This reaches plans that single moves cannot, such as trading one large unit for four small ones.
+    At each step t takes, among the free or removable units on its border whose arrival lowers (V, F),
+    the one that lowers it most, or with `small_first` the smallest one (least sum of its measures
+    relative to their targets): filling with small units leaves room to meet one band without overshooting
+    another, e.g. a city rep's territory short of workload but near its potential limit. It stops when
+    no arrival helps; units it leaves behind join their cheapest neighbouring slot.
     """
     for i in range(s.n):
         if s.a[i] == t and not s.pinned(i):
@@ -127,7 +129,13 @@ def rebuild(s: Search, t: int) -> None:
                 dv, df = s.delta(j, w, t)
             else:
                 dv, df = _arrival(s, j, t)
-            if better(dv, df) and better(dv - best[0], df - best[1]):
+            if not better(dv, df):
+                continue
+            if small_first:
+                key = (sum(abs(s.meas[b][j]) / s.scale[b] for b in range(s.B)), dv, df)
+                if pick < 0 or key < best:
+                    best, pick = key, j
+            elif better(dv - best[0], df - best[1]):
                 best, pick = (dv, df), j
         if pick < 0:
             break
