@@ -543,15 +543,17 @@ def markdown_table(rows: Sequence[dict], facts: dict | None = None) -> str:
     ]
     if facts:
         lines.append(
-            f"Machine: {facts.get('cpus')} CPUs, load average {_load(facts.get('load_average'))} at start and "
-            f"{_load(facts.get('load_average_end'))} at end; HiGHS {facts.get('highs')}, Pyomo {facts.get('pyomo')}, "
+            f"Machine: {facts.get('cpus')} CPUs, load average {load_text(facts.get('load_average'))} at start and "
+            f"{load_text(facts.get('load_average_end'))} at end; HiGHS {facts.get('highs')}, "
+            f"Pyomo {facts.get('pyomo')}, "
             f"spopt {facts.get('spopt')}, PuLP {facts.get('pulp')}; threads {facts.get('threads')}, time limit "
             f"{facts.get('time_limit')} s per solver, relative gap {facts.get('mip_gap')}."
         )
     return "\n".join(lines) + "\n"
 
 
-def _load(values: object) -> str:
+def load_text(values: object) -> str:
+    """Load averages as a/b/c with two decimals ("?" when not measured)."""
     if not isinstance(values, list | tuple):
         return "?"
     return "/".join(f"{v:.2f}" for v in values)

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from spmopt.bench.compare import load_text
 from spmopt.bench.plan_check import check_plan, plan_objective
 from spmopt.bench.planner import DESIGNS, PlannerDesign, PlannerSpec, build_design, tract_folder
 from spmopt.config import SolverSettings
@@ -404,18 +405,13 @@ def compare_markdown(rows: Sequence[dict], facts: dict | None = None) -> str:
     if facts:
         lines += [
             "",
-            f"Machine: {facts.get('cpus')} CPUs, load average {_load(facts.get('load_average'))} at start and "
-            f"{_load(facts.get('load_average_end'))} at end; HiGHS {facts.get('highs')}, Pyomo {facts.get('pyomo')}; "
+            f"Machine: {facts.get('cpus')} CPUs, load average {load_text(facts.get('load_average'))} at start and "
+            f"{load_text(facts.get('load_average_end'))} at end; HiGHS {facts.get('highs')}, "
+            f"Pyomo {facts.get('pyomo')}; "
             f"threads {facts.get('threads')}, time limit {facts.get('time_limit')} s per solver, relative gap "
             f"{facts.get('mip_gap')}.",
         ]
     return "\n".join(lines) + "\n"
-
-
-def _load(values: object) -> str:
-    if not isinstance(values, list | tuple):
-        return "?"
-    return "/".join(f"{v:.2f}" for v in values)
 
 
 def write_comparison(rows: Sequence[dict], facts: dict, markdown: Path) -> Path:
