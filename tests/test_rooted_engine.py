@@ -76,11 +76,11 @@ def test_heuristic_plans_meet_every_requirement(inp: TerritoryInputs) -> None:
 
 
 def test_heuristic_finds_most_feasible_plans() -> None:
-    """On draws where a plan exists the heuristic finds one in at least 80% of them."""
+    """On draws where a plan exists the heuristic finds one in at least 90% of them (25 of 25 when written)."""
     COUNTS["heuristic_found"] = COUNTS["heuristic_tried"] = 0
     test_heuristic_plans_meet_every_requirement()
     assert COUNTS["heuristic_tried"] >= 10, COUNTS
-    assert COUNTS["heuristic_found"] >= 0.8 * COUNTS["heuristic_tried"], COUNTS
+    assert COUNTS["heuristic_found"] >= 0.9 * COUNTS["heuristic_tried"], COUNTS
 
 
 def test_heuristic_gives_the_same_plan_twice_on_the_demo() -> None:
