@@ -207,6 +207,7 @@ def solve_milp(
     settings: SolverSettings,
     start: np.ndarray | None = None,
     relax: bool = False,
+    node_limit: int | None = None,
 ) -> MilpResult:
     """Solve `problem` with highspy directly; `start` (a full column vector) is offered as a MIP start.
 
@@ -216,7 +217,7 @@ def solve_milp(
     clock = time.perf_counter()
     model = IncrementalMilp(problem, settings.threads, relax=relax)
     handover = time.perf_counter() - clock
-    result = model.solve(settings.time_limit, settings.mip_gap, None if relax else start)
+    result = model.solve(settings.time_limit, settings.mip_gap, None if relax else start, node_limit=node_limit)
     return MilpResult(x=result.x, report=dataclasses.replace(result.report, handover_seconds=handover))
 
 

@@ -42,6 +42,10 @@ LP_ROUNDS = 25
 """Separation rounds on the LP relaxation before branching."""
 REPAIR = Effort(starts=1, passes=20, kicks=40)
 """Effort spent turning each disconnected MIP point into a plan (it runs once a round)."""
+POLISH_NODES = 50
+"""Branch-and-bound nodes of each neighbourhood re-solve in `polish`."""
+POLISH_SECONDS = 30.0
+"""Safety-net seconds of each neighbourhood re-solve (its node limit is meant to stop it first)."""
 SP_TRIGGER = 0.02
 """The shortest-path-ordered model runs when the plan in hand is more than this far above the LP bound."""
 SP_NODES = 2_000
@@ -383,6 +387,21 @@ def solve_rooted(
         drop = (lp_x < 1e-9) & (lp_bound + reduced > upper + 1e-6 * max(1.0, abs(upper))) & (problem.col_lower == 0)
         col_hi[drop] = 0.0
         fixed = int(drop.sum())
+    polish_facts: dict[str, object] = {}
+    close = best_x is not None and upper - lp_bound <= settings.mip_gap * abs(upper)
+    if arr.contiguity and not arr.cut_edges and best_x is not None and not close:
+        progress("Re-solving each territory with its neighbours")
+        slot, polish_facts = polish(inp, _decode(lay, best_x), settings, deadline)
+        x = _vector(lay, slot)
+        if (
+            satisfies(problem, x)
+            and not separators(arr, lay.pair, x, 0.5)
+            and float(cost @ x) < float(cost @ best_x) - 1e-9
+        ):
+            best_x = x
+            upper = float(cost @ best_x + offset)
+        if polish_facts.get("polish_clock"):
+            clock_stops.append("polish")
     mip = IncrementalMilp(
         SparseMILP(
             cost=cost,
@@ -499,6 +518,7 @@ def solve_rooted(
         "lp_rounds": lp_rounds,
         "clock_stopped": sorted(set(clock_stops)),
         "first_plan_seconds": None if first_plan is None else round(first_plan, 3),
+        **polish_facts,
     }
     if sp_report is not None:
         details["shortest_path_start"] = sp_report.status.value
@@ -531,6 +551,50 @@ def _shortest_path_plan(
     )
     res = model.solve(budget, 0.01, start=start, node_limit=nodes)
     return res.x, res.report
+
+
+def polish(
+    inp: TerritoryInputs, slot: np.ndarray, settings: SolverSettings, deadline: float
+) -> tuple[np.ndarray, dict[str, object]]:
+    """Neighbourhood re-solves of a contiguous plan: each rep's territory with its adjacent ones is
+    re-assigned by a small MILP (others fixed, contiguity by nearer neighbours as in the large method),
+    and kept when it lowers the objective. Distance designs only; each re-solve is node-limited.
+    """
+    from spmopt.optim.solve import solve_milp
+    from spmopt.territory.large import _State, contiguous_submilp, index_inputs, neighbour_territories, root_order
+
+    ix = index_inputs(inp)
+    st = _State(ix, len(inp.units), len(inp.sites), slot.copy())
+    order = root_order(inp, ix)
+    tried = kept = 0
+    clock_cut = False
+    for seed in range(len(inp.sites)):
+        left = deadline - time.perf_counter()
+        if left <= 1.0:
+            clock_cut = True
+            break
+        region = {seed} | neighbour_territories(st, {seed})
+        problem, cols = contiguous_submilp(st, region, order, True)
+        sub = settings.model_copy(update={"time_limit": min(left - 1.0, POLISH_SECONDS), "mip_gap": 1e-4})
+        before = st.objective()
+        result = solve_milp(problem, sub, node_limit=POLISH_NODES)
+        tried += 1
+        clock_cut = clock_cut or result.report.termination == "Time limit reached"
+        if result.x is None:
+            continue
+        chosen = [cols[c] for c in np.flatnonzero(result.x > 0.5).tolist()]
+        moves = [(i, j) for i, j in chosen if st.lab[i] != j]
+        if not moves:
+            continue
+        undo = [(i, st.lab[i]) for i, _ in moves]
+        for i, j in moves:
+            st.move(i, j)
+        if st.objective() < before - 1e-9 and st.within_cap(st.moved):
+            kept += 1
+        else:
+            for i, j in undo:
+                st.move(i, j)
+    return np.array(st.lab, dtype=np.int64), {"polish_tried": tried, "polish_kept": kept, "polish_clock": clock_cut}
 
 
 def satisfies(problem: SparseMILP, x: np.ndarray, tol: float = 1e-6) -> bool:
