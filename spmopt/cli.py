@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from spmopt.errors import InfeasibleModelError, SolverError, SpmoptError
+from spmopt.folder import check_output_folder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Sales performance management optimisation.")
 console = Console(stderr=True)
@@ -82,6 +83,7 @@ def run(
     try:
         cfg = load_scenario(scenario, overrides or ())
         target = out_dir if out_dir is not None else cfg.output_dir()
+        check_output_folder(target, [scenario, *cfg.input_paths()])
         cache = StageCache(target.resolve().parent / ".spmopt-cache", reuse=not fresh)
         with console.status("Starting") as status:
             result = run_scenario(cfg, progress=lambda msg: status.update(msg), cache=cache)
@@ -151,10 +153,11 @@ def comp_evaluate(
     from spmopt.comp.write import write_comp_outputs
 
     try:
+        inputs = [p for p in (plan, transactions, *quotas, alignment, hierarchy, overlays, splits) if p is not None]
+        check_output_folder(out_dir, inputs)
         comp_plan = load_plan(plan)
         rules = rules_from_files(quotas[0], alignment, hierarchy, overlays)
         result = evaluate_plan(comp_plan, transactions, merged_quotas(quotas, comp_plan), rules, splits, quotas[0])
-        inputs = [p for p in (plan, transactions, *quotas, alignment, hierarchy, overlays, splits) if p is not None]
         write_comp_outputs([result], out_dir, inputs)
     except SpmoptError as exc:
         _fail(exc, plan)
@@ -326,6 +329,7 @@ def simulate(
 
             check_coaching(cfg)
         target = out_dir if out_dir is not None else cfg.output_dir()
+        check_output_folder(target, [scenario, *cfg.input_paths(), *(p for p in (alignment, quotas) if p)])
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("Preparing", total=cfg.simulation.replications)

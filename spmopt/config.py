@@ -383,6 +383,11 @@ class ScenarioConfig(StrictModel):
             raise ValueError("territory.islands 'bridge' needs data.geometry or data.adjacency")
         return self
 
+    def input_paths(self) -> list[Path]:
+        """Every file the scenario names (output folder aside), in field order: read from the schema, so a new
+        file setting is hashed, cached and protected from overwriting without being listed anywhere."""
+        return [p for name, value in self if name != "output" for p in _paths(value)]
+
     def output_dir(self) -> Path:
         """The folder a run writes to."""
         return self.output.dir if self.output.dir is not None else Path("out") / self.name
@@ -394,3 +399,15 @@ class ScenarioConfig(StrictModel):
         if t.disruption_measure is not None:
             return t.disruption_measure
         return t.balance[0].measure if t.balance else None
+
+
+def _paths(value: object) -> list[Path]:
+    if isinstance(value, Path):
+        return [value]
+    if isinstance(value, BaseModel):
+        return [p for _, item in value for p in _paths(item)]
+    if isinstance(value, dict):
+        return [p for item in value.values() for p in _paths(item)]
+    if isinstance(value, list | tuple):
+        return [p for item in value for p in _paths(item)]
+    return []

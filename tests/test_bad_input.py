@@ -24,7 +24,7 @@ GRID = [f"u{r}{c}" for r in range(3) for c in range(3)]
 """Units u00..u22, row-major; u{r}{c} sits at x = c km, y = r km and is CSV line GRID.index(id) + 2."""
 UNITS_HEADER = ("unit_id", "x", "y", "potential", "workload")
 OUTPUTS = ("alignment.csv", "territories.csv", "map.png", "manifest.json", "config.resolved.yaml")
-OUTPUTS += ("report.html", "report.pdf", "report.xlsx")
+OUTPUTS += ("report.html", "report.pdf", "report.xlsx", ".spmopt-output.json")
 
 Rows = list[list[object]]
 
@@ -405,7 +405,7 @@ def test_valid_run_writes_every_output(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["outputs"]) == set(OUTPUTS) - {"manifest.json"}
+    assert set(manifest["outputs"]) == set(OUTPUTS) - {"manifest.json", ".spmopt-output.json"}
     alignment = (out / "alignment.csv").read_text().splitlines()
     assert alignment[0] == "unit_id,territory_id"
     assert len(alignment) == 1 + len(GRID)

@@ -32,6 +32,7 @@ from spmopt.cluster import dask_client as cluster_client
 from spmopt.config import ScenarioConfig
 from spmopt.data.loader import input_files, sha256_file
 from spmopt.errors import ConfigError, SpmoptError
+from spmopt.folder import check_output_folder
 from spmopt.scenario import load_scenario
 
 Status = Literal["pending", "done", "skipped", "failed"]
@@ -234,6 +235,11 @@ def plan_batch(files: Sequence[Path], options: BatchOptions) -> BatchPlan:
         target = out_dir / cfg.name
         if not options.fresh and is_current(target, key):
             outcomes[index] = Outcome(index, str(file), cfg.name, "skipped", key.digest)
+            continue
+        try:
+            check_output_folder(target, [file, *cfg.input_paths()])
+        except SpmoptError as exc:
+            outcomes[index] = _failed_outcome(index, file, cfg.name, exc, "", key.digest, None, None)
             continue
         outcomes[index] = Outcome(index, str(file), cfg.name, "pending", key.digest)
         tasks.append(ScenarioTask(index, file, cfg.name, cfg, target, out_dir / CACHE, options.fresh, key.digest))

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,7 +14,7 @@ import yaml
 
 from spmopt.cache import code_fingerprint
 from spmopt.data.loader import sha256_file
-from spmopt.errors import SpmoptError
+from spmopt.folder import write_folder
 from spmopt.pipeline import ScenarioResult
 from spmopt.report.map import draw_alignment_map
 
@@ -83,8 +80,13 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
         writers.update({f"{folder}/{name}": write for name, write in sub.items()})
     from spmopt.report.html import write_report_files
 
+    inputs = [*result.config.input_paths(), *([scenario_path] if scenario_path else [])]
     return atomic_write_folder(
-        out_dir, writers, lambda folder: _manifest(result, folder, scenario_path), finish=write_report_files
+        out_dir,
+        writers,
+        lambda folder: _manifest(result, folder, scenario_path),
+        finish=write_report_files,
+        inputs=inputs,
     )
 
 
@@ -93,21 +95,15 @@ def atomic_write_folder(
     writers: dict[str, Callable[[Path], None]],
     manifest: Callable[[Path], dict[str, object]],
     finish: Callable[[Path], list[str]] | None = None,
+    inputs: Sequence[Path] = (),
 ) -> list[Path]:
-    """Write files into a sibling temp folder, then swap it into place; on failure nothing changes.
+    """Write files into a staging folder, then swap it into place (see `spmopt.folder`); on failure nothing
+    changes, and a folder holding anything spmopt did not write, or any of `inputs`, is refused.
 
     `finish` runs after manifest.json is written (the report reads the manifest); the files it adds join the
     manifest's output hashes and its warnings the manifest's warnings."""
-    out_dir = out_dir.resolve()
-    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "manifest.json").is_file():
-        raise SpmoptError(
-            f"{out_dir}: output folder exists and is not an spmopt output folder (no manifest.json); "
-            "spmopt replaces its output folder whole, so choose an empty or new folder"
-        )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; outputs are meant to be shared
-    try:
+
+    def fill(staging: Path) -> None:
         for name, write in writers.items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             write(staging / name)
@@ -117,20 +113,8 @@ def atomic_write_folder(
             facts.setdefault("warnings", []).extend(finish(staging))
             facts["outputs"] = {k: v for k, v in output_hashes(staging).items() if k != "manifest.json"}
             (staging / "manifest.json").write_text(json.dumps(facts, indent=2, default=str), encoding="utf-8")
-        backup = None
-        if out_dir.exists():
-            backup = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(backup)
-        staging.rename(out_dir)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise SpmoptError(f"{out_dir}: cannot write outputs: {exc}") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return sorted(out_dir.iterdir())
+
+    return write_folder(out_dir, fill, inputs)
 
 
 def _map_title(result: ScenarioResult) -> str:
@@ -205,4 +189,5 @@ def write_simulation_outputs(
             "outputs": output_hashes(folder),
         }
 
-    return atomic_write_folder(out_dir, writers, manifest)
+    inputs = [*cfg.input_paths(), *extra_inputs, *([scenario_path] if scenario_path else [])]
+    return atomic_write_folder(out_dir, writers, manifest, inputs=inputs)
