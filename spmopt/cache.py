@@ -9,7 +9,6 @@ Entries are pickles written atomically; a corrupt or unreadable entry is recompu
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import pickle
 import tempfile
@@ -17,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from spmopt.data.loader import sha256_file
+from spmopt.hashing import fingerprint
 
 
 @cache
@@ -31,16 +30,9 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def stage_key(stage: str, settings: Any, files: list[Path | None], parent: str | None = None) -> str:
-    """The key of a stage: its settings (JSON-able), the contents of its files and its parent's key."""
-    payload = {
-        "stage": stage,
-        "settings": settings,
-        "files": {str(p): sha256_file(p) for p in files if p is not None},
-        "parent": parent,
-        "code": code_fingerprint(),
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+def stage_key(stage: str, reads: Any) -> str:
+    """The key of a stage from everything it reads (see the module docstring) and spmopt's code."""
+    return fingerprint({"stage": stage, "reads": reads, "code": code_fingerprint()})
 
 
 class StageCache:

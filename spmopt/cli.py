@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from spmopt.errors import InfeasibleModelError, SolverError, SpmoptError
-from spmopt.folder import check_output_folder
+from spmopt.folder import check_output_folder, mismatched_pair
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Sales performance management optimisation.")
 console = Console(stderr=True)
@@ -26,6 +27,12 @@ def _fail(exc: SpmoptError, scenario: Path) -> None:
     console.print("[bold red]error:[/] ", end="", highlight=False)
     console.print(message, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def _interrupted(target: Path | None) -> None:
+    where = f"; {target} is as it was before this run" if target is not None else ""
+    console.print(f"interrupted: nothing was written{where}", markup=False, highlight=False)
+    raise typer.Exit(code=130)
 
 
 @app.command()
@@ -80,6 +87,7 @@ def run(
     from spmopt.report.outputs import write_outputs
     from spmopt.scenario import load_scenario
 
+    target = out_dir
     try:
         cfg = load_scenario(scenario, overrides or ())
         target = out_dir if out_dir is not None else cfg.output_dir()
@@ -91,6 +99,8 @@ def run(
             write_outputs(result, target, scenario)
     except SpmoptError as exc:
         _fail(exc, scenario)
+    except KeyboardInterrupt:
+        _interrupted(target)
     _print_summary(result, target)
 
 
@@ -121,13 +131,17 @@ def _print_summary(result, target: Path) -> None:
             f"+- {q['monte_carlo_ci95_half_width']:.1%}), sigma {q['dispersion']['sigma']:.3f}, "
             f"{q['territories_at_bound']} at a bound, solve {q['solve_seconds_total']:.2f} s"
         )
-    for warning in result.warnings:
-        console.print("[bold yellow]warning:[/] ", end="", highlight=False)
-        console.print(warning, markup=False, highlight=False, soft_wrap=True)
+    _print_warnings(result.warnings)
     if result.simulation is not None:
         _print_simulation(result.simulation, result.coaching)
         _print_decision(result.decision)
     out.print(f"outputs in {target}")
+
+
+def _print_warnings(warnings) -> None:
+    for warning in warnings:
+        console.print("[bold yellow]warning:[/] ", end="", highlight=False)
+        console.print(warning, markup=False, highlight=False, soft_wrap=True)
 
 
 comp_app = typer.Typer(no_args_is_help=True, help="Evaluate compensation plans on actual or simulated data.")
@@ -158,10 +172,16 @@ def comp_evaluate(
         comp_plan = load_plan(plan)
         rules = rules_from_files(quotas[0], alignment, hierarchy, overlays)
         result = evaluate_plan(comp_plan, transactions, merged_quotas(quotas, comp_plan), rules, splits, quotas[0])
+        mismatch = mismatched_pair(alignment, quotas[0]) if alignment is not None else None
+        if mismatch is not None:
+            result = replace(result, warnings=(mismatch, *result.warnings))
         write_comp_outputs([result], out_dir, inputs)
     except SpmoptError as exc:
         _fail(exc, plan)
+    except KeyboardInterrupt:
+        _interrupted(out_dir)
     _print_comp([result])
+    _print_warnings(result.warnings)
     out.print(f"outputs in {out_dir}")
 
 
@@ -355,8 +375,11 @@ def simulate(
                 sim, coaching = result.simulation, result.coaching
     except SpmoptError as exc:
         _fail(exc, scenario)
+    except KeyboardInterrupt:
+        _interrupted(out_dir)
     _print_simulation(sim, coaching)
     _print_decision(sim.decision if alignment is not None else result.decision)
+    _print_warnings(sim.warnings if alignment is not None else result.warnings)
     out.print(f"outputs in {target}")
 
 

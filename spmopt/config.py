@@ -172,7 +172,8 @@ class QuotaConfig(StrictModel):
     bounds: Path | None = None
     """CSV `territory_id` + any of `min_growth`, `max_growth`, `floor`, `cap`: per-territory overrides."""
     granularity: int = Field(default=1000, ge=1)
-    """Quotas are whole multiples of this; the target must be one too."""
+    """Quotas are whole multiples of this; the target must be one too. A granularity that would round a
+    territory's quota to 0 is refused; one that moves any quota by more than 5% is warned about."""
     ramp: tuple[float, ...] = (0.25, 0.5, 0.75)
     """Productivity of a new rep in their 1st, 2nd, ... month, counted from their `start_month` (reps file);
     full productivity afterwards."""

@@ -188,3 +188,17 @@ def write_folder(out_dir: Path, fill: Callable[[Path], None], inputs: Iterable[P
 def _discard(staging: Path) -> None:
     with contextlib.suppress(OSError):
         shutil.rmtree(staging)
+
+
+def mismatched_pair(alignment: Path, quotas: Path) -> str | None:
+    """A warning when `quotas` comes from an spmopt run whose own alignment.csv differs from `alignment` (quotas
+    set on one alignment, reused with another); None when they match or either file has no run to compare."""
+    listed = owned_files(quotas.resolve().parent)
+    if listed is None or "alignment.csv" not in listed or not alignment.is_file():
+        return None
+    if sha256_file(alignment) == listed["alignment.csv"]:
+        return None
+    return (
+        f"{quotas} was set on the alignment of its own run ({quotas.parent / 'alignment.csv'}), which differs from "
+        f"{alignment}: the quotas may not fit these territories; use the pair from one run"
+    )

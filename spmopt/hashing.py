@@ -13,3 +13,60 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def fingerprint(value: object) -> str:
+    """Hex sha256 of a stage input of any shape: config models and dataclasses field by field, files named by a
+    `Path` by their contents (a missing file by its absence), frames and arrays by their values, dtypes and
+    labels. Two values with equal fingerprints give a stage the same input."""
+    digest = hashlib.sha256()
+    _feed(digest, value)
+    return digest.hexdigest()
+
+
+def _feed(digest: hashlib._Hash, value: object) -> None:
+    import dataclasses
+
+    import numpy as np
+    import pandas as pd
+    from pydantic import BaseModel
+
+    def tag(text: str) -> None:
+        digest.update(f"<{text}>".encode())
+
+    if value is None or isinstance(value, bool | int | float | str):
+        tag(f"{type(value).__name__}:{value!r}")
+    elif isinstance(value, Path):
+        tag(f"path:{value}")
+        tag(sha256_file(value) if value.is_file() else "missing")
+    elif isinstance(value, BaseModel):
+        tag(type(value).__name__)
+        for name, item in value:
+            tag(name)
+            _feed(digest, item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        tag(type(value).__name__)
+        for f in dataclasses.fields(value):
+            tag(f.name)
+            _feed(digest, getattr(value, f.name))
+    elif isinstance(value, pd.DataFrame | pd.Series):
+        frame = value.to_frame() if isinstance(value, pd.Series) else value
+        tag(f"frame:{[str(t) for t in frame.dtypes]}")
+        _feed(digest, [str(c) for c in frame.columns])
+        _feed(digest, [str(i) for i in frame.index])
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    elif isinstance(value, np.ndarray):
+        tag(f"array:{value.dtype}:{value.shape}")
+        digest.update(np.ascontiguousarray(value).tobytes() if value.dtype != object else repr(value.tolist()).encode())
+    elif isinstance(value, dict):
+        tag(f"dict:{len(value)}")
+        for key in sorted(value, key=repr):
+            _feed(digest, key)
+            _feed(digest, value[key])
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
+        tag(f"{type(value).__name__}:{len(items)}")
+        for item in items:
+            _feed(digest, item)
+    else:
+        tag(f"{type(value).__name__}:{value!r}")

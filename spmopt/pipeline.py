@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,44 +87,48 @@ def _mark_cached(record: StageRecord, key: str, clock: float) -> StageRecord:
     return StageRecord(record.name, time.perf_counter() - clock, {**record.details, "cached": True, "cache_key": key})
 
 
-def _dump(model: object) -> object:
-    return model.model_dump(mode="json") if model is not None else None
-
-
-def _frame_hash(frame: pd.DataFrame) -> str:
-    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
-
-
 def territory_key(cfg: ScenarioConfig) -> str:
-    """Everything the territory design reads."""
-    d = cfg.data
-    files = [d.units, d.geometry, d.adjacency, d.current_alignment, d.reps, cfg.territory.locks]
-    return stage_key("territory", {"data": _dump(d), "territory": _dump(cfg.territory)}, files)
+    """What the territory design reads: the data section (every file it names, by content) and the territory
+    section (locks file included)."""
+    return stage_key("territory", {"data": cfg.data, "territory": cfg.territory})
 
 
-def quota_key(cfg: ScenarioConfig, alignment: pd.DataFrame) -> str:
-    """The quota settings and files, on this alignment (a result, so a re-solved design is never mixed up)."""
-    q = cfg.quota
-    files = [q.history, q.bounds] if q is not None else []
-    return stage_key("quota", {"quota": _dump(q), "seed": cfg.seed}, files, _frame_hash(alignment))
+def quota_key(cfg: ScenarioConfig, alignment: pd.Series, reps_of: dict[str, str | None]) -> str:
+    """What quota setting reads: its section (history and bounds files by content), the seed, the units and reps
+    files (measures, start months) and the alignment with its reps; not geometry, adjacency or other stages."""
+    assert cfg.quota is not None
+    reads = {
+        "quota": cfg.quota,
+        "seed": cfg.seed,
+        "units": cfg.data.units,
+        "reps": cfg.data.reps,
+        "alignment": alignment,
+        "reps_of": reps_of,
+    }
+    return stage_key("quota", reads)
 
 
-def simulation_key(cfg: ScenarioConfig, quota: str, table: pd.DataFrame) -> str:
-    """The plans, behaviour and coaching settings and files, on these quotas; where replications run (workers,
-    scheduler) does not change what they produce and is left out."""
-    sim, comp, coach = cfg.simulation, cfg.comp, cfg.coaching
+def simulation_key(cfg: ScenarioConfig, alignment: pd.Series, table: pd.DataFrame) -> str:
+    """What the simulated year with coaching reads: the simulation section (behaviour file by content; where
+    replications run is left out), the plans, the comp quotas and hierarchy files, the coaching section, the
+    quota ramp, the seed, the units file (deal sizes, workload) and the alignment and quota table."""
+    sim, comp, quota = cfg.simulation, cfg.comp, cfg.quota
     assert sim is not None
     assert comp is not None
-    settings = {
-        "simulation": sim.model_dump(mode="json", exclude={"workers", "scheduler"}),
-        "comp": _dump(comp),
-        "coaching": _dump(coach),
+    assert quota is not None
+    reads = {
+        "simulation": sim.model_dump(exclude={"workers", "scheduler"}),
+        "plans": comp.plans,
+        "comp_quotas": comp.quotas,
+        "hierarchy": comp.crediting.hierarchy,
+        "coaching": cfg.coaching,
+        "ramp": quota.ramp,
         "seed": cfg.seed,
+        "units": cfg.data.units,
+        "alignment": alignment,
+        "quota_table": table,
     }
-    files = [*comp.plans, comp.quotas, comp.crediting.hierarchy, sim.behaviour]
-    if coach is not None:
-        files += [coach.prior, coach.history]
-    return stage_key("simulation", settings, files, quota + _frame_hash(table))
+    return stage_key("simulation", reads)
 
 
 def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageCache | None = None) -> ScenarioResult:
@@ -143,7 +146,8 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageC
     data = load_planning_data(cfg)
     # Candidate alignments are read now so a bad file fails before minutes of solving.
     given = {n: read_candidate_alignment(p, data, f"candidate alignment '{n}'") for n, p in cfg.alignments.items()}
-    stages.append(StageRecord("data", time.perf_counter() - clock, {"units": len(data.units)}))
+    facts = {"units": len(data.units), "warnings": list(data.warnings)}
+    stages.append(StageRecord("data", time.perf_counter() - clock, facts))
     clock = time.perf_counter()
     key = territory_key(cfg)
     stored = _reuse(cache, "territory", key, progress)
@@ -160,20 +164,21 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageC
         progress("Setting quotas")
         alignment = plan.alignment.set_index("unit_id")["territory_id"]
         reps_of = {t: (None if pd.isna(r) else str(r)) for t, r in plan.centres["rep_id"].items()}
-        quotas, record, qkey = _quota_stage(cfg, data, alignment, reps_of, cache, progress)
+        quotas, record = _quota_stage(cfg, data, alignment, reps_of, cache, progress)
         stages.append(record)
     comp: tuple[CompResult, ...] = ()
     if cfg.comp is not None and quotas is not None:
         progress(f"Evaluating {len(cfg.comp.plans)} comp plan(s)")
         clock = time.perf_counter()
         comp = tuple(evaluate_scenario_plans(cfg.comp, plans, alignment, reps_of, quotas.table))
-        from spmopt.comp.write import comp_facts
+        from spmopt.comp.write import comp_facts, comp_warnings
 
-        stages.append(StageRecord("comp", time.perf_counter() - clock, {"plans": comp_facts(list(comp))}))
+        facts = {"plans": comp_facts(list(comp)), "warnings": comp_warnings(list(comp))}
+        stages.append(StageRecord("comp", time.perf_counter() - clock, facts))
     simulation = coaching = None
     if cfg.simulation is not None and quotas is not None:
         simulation, coaching, records = _simulation_stage(
-            cfg, data, plans, alignment, quotas.table, qkey, "designed", cache, progress
+            cfg, data, plans, alignment, quotas.table, "designed", cache, progress
         )
         stages += records
     candidates = []
@@ -210,9 +215,9 @@ def _alignment_candidate(
     progress: Progress,
 ) -> tuple[AlignmentCandidate, list[StageRecord]]:
     """Quotas and the simulated year (with coaching) of one given alignment; cached like the designed one."""
-    quotas, record, qkey = _quota_stage(cfg, data, alignment, reps_of, cache, progress)
+    quotas, record = _quota_stage(cfg, data, alignment, reps_of, cache, progress)
     simulation, coaching, sim_records = _simulation_stage(
-        cfg, data, plans, alignment, quotas.table, qkey, name, cache, progress
+        cfg, data, plans, alignment, quotas.table, name, cache, progress
     )
     records = [StageRecord(f"{r.name}[{name}]", r.seconds, r.details) for r in (record, *sim_records)]
     return AlignmentCandidate(name, quotas, simulation, coaching), records
@@ -225,20 +230,20 @@ def _quota_stage(
     reps_of: dict,
     cache: StageCache | None,
     progress: Progress,
-) -> tuple[QuotaPlan, StageRecord, str]:
-    """Quotas on an alignment (unit -> territory), reused when nothing they depend on changed; and their key."""
+) -> tuple[QuotaPlan, StageRecord]:
+    """Quotas on an alignment (unit -> territory), reused when nothing they depend on changed."""
     assert cfg.quota is not None
     clock = time.perf_counter()
-    key = quota_key(cfg, alignment.rename_axis("unit_id").reset_index(name="territory_id"))
+    key = quota_key(cfg, alignment, reps_of)
     stored = _reuse(cache, "quota", key, progress)
     if stored is not None:
         quotas, record = stored
-        return quotas, _mark_cached(record, key, clock), key
+        return quotas, _mark_cached(record, key, clock)
     quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress)
     record = StageRecord("quota", time.perf_counter() - clock, {**quotas.facts, "warnings": list(quotas.warnings)})
     if cache is not None:
         cache.put("quota", key, (quotas, record))
-    return quotas, record, key
+    return quotas, record
 
 
 def _simulation_stage(
@@ -247,14 +252,13 @@ def _simulation_stage(
     plans: list,
     alignment: pd.Series,
     quota_table: pd.DataFrame,
-    quota: str,
     name: str,
     cache: StageCache | None,
     progress: Progress,
 ) -> tuple[SimulationResult, CoachingPlan | None, list[StageRecord]]:
     """Coaching plan and simulated year on one alignment's quotas, reused when nothing they depend on changed."""
     clock = time.perf_counter()
-    key = simulation_key(cfg, quota, quota_table)
+    key = simulation_key(cfg, alignment, quota_table)
     stored = _reuse(cache, "simulation", key, progress)
     if stored is not None:
         simulation, coaching, records = stored

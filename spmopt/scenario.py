@@ -85,7 +85,12 @@ def load_yaml_model(
 def _read_yaml(path: Path, what: str = "scenario") -> tuple[dict[str, Any], yaml.Node | None]:
     if not path.is_file():
         raise ConfigError(f"{path}: {what} file not found")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: {what} file is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what} file: {exc.strerror or exc}") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
@@ -93,6 +98,10 @@ def _read_yaml(path: Path, what: str = "scenario") -> tuple[dict[str, Any], yaml
         mark = exc.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise ConfigError(f"{path}{where}: YAML syntax error: {exc.problem}") from None
+    except yaml.YAMLError as exc:  # e.g. a control character the reader refuses before parsing
+        raise ConfigError(f"{path}: YAML error: {str(exc).splitlines()[0]}") from None
+    except ValueError as exc:  # a scalar YAML reads as an impossible date, e.g. 2027-13-45
+        raise ConfigError(f"{path}: YAML value error: {exc}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -101,7 +110,10 @@ def _read_yaml(path: Path, what: str = "scenario") -> tuple[dict[str, Any], yaml
 
 
 def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError):  # a symlink loop (RuntimeError before Python 3.13)
+        raise ConfigError(f"{path}: scenario file is a symbolic link that loops back on itself") from None
     if resolved in chain:
         loop = " -> ".join(str(p) for p in (*chain, resolved))
         raise ConfigError(f"{path}: 'extends' forms a loop: {loop}")
@@ -146,8 +158,14 @@ def _apply_override(raw: dict[str, Any], item: str, path: Path) -> None:
     key, sep, text = item.partition("=")
     if not sep or not key:
         raise ConfigError(f"override {item!r}: expected key.path=value")
-    value = yaml.safe_load(text)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"override {item!r}: the value is not valid YAML ({problem}); quote text values") from None
     parts = key.split(".")
+    if any(not part.strip() for part in parts):
+        raise ConfigError(f"override {item!r}: empty section name in {key!r}")
     node = raw
     for part in parts[:-1]:
         child = node.setdefault(part, {})

@@ -1,6 +1,7 @@
 """Plain reference implementation of plan payouts: one payee, period and measure at a time, in exact fractions.
 
-Written from the plan's definition (models/comp), not from the vectorised engine; tests compare the two.
+Written from the plan's definition (models/comp), not from the vectorised engine or the run's crediting code;
+tests compare the two.
 """
 
 from __future__ import annotations
@@ -133,4 +134,26 @@ def pay(plan: CompPlan, credit, quota, ti, spif_credit=None):
             payments.append(paid_to_date - paid)
             paid = paid_to_date
         out.append((earned, payments, paid - forgiven - total))
+    return out
+
+
+OWN_CREDIT = ("direct", "split", "clawback", "overlay")
+"""The README's own credit: a seller's direct line or split share, its clawbacks, and overlay credit; a
+manager's roll-up lines are not their own."""
+
+
+def spif_credit(plan: CompPlan, lines, payees, periods: int):
+    """[payee][period][spif] qualifying SPIF credit from credit lines (mappings with payee_id, how, period,
+    deal_date, product and the credit fields): the payee's own lines only, of the SPIF's products, dealt
+    inside its window (a cancellation carries its deal's date)."""
+    out = [[[0] * len(plan.spifs) for _ in range(periods)] for _ in payees]
+    row = {p: i for i, p in enumerate(payees)}
+    for line in lines:
+        if line["how"] not in OWN_CREDIT or line["payee_id"] not in row:
+            continue
+        for s, spif in enumerate(plan.spifs):
+            if spif.credit.products is not None and line["product"] not in spif.credit.products:
+                continue
+            if spif.start <= line["deal_date"] <= spif.end:
+                out[row[line["payee_id"]]][line["period"]][s] += int(line[spif.credit.field])
     return out

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 from test_bad_input import make_instance, scenario
+from typer.testing import CliRunner
 
 from spmopt.cli import app
 from spmopt.errors import SpmoptError
-from spmopt.folder import MARKER, check_output_folder, remove_leftovers, write_folder
+from spmopt.folder import MARKER, check_output_folder, mismatched_pair, remove_leftovers, write_folder
 
 
 def run(path: Path, *extra: str):
@@ -143,8 +143,7 @@ def test_leftovers_of_dead_processes_are_removed_and_live_ones_kept(tmp_path: Pa
         d.mkdir()
         (d / "f.csv").write_text("x", encoding="utf-8")
     remove_leftovers(folder)
-    assert not stale.exists() and not old.exists()
-    assert mine.exists() and other.exists() and user.exists()
+    assert [d.exists() for d in (stale, old, mine, other, user)] == [False, False, True, True, True]
 
 
 def test_failure_while_writing_leaves_the_old_folder_and_no_staging(tmp_path: Path) -> None:
@@ -188,3 +187,23 @@ def test_batch_skips_a_scenario_whose_folder_holds_a_users_file(tmp_path: Path) 
     assert result.exit_code == 1, result.output
     assert "plan.docx" in " ".join(result.output.split())
     assert (target / "plan.docx").read_text() == "draft"
+
+
+def test_alignment_and_quotas_from_different_runs_are_flagged(tmp_path: Path) -> None:
+    def run_folder(name: str, owner: str) -> Path:
+        def fill(d: Path) -> None:
+            (d / "alignment.csv").write_text(f"unit_id,territory_id\nu1,{owner}\n", encoding="utf-8")
+            (d / "quotas.csv").write_text(f"territory_id,rep_id,annual_quota\n{owner},R1,100\n", encoding="utf-8")
+
+        write_folder(tmp_path / name, fill)
+        return tmp_path / name
+
+    one, two = run_folder("one", "T1"), run_folder("two", "T2")
+    assert mismatched_pair(one / "alignment.csv", one / "quotas.csv") is None
+    warning = mismatched_pair(two / "alignment.csv", one / "quotas.csv")
+    assert warning is not None
+    assert "differs from" in warning
+    assert str(two / "alignment.csv") in warning
+    loose = tmp_path / "quotas.csv"
+    loose.write_text("territory_id,rep_id,annual_quota\nT1,R1,100\n", encoding="utf-8")
+    assert mismatched_pair(two / "alignment.csv", loose) is None  # no run to compare with

@@ -78,7 +78,7 @@ def _balance_figures(folder: Path) -> dict[str, object]:
     path = folder / "territories.csv"
     if not path.is_file():
         return {}
-    territories = pd.read_csv(path)
+    territories = pd.read_csv(path, keep_default_na=False, na_values=[""])
     columns = [c for c in territories.columns if c.endswith("_dev_pct")]
     return {f"{c[: -len('_dev_pct')]}_max_abs_dev_pct": float(territories[c].abs().max()) for c in columns}
 
@@ -88,7 +88,7 @@ def _quota_figures(folder: Path) -> dict[str, object]:
     path = folder / "quotas.csv"
     if not path.is_file():
         return {}
-    return {"quota_total": int(pd.read_csv(path)["annual_quota"].sum())}
+    return {"quota_total": int(pd.read_csv(path, keep_default_na=False, na_values=[""])["annual_quota"].sum())}
 
 
 def _decision_figures(folder: Path) -> dict[str, object]:
@@ -96,7 +96,7 @@ def _decision_figures(folder: Path) -> dict[str, object]:
     path = folder / "decision.csv"
     if not path.is_file():
         return {}
-    decision = pd.read_csv(path)
+    decision = pd.read_csv(path, keep_default_na=False, na_values=[""])
     best = decision[decision["best"].astype(str).str.lower() == "true"]
     if best.empty:
         return {}
@@ -116,7 +116,7 @@ def _comp_figures(folder: Path) -> dict[str, object]:
     path = folder / "comp_summary.csv"
     if not path.is_file():
         return {}
-    summary = pd.read_csv(path)
+    summary = pd.read_csv(path, keep_default_na=False, na_values=[""])
     return {f"comp_cost_{plan}": cost / 100 for plan, cost in zip(summary["plan"], summary["total_cost"], strict=True)}
 
 

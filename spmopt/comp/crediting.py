@@ -4,9 +4,9 @@ Order of rules for one transaction:
 1. a split listed for it (percentages summing to exactly 100) — the explicit exceptions;
 2. a cancellation follows its original deal, in the same proportions (if inside the plan's clawback window);
 3. `rep_id`, else the rep of `territory_id`, else the rep of the territory `unit_id` is aligned to.
-Then overlays get 100% of the credited transactions of their territories/products (a deal in a vacant
-territory credits nobody, overlays included), and reps' credit rolls up at 100%
-to each manager above them (once per transaction, however it was split below). Money is shared by largest
+Then overlays get 100% of the credited transactions of their territories/products, once per transaction however
+many of their rows match (a deal in a vacant territory credits nobody, overlays included), and reps' credit rolls
+up at 100% to each manager above them (once per transaction, however it was split below). Money is shared by largest
 remainder, so split parts add up to the transaction to the cent; counts are credited in hundredths of a deal
 for the same reason.
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spmopt.comp.engine import exact_sum
 from spmopt.comp.plan import COUNT_SCALE
 from spmopt.comp.transactions import Transactions
 from spmopt.data.tables import check_known, read_table, require_columns, row_number
@@ -40,6 +41,11 @@ LINE_COLUMNS = (
     "deals",
     "new_logos",
 )
+
+DIRECT_CREDIT = ("direct", "split", "clawback")
+"""A payee's share of the transactions credited to them: the lines that roll up to their managers."""
+OWN_CREDIT = (*DIRECT_CREDIT, "overlay")
+"""Credit a payee earned themselves (everything but managers' roll-up): what SPIFs count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +109,11 @@ class CreditLedger:
 
     def direct_total(self) -> int:
         """Cents credited by direct, split and clawback lines (equals the credited transactions' sum)."""
-        return int(self.lines.loc[self.lines["how"].isin(("direct", "split", "clawback")), "amount"].sum())
+        return exact_sum(self.lines.loc[self.lines["how"].isin(DIRECT_CREDIT), "amount"])
+
+    def own_lines(self) -> pd.DataFrame:
+        """The lines of `OWN_CREDIT`: each payee's own credit, without managers' roll-up."""
+        return self.lines[self.lines["how"].isin(OWN_CREDIT)]
 
 
 def read_hierarchy(path: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -135,7 +145,8 @@ def read_hierarchy(path: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def read_overlays(path: Path) -> tuple[Overlay, ...]:
-    """Overlay assignments: payee_id, optional territory_id and product (blank = all)."""
+    """Overlay assignments: payee_id, optional territory_id and product (blank = all); a payee listed twice for
+    the same territory and product is refused (each row would credit the same deals at 100%)."""
     raw = read_table(path, "overlays")
     require_columns(raw, ["payee_id"], path, "overlays")
 
@@ -143,9 +154,20 @@ def read_overlays(path: Path) -> tuple[Overlay, ...]:
         value = row.get(col)
         return str(value).strip() if value is not None and pd.notna(value) and str(value).strip() else None
 
-    return tuple(
-        Overlay(str(r["payee_id"]).strip(), text(r, "territory_id"), text(r, "product")) for _, r in raw.iterrows()
-    )
+    overlays: list[Overlay] = []
+    first_row: dict[Overlay, int] = {}
+    for pos, (_, r) in enumerate(raw.iterrows()):
+        overlay = Overlay(str(r["payee_id"]).strip(), text(r, "territory_id"), text(r, "product"))
+        line = row_number(raw, pos)
+        if overlay in first_row:
+            scope = f"territory {overlay.territory_id or '(all)'}, product {overlay.product or '(all)'}"
+            raise DataError(
+                f"{path}: rows {first_row[overlay]} and {line} both make {overlay.payee_id} an overlay on {scope}; "
+                "remove one (an overlay is credited 100% of a deal once)"
+            )
+        first_row[overlay] = line
+        overlays.append(overlay)
+    return tuple(overlays)
 
 
 def read_splits(path: Path, tx: Transactions, known_payees: tuple[str, ...]) -> pd.DataFrame:
@@ -198,12 +220,16 @@ def credit(tx: Transactions, rules: CreditingRules, clawback_days: int | None) -
     known = set(rules.payees)
     splits = {} if rules.splits is None else {t: g for t, g in rules.splits.groupby("transaction_id", sort=False)}
     parts_of: dict[str, list[tuple[str, Decimal]]] = {}
+    territory_of: dict[str, str | None] = {}
     rows: list[dict[str, object]] = []
     uncredited: list[dict[str, object]] = []
     # Originals first, so a cancellation finds its deal's credit wherever it sits in the file.
     order = frame.assign(_cancel=frame["original_id"].notna()).sort_values("_cancel", kind="stable")
     for tid, t in order.drop(columns="_cancel").iterrows():
         territory = _territory(t, rules, tx.path)
+        if territory is None and t["original_id"] is not None:
+            # A cancellation naming no territory undoes its deal's: the deal's overlays are clawed back too.
+            territory = territory_of.get(t["original_id"])
         how = "direct"
         if tid in splits:
             parts = list(zip(splits[tid]["payee_id"], splits[tid]["percent"], strict=True))
@@ -239,6 +265,7 @@ def credit(tx: Transactions, rules: CreditingRules, clawback_days: int | None) -
                 raise DataError(f"{tx.path}: row {t['row']}: rep_id '{rep}' of transaction {tid} is not a known payee")
             parts = [(rep, Decimal(100))]
         parts_of[str(tid)] = parts
+        territory_of[str(tid)] = territory
         rows += _share(tid, t, parts, how, territory)
     lines = pd.DataFrame(rows, columns=list(LINE_COLUMNS))
     lines = pd.concat([lines, _overlay_lines(frame, lines, rules), _rollup_lines(lines, rules)], ignore_index=True)
@@ -329,7 +356,9 @@ def _overlay_lines(frame: pd.DataFrame, direct: pd.DataFrame, rules: CreditingRu
         part = totals[hit].copy()
         part["payee_id"], part["how"], part["percent"] = overlay.payee_id, "overlay", "100"
         out.append(part)
-    return pd.concat(out, ignore_index=True)[list(LINE_COLUMNS)]
+    lines = pd.concat(out, ignore_index=True)[list(LINE_COLUMNS)]
+    # Rows of one overlay payee may overlap (a territory and a product): the union is credited, each deal once.
+    return lines.drop_duplicates(["payee_id", "transaction_id"]).reset_index(drop=True)
 
 
 def _rollup_lines(lines: pd.DataFrame, rules: CreditingRules) -> pd.DataFrame:
@@ -338,7 +367,7 @@ def _rollup_lines(lines: pd.DataFrame, rules: CreditingRules) -> pd.DataFrame:
         return pd.DataFrame(columns=list(LINE_COLUMNS))
     out = []
     # Only reps' own credit rolls up; overlay credit would count a deal twice in the same team.
-    own = lines[lines["how"].isin(("direct", "split", "clawback"))]
+    own = lines[lines["how"].isin(DIRECT_CREDIT)]
     below = own.assign(manager=own["payee_id"].map(lambda p: rules.managers_above(str(p)))).explode("manager")
     below = below[below["manager"].notna()]
     for manager, group in below.groupby("manager", sort=False):

@@ -18,19 +18,68 @@ draw x periods elapsed (later earnings pay it back); a non-recoverable draw tops
 the draw and is never recovered. Thresholds are compared in integers (C * den >= num * Q), so a rep exactly
 at a threshold is always on it; amounts are computed in float64 and any amount within float error of a
 half-cent is recomputed exactly with fractions, so results equal exact rational arithmetic.
+
+int64 never wraps silently: integer sums and differences are exact whenever the true result fits (two's
+complement arithmetic is exact modulo 2^64), which a float64 shadow of each total checks (`SAFE_CENTS`);
+threshold products that could leave the int64 range are compared in Python integers instead; anything still
+beyond the range is refused with a `DataError`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 
 from spmopt.comp.plan import COUNT_SCALE, CompPlan, Measure, Modifier, cents
+from spmopt.errors import DataError
 
 Cents = np.ndarray
+
+INT64_LIMIT = 2**63
+SAFE_CENTS = 2**61
+"""Largest magnitude of any credit, quota or money total the engine accepts (about 2.3 x 10^16 currency units).
+Below it, float64 shadows (relative error < 10^-12) prove the int64 totals did not wrap, and a difference of two
+such values still fits in int64."""
+
+
+def exact_sum(values: np.ndarray | pd.Series | list[int]) -> int:
+    """The sum of integers as a Python int: int64 when it cannot wrap, Python integers otherwise."""
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return 0
+    if arr.dtype.kind in "iu" and _magnitude(arr) < INT64_LIMIT // arr.size:
+        return int(arr.sum())
+    return sum(int(v) for v in arr.ravel().tolist())
+
+
+def _magnitude(values: np.ndarray) -> int | float:
+    """Largest |value| (np.abs would wrap the most negative int64); NaN if any value is NaN."""
+    if not values.size:
+        return 0
+    top, bottom = values.max(), values.min()
+    return max(int(top), -int(bottom)) if values.dtype.kind in "iuO" else max(float(top), -float(bottom))
+
+
+def _check_range(what: str, plan: CompPlan, bound: int | float, shadow: Callable[[], np.ndarray]) -> None:
+    """Refuse figures beyond `SAFE_CENTS` (their int64 counterparts may have wrapped). `bound` is a cheap upper
+    bound of their magnitude; only when it is not below the limit is the float64 `shadow` of the figures built
+    and checked one by one."""
+    if bound < SAFE_CENTS:  # NaN fails this test too
+        return
+    values = shadow()
+    big = ~(np.abs(values) < SAFE_CENTS)  # NaN or inf count as too big
+    if big.any():
+        where = tuple(int(v) for v in np.argwhere(big)[0])
+        raise DataError(
+            f"plan '{plan.name}': {what} at (payee, period[, column]) {where} is about {float(values[where]):.3g} "
+            f"(cents or hundredths), beyond the engine's int64 range ({SAFE_CENTS:.3g}); check the plan's amounts, "
+            "rates and payout multiples and the credit"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +146,13 @@ def evaluate(
         if target_incentive is None
         else np.asarray(target_incentive, dtype=np.int64)
     )
+    _check_range("target incentive", plan, _magnitude(ti), lambda: ti.astype(float))
     ytd_credit = np.cumsum(credit, axis=1)
     ytd_quota = np.cumsum(quota, axis=1)
+    for what, values in (("year-to-date credit", credit), ("year-to-date quota", quota)):
+        _check_range(what, plan, _magnitude(values) * periods, lambda v=values: np.cumsum(v, axis=1, dtype=float))
+    # One bound for every threshold product below: C den and num Q need Python integers only beyond int64.
+    top = max(_magnitude(ytd_credit), _magnitude(ytd_quota))
     index = {m.name: k for k, m in enumerate(plan.measures)}
     earned = np.zeros_like(ytd_credit)
     bonus = np.zeros_like(ytd_credit)
@@ -107,17 +161,31 @@ def evaluate(
         step = None
         if measure.modifier is not None:
             g = index[measure.modifier.measure]
-            step = _segment_index([s.start for s in measure.modifier.steps], ytd_credit[:, :, g], ytd_quota[:, :, g])
-        amount = _round(plan, measure, c, q, ti, step)
-        bonus[:, :, k] = _bonuses(measure, c, q)
+            steps = [s.start for s in measure.modifier.steps]
+            step = _segment_index(steps, ytd_credit[:, :, g], ytd_quota[:, :, g], top)
+        amount = _round(plan, measure, c, q, ti, step, top)
+        bonus[:, :, k] = _bonuses(measure, c, q, top)
         if measure.gate is not None:
             g = index[measure.gate.measure]
-            open_ = _reached(ytd_credit[:, :, g], ytd_quota[:, :, g], measure.gate.min_attainment)
+            open_ = _reached(ytd_credit[:, :, g], ytd_quota[:, :, g], measure.gate.min_attainment, top)
             amount *= open_
             bonus[:, :, k] *= open_
         earned[:, :, k] = amount + bonus[:, :, k]
+        _check_range(
+            f"measure {measure.name} earnings",
+            plan,
+            _magnitude(amount) + _magnitude(bonus[:, :, k]),
+            lambda a=amount, b=bonus[:, :, k]: a.astype(float) + b,
+        )
     spif_ytd = _spifs(plan, spif_credit, n, periods)
     total = earned.sum(axis=2) + spif_ytd.sum(axis=2)
+    _check_range(
+        "year-to-date earnings",
+        plan,
+        sum(_magnitude(earned[:, :, k]) for k in range(earned.shape[2]))
+        + sum(_magnitude(spif_ytd[:, :, s]) for s in range(spif_ytd.shape[2])),
+        lambda: earned.sum(axis=2, dtype=float) + spif_ytd.sum(axis=2, dtype=float),
+    )
     # carry_forward: never pay back below the highest amount paid so far, so paid-to-date is a running max.
     base = total if plan.negative_balance == "recover" else np.maximum.accumulate(np.maximum(total, 0), axis=1)
     paid, forgiven = _with_draw(plan, base)
@@ -142,20 +210,37 @@ def _spifs(plan: CompPlan, spif_credit: Cents | None, n: int, periods: int) -> C
     spif_credit = np.asarray(spif_credit, dtype=np.int64)
     if spif_credit.shape != (n, periods, len(plan.spifs)):
         raise ValueError(f"spif credit {spif_credit.shape} must be {n} payees x {periods} periods x {len(plan.spifs)}")
+    _check_range(
+        "year-to-date SPIF credit",
+        plan,
+        _magnitude(spif_credit) * periods,
+        lambda: np.cumsum(spif_credit, axis=1, dtype=float),
+    )
     out = np.zeros_like(spif_credit)
     for k, spif in enumerate(plan.spifs):
         c = np.cumsum(spif_credit[:, :, k], axis=1)
         if spif.per_deal is not None:
-            out[:, :, k] = _round_ratio(cents(spif.per_deal) * c, COUNT_SCALE, plan.rounding)
+            num, den = cents(spif.per_deal), COUNT_SCALE
         else:
             num, den = _ratio(spif.rate)
-            out[:, :, k] = _round_ratio(c * num, den, plan.rounding)
+        value = _round_ratio(_times(c, num), den, plan.rounding)
+        _check_range(f"SPIF {spif.name} earnings", plan, _magnitude(value), lambda v=value: np.asarray(v, dtype=float))
+        out[:, :, k] = value.astype(np.int64)
     return out
+
+
+def _times(values: np.ndarray, factor: int, top: int | None = None) -> np.ndarray:
+    """values x factor exactly: int64 when the product fits, else Python integers (an object array); `top` is a
+    known bound of |values|."""
+    if (_magnitude(values) if top is None else top) * abs(factor) < INT64_LIMIT:
+        return values * factor
+    return values.astype(object) * factor
 
 
 def _round_ratio(numerator: np.ndarray, den: int, rule: str) -> np.ndarray:
     """numerator / den rounded to integers with the plan's rule, in exact integer arithmetic."""
-    whole, rest = np.divmod(numerator, den)
+    # // and % rather than divmod: they also run on the Python integers of an object array.
+    whole, rest = numerator // den, numerator % den
     twice = 2 * rest
     if rule == "half_even":
         return whole + ((twice > den) | ((twice == den) & (whole % 2 == 1)))
@@ -183,17 +268,18 @@ def _ratio(x: Decimal) -> tuple[int, int]:
     return f.numerator, f.denominator
 
 
-def _reached(c: np.ndarray, q: np.ndarray, level: Decimal) -> np.ndarray:
-    """a >= level in exact integers (never while Q = 0)."""
+def _reached(c: np.ndarray, q: np.ndarray, level: Decimal, top: int) -> np.ndarray:
+    """a >= level in exact integers (never while Q = 0); `top` bounds |C| and |Q|."""
     num, den = _ratio(level)
-    return (q > 0) & (c * den >= num * q)
+    # A level with many decimals has a large denominator: the products may need more than int64.
+    return (q > 0) & np.asarray(_times(c, den, top) >= _times(q, num, top), dtype=bool)
 
 
-def _bonuses(measure: Measure, c: np.ndarray, q: np.ndarray) -> np.ndarray:
+def _bonuses(measure: Measure, c: np.ndarray, q: np.ndarray, top: int) -> np.ndarray:
     out = np.zeros_like(c)
     periods = np.arange(c.shape[1])
     for bonus in measure.bonuses:
-        reached = _reached(c, q, bonus.attainment)
+        reached = _reached(c, q, bonus.attainment, top)
         if bonus.by_period is not None:
             reached = reached[:, np.minimum(periods, bonus.by_period - 1)]
         out += cents(bonus.amount) * reached
@@ -206,13 +292,21 @@ def _factors(modifier: Modifier) -> list[Fraction]:
 
 
 def _round(
-    plan: CompPlan, measure: Measure, c: np.ndarray, q: np.ndarray, ti: np.ndarray, step: np.ndarray | None
+    plan: CompPlan,
+    measure: Measure,
+    c: np.ndarray,
+    q: np.ndarray,
+    ti: np.ndarray,
+    step: np.ndarray | None,
+    top: int,
 ) -> np.ndarray:
     """The measure's exact year-to-date amount in whole cents: float fast path, exact path near half-cents."""
-    value = _curve_value(measure, c, q, ti) if measure.curve is not None else _commission_value(measure, c, q)
+    curve = measure.curve is not None
+    value = _curve_value(measure, c, q, ti, top) if curve else _commission_value(measure, c, q, top)
     if step is not None:
         factors = _factors(measure.modifier)
         value = value * np.array([float(f) for f in factors])[step]
+    _check_range(f"measure {measure.name} amount", plan, _magnitude(value), lambda: value)
     rounded = np.rint(value) if plan.rounding == "half_even" else np.sign(value) * np.floor(np.abs(value) + 0.5)
     near = np.abs(np.abs(value - np.floor(value)) - 0.5) <= 1e-12 * np.abs(value) + 1e-9
     result = rounded.astype(np.int64)
@@ -224,21 +318,21 @@ def _round(
     return result
 
 
-def _segment_index(points: list[Decimal], c: np.ndarray, q: np.ndarray) -> np.ndarray:
+def _segment_index(points: list[Decimal], c: np.ndarray, q: np.ndarray, top: int) -> np.ndarray:
     """How many of `points` the attainment has reached (exact)."""
     reached = np.zeros(c.shape, dtype=np.int64)
     for x in points:
-        reached += _reached(c, q, x)
+        reached += _reached(c, q, x, top)
     return reached
 
 
-def _curve_value(measure: Measure, c: np.ndarray, q: np.ndarray, ti: np.ndarray) -> np.ndarray:
+def _curve_value(measure: Measure, c: np.ndarray, q: np.ndarray, ti: np.ndarray, top: int) -> np.ndarray:
     pts = measure.curve
     assert pts is not None
     xs = np.array([float(p.attainment) for p in pts])
     ys = np.array([float(p.payout) for p in pts])
     slopes = np.diff(ys) / np.diff(xs)
-    reached = _segment_index([p.attainment for p in pts], c, q)
+    reached = _segment_index([p.attainment for p in pts], c, q, top)
     seg = np.clip(reached - 1, 0, len(pts) - 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         attainment = np.where(q > 0, c / np.where(q > 0, q, 1), 0.0)
@@ -250,14 +344,14 @@ def _curve_value(measure: Measure, c: np.ndarray, q: np.ndarray, ti: np.ndarray)
     return ti[:, None] * float(measure.weight) * share * payout
 
 
-def _commission_value(measure: Measure, c: np.ndarray, q: np.ndarray) -> np.ndarray:
+def _commission_value(measure: Measure, c: np.ndarray, q: np.ndarray, top: int) -> np.ndarray:
     tiers = measure.tiers
     assert tiers is not None
     cf, qf = c.astype(float), q.astype(float)
     # With no quota yet, attainment is undefined: the first tier applies if it starts at 0 (both tier modes).
     no_quota = float(tiers[0].rate) * cf * (tiers[0].start == 0)
     if measure.tier_mode == "retroactive":
-        reached = _segment_index([t.start for t in tiers], c, q)
+        reached = _segment_index([t.start for t in tiers], c, q, top)
         rates = np.array([0.0] + [float(t.rate) for t in tiers])
         return np.where(q > 0, rates[reached] * cf, no_quota)
     value = np.zeros(c.shape)

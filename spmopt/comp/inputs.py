@@ -17,7 +17,7 @@ import pandas as pd
 
 from spmopt.comp.crediting import CreditingRules, CreditLedger
 from spmopt.comp.plan import CompPlan, Credit, cents
-from spmopt.data.tables import read_table, require_columns, row_number
+from spmopt.data.tables import MAX_MONEY, read_table, require_columns, row_number, shown
 from spmopt.errors import DataError
 from spmopt.quota.periods import split_exact
 
@@ -106,9 +106,11 @@ def _hundredths(value: object, path: Path, line: int, column: str) -> int:
         amount = Decimal(repr(float(value)) if isinstance(value, float) else str(value).strip())
     except ArithmeticError:
         amount = Decimal("NaN")
+    given = "missing" if isinstance(value, float) and value != value else f"= {shown(value)}"
+    if amount.is_finite() and abs(amount) > MAX_MONEY:  # checked first: quantize cannot hold so many digits
+        raise DataError(f"{path}: row {line}: {column} {given} is beyond the limit of {MAX_MONEY:,.0f} (1e13)")
     if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        shown = "missing" if isinstance(value, float) and value != value else f"= {value}"
-        raise DataError(f"{path}: row {line}: {column} {shown}: must be a number >= 0 with at most two decimals")
+        raise DataError(f"{path}: row {line}: {column} {given}: must be a number >= 0 with at most two decimals")
     return int(amount * 100)
 
 

@@ -1,9 +1,9 @@
 """Plan KPIs (cost, pay spread, pay-for-performance, leverage, cap and threshold shares), exact marginal pay
 for the rep-behaviour simulator, payout curves, and the what-if earnings estimator.
 
-Money is int cents throughout (as in `spmopt.comp.engine`); ratios are floats; marginal rates are exact
-`Fraction`s. A payee's annual attainment on a measure is year credit / year quota (0 while the year quota
-is 0, as in the engine).
+Money is int cents throughout (as in `spmopt.comp.engine`); totals over payees are exact Python ints (an int64
+sum over many payees could wrap); ratios are floats; marginal rates are exact `Fraction`s. A payee's annual
+attainment on a measure is year credit / year quota (0 while the year quota is 0, as in the engine).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from spmopt.comp.engine import Cents, Evaluation, evaluate
+from spmopt.comp.engine import Cents, Evaluation, evaluate, exact_sum
 from spmopt.comp.plan import CompPlan, Measure, curve_payout
 
 PERCENTILE_METHOD = "lower"
@@ -85,7 +85,7 @@ def plan_kpis(
     pay = payment.sum(axis=1)
     c_year, q_year = credit.sum(axis=1), quota.sum(axis=1)
     attainment = _attainment(plan, c_year, q_year)
-    total, target, sales = int(pay.sum()), int(ti.sum()), int(revenue.sum())
+    total, target, sales = exact_sum(pay), exact_sum(ti), exact_sum(revenue)
     p10, p25, p50, p75, p90 = (int(v) for v in np.percentile(pay, [10, 25, 50, 75, 90], method=PERCENTILE_METHOD))
     a10, a50, a90 = (float(v) for v in np.percentile(attainment, [10, 50, 90], method=PERCENTILE_METHOD))
     paid_ti = ti > 0

@@ -3,7 +3,8 @@ and pay mix, measures with their crediting source, payout curves, commission tie
 and milestone bonuses, SPIFs, draws, clawbacks, rounding and negative-balance rules).
 
 Every number that defines money is a `Decimal` written in the YAML (never a float), so a plan's
-thresholds and rates are exact; amounts are in currency units with at most two decimals (cents).
+thresholds and rates are exact; amounts are in currency units with at most two decimals (cents) and at most
+`MAX_AMOUNT`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from spmopt.config import StrictModel
 
@@ -24,7 +25,16 @@ def cents(amount: Decimal) -> int:
     return int(amount * 100)
 
 
+MAX_AMOUNT = Decimal(10**13)
+"""Largest money value a plan may hold, in currency units (10 trillion). In cents (10^15) it is below 2^53, so
+float64 holds every plan amount exactly, and int64 cents (up to 9.2 x 10^18) leave room for thousands of such
+amounts in one payee's year; the engine refuses any amount that would still leave the int64 range."""
+
+
 def _cents(value: Decimal, what: str) -> Decimal:
+    # The size check comes first: quantize raises on values with more digits than the decimal context holds.
+    if abs(value) > MAX_AMOUNT:
+        raise ValueError(f"{what} {value} is beyond the largest amount a plan may hold ({MAX_AMOUNT:,} currency units)")
     if value != value.quantize(Decimal("0.01")):
         raise ValueError(f"{what} {value} has more than two decimals (amounts are whole cents)")
     return value
@@ -150,7 +160,7 @@ class Measure(StrictModel):
         for what, ref in (("gate", self.gate), ("modifier", self.modifier)):
             # Checked here too (with the names from the file) so the error points at this measure's line.
             if names is not None and ref is not None and ref.measure not in names:
-                raise ValueError(f"{what} names unknown measure '{ref.measure}' (have: {', '.join(names)})")
+                raise ValueError(f"{what} names unknown measure '{ref.measure}' (have: {', '.join(map(str, names))})")
         if (self.curve is None) == (self.tiers is None):
             raise ValueError("give either `curve` (paid on target incentive) or `tiers` (commission), not both")
         if self.curve is not None:
@@ -309,6 +319,8 @@ class CompPlan(StrictModel):
     negative_balance: Literal["carry_forward", "recover"] = "carry_forward"
     """When year-to-date earnings fall below what was paid: carry the deficit into later periods (pay 0 now),
     or recover it at once as a negative payment."""
+    _source: Path | None = PrivateAttr(default=None)
+    """The YAML file the plan was read from (set by `load_plan`), for messages."""
 
     @field_validator("target_incentive", "base_salary")
     @classmethod
@@ -355,6 +367,11 @@ class CompPlan(StrictModel):
         return tuple(m.name for m in self.measures)
 
     @property
+    def source(self) -> str:
+        """How messages name the plan: its file, else its name."""
+        return str(self._source) if self._source is not None else f"plan '{self.name}'"
+
+    @property
     def periods(self) -> int:
         """Payout periods in the plan year."""
         return 12 if self.payout == "month" else 4
@@ -375,4 +392,81 @@ def load_plan(path: Path) -> CompPlan:
         names = [m.get("name") for m in measures if isinstance(m, dict)] if isinstance(measures, list) else None
         return {"measure_names": names}
 
-    return load_yaml_model(path, CompPlan, "comp plan", context)
+    plan = load_yaml_model(path, CompPlan, "comp plan", context)
+    plan._source = path
+    return plan
+
+
+def plan_warnings(plan: CompPlan) -> list[str]:
+    """Legal but likely wrong: payouts that fall as attainment rises (curves, tiers, modifier steps)."""
+    out: list[str] = []
+    for m in plan.measures:
+        where = f"{plan.source}: measure {m.name}"
+        if m.curve is not None:
+            out += _falling_curve(where, m.curve, m.cap)
+        if m.tiers is not None:
+            out += _falling_tiers(where, m.tiers, m.tier_mode)
+        if m.modifier is not None:
+            out += _falling_modifier(where, m.modifier)
+    return out
+
+
+def _falling_curve(where: str, curve: tuple[CurvePoint, ...], cap: Decimal | None) -> list[str]:
+    out = []
+    last = len(curve) - 1
+
+    def capped(y: Decimal) -> Decimal:
+        # A fall entirely above the cap is never paid, so it is no fall.
+        return y if cap is None else min(y, cap)
+
+    for j in range(1, len(curve)):
+        before, point = curve[j - 1], curve[j]
+        if j == last and point.payout < before.payout:
+            slope = (point.payout - before.payout) / (point.attainment - before.attainment)
+            zero = point.attainment + point.payout / -slope
+            out.append(
+                f"{where}: curve point {j} (attainment {point.attainment}, payout {point.payout}) pays less than "
+                f"point {j - 1} (attainment {before.attainment}, payout {before.payout}), and the last segment's "
+                f"slope {slope:.6g} continues past it: the payout falls as attainment rises and is negative above "
+                f"attainment {zero:.6g}"
+            )
+        elif capped(point.payout) < capped(before.payout):
+            out.append(
+                f"{where}: curve point {j} (attainment {point.attainment}, payout {point.payout}) pays less than "
+                f"point {j - 1} (attainment {before.attainment}, payout {before.payout}): the payout falls as "
+                "attainment rises"
+            )
+    return out
+
+
+def _falling_tiers(where: str, tiers: tuple[Tier, ...], mode: str) -> list[str]:
+    out = []
+    for j in range(1, len(tiers)):
+        before, tier = tiers[j - 1], tiers[j]
+        if tier.rate >= before.rate:
+            continue
+        if mode == "retroactive":
+            out.append(
+                f"{where}: tier {j} (from {tier.start}) pays rate {tier.rate} on all credit, less than tier "
+                f"{j - 1}'s {before.rate}: the total commission drops when attainment reaches {tier.start}"
+            )
+        else:
+            out.append(
+                f"{where}: tier {j} (from {tier.start}) rate {tier.rate} is below tier {j - 1}'s {before.rate}: "
+                "the payout rate falls as attainment rises (a decelerator)"
+            )
+    return out
+
+
+def _falling_modifier(where: str, modifier: Modifier) -> list[str]:
+    out = []
+    # Below the first step the factor is 1; that only matters when the first step starts above 0.
+    before = Decimal(1) if modifier.steps[0].start > 0 else modifier.steps[0].factor
+    for j, step in enumerate(modifier.steps):
+        if step.factor < before:
+            out.append(
+                f"{where}: modifier step {j} (from {step.start} of {modifier.measure}) factor {step.factor} is below "
+                f"the factor before it ({before}): the payout falls as {modifier.measure} attainment rises"
+            )
+        before = step.factor
+    return out

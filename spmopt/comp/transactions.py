@@ -17,7 +17,16 @@ import numpy as np
 import pandas as pd
 
 from spmopt.comp.plan import CompPlan
-from spmopt.data.tables import check_ids, money_column, numeric_column, read_table, require_columns, row_number
+from spmopt.data.tables import (
+    cents_text,
+    check_ids,
+    money_column,
+    numeric_column,
+    read_table,
+    require_columns,
+    row_number,
+    shown,
+)
 from spmopt.errors import DataError
 
 WHO = ("rep_id", "territory_id", "unit_id")
@@ -35,6 +44,8 @@ class Transactions:
     frame: pd.DataFrame
     path: Path
     has_margin: bool
+    warnings: tuple[str, ...] = ()
+    """Legal but likely wrong rows (e.g. a margin above the amount), for the run's warnings."""
 
 
 def plan_year(plan: CompPlan, path: Path) -> tuple[dt.date, dt.date]:
@@ -91,7 +102,23 @@ def load_transactions(path: Path, plan: CompPlan) -> Transactions:
         raise DataError(
             f"{path}: plan '{plan.name}' credits margin ({', '.join(needs_margin)}) but there is no margin column"
         )
-    return Transactions(frame=frame, path=path, has_margin=has_margin)
+    warnings = _margin_warnings(frame, path) if has_margin else ()
+    return Transactions(frame=frame, path=path, has_margin=has_margin, warnings=warnings)
+
+
+def _margin_warnings(frame: pd.DataFrame, path: Path) -> tuple[str, ...]:
+    """Margin is part of the amount, so a larger one (in size, same sign) usually means swapped columns."""
+    amount, margin = frame["amount"].to_numpy(), frame["margin"].to_numpy()
+    above = np.where(amount >= 0, margin > amount, margin < amount)
+    if not above.any():
+        return ()
+    pos = int(np.flatnonzero(above)[0])
+    first = frame.iloc[pos]
+    return (
+        f"{path}: {int(above.sum())} transaction(s) have a margin above their amount, first {frame.index[pos]} "
+        f"(row {first['row']}: margin {cents_text(first['margin'])}, amount {cents_text(first['amount'])}); "
+        "margin is normally part of the amount: are the columns swapped?",
+    )
 
 
 def _dates(raw: pd.DataFrame, path: Path) -> np.ndarray:
@@ -100,7 +127,9 @@ def _dates(raw: pd.DataFrame, path: Path) -> np.ndarray:
     bad = parsed.isna().to_numpy()
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}: row {row_number(raw, pos)}: date {raw['date'].iloc[pos]!r} is not a YYYY-MM-DD date")
+        value = raw["date"].iloc[pos]
+        what = "is empty" if pd.isna(value) else f"'{shown(value)}' is not a YYYY-MM-DD date"
+        raise DataError(f"{path}: row {row_number(raw, pos)}: date {what}")
     return np.array([d.date() for d in parsed])
 
 

@@ -30,16 +30,22 @@ def register_comp_files(results: list[CompResult], writers: dict[str, Callable[[
 
 
 def comp_facts(results: list[CompResult]) -> dict[str, object]:
-    """Manifest facts of a comp evaluation: per plan, its KPIs, reconciliation and credit exceptions."""
+    """Manifest facts of a comp evaluation: per plan, its KPIs, reconciliation, credit exceptions and warnings."""
     return {
         r.plan.name: {
             "kpis": r.kpis.as_dict(),
             "reconciliation": r.reconciliation,
             "uncredited_transactions": len(r.ledger.uncredited),
             "credit_lines": len(r.ledger.lines),
+            "warnings": list(r.warnings),
         }
         for r in results
     }
+
+
+def comp_warnings(results: list[CompResult]) -> list[str]:
+    """Every plan's warnings, in plan order, once each (plans share the transactions' warnings)."""
+    return list(dict.fromkeys(w for r in results for w in r.warnings))
 
 
 def write_comp_outputs(results: list[CompResult], out_dir: Path, inputs: list[Path]) -> list[Path]:
@@ -54,6 +60,7 @@ def write_comp_outputs(results: list[CompResult], out_dir: Path, inputs: list[Pa
             "versions": package_versions(),
             "inputs": {str(p): sha256_file(p) for p in inputs},
             "plans": comp_facts(results),
+            "warnings": comp_warnings(results),
             "outputs": output_hashes(folder),
         }
 

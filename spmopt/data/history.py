@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spmopt.data.tables import check_known, numeric_column, read_table, require_columns, row_number
+from spmopt.data.tables import check_known, numeric_column, read_table, require_columns, row_number, shown
 from spmopt.errors import DataError
 
 
@@ -47,10 +47,13 @@ class SalesHistory:
 
 
 def load_history(path: Path, unit_ids: pd.Index) -> SalesHistory:
-    """Read `unit_id` (or `account_id`), `period` (YYYY-MM), `sales`; rows for one unit and month are summed."""
+    """Read `unit_id` (or `account_id`), `period` (YYYY-MM), `sales`. With both `unit_id` and `account_id` a unit's
+    accounts are summed per month; a second row for the same key and month is refused (it would be double-counted)."""
     raw = read_table(path, "sales history")
     key = "account_id" if "account_id" in raw.columns and "unit_id" not in raw.columns else "unit_id"
     require_columns(raw, [key, "period", "sales"], path, "sales history")
+    if raw.empty:
+        raise DataError(f"{path}: sales history has a header but no rows; last-year sales need 12 months of them")
     raw[key] = raw[key].astype(str).str.strip()
     check_known(raw, key, unit_ids, path, "sales history", "unit of the units file")
     sales = numeric_column(raw, "sales", path, "sales history", allow_negative=True)
@@ -64,7 +67,8 @@ def load_history(path: Path, unit_ids: pd.Index) -> SalesHistory:
     bad = periods.isna()
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}: row {row_number(raw, pos)}: period {raw['period'].iloc[pos]!r} is not YYYY-MM")
+        raise DataError(f"{path}: row {row_number(raw, pos)}: period '{shown(raw['period'].iloc[pos])}' is not YYYY-MM")
+    _refuse_duplicates(raw, periods, path)
     frame = pd.DataFrame({"unit_id": raw[key].to_numpy(), "period": periods, "sales": sales.to_numpy()})
     table = frame.pivot_table(index="unit_id", columns="period", values="sales", aggfunc="sum", fill_value=0.0)
     span = pd.period_range(periods.min(), periods.max(), freq="M")
@@ -79,3 +83,20 @@ def load_history(path: Path, unit_ids: pd.Index) -> SalesHistory:
     table = table.reindex(index=unit_ids, columns=span, fill_value=0.0)
     table.index.name = "unit_id"
     return SalesHistory(monthly=table.astype(float), path=path)
+
+
+def _refuse_duplicates(raw: pd.DataFrame, periods: pd.PeriodIndex, path: Path) -> None:
+    """One row per key and month: the unit (and account, when the file has both) with the period."""
+    key = [c for c in ("unit_id", "account_id") if c in raw.columns]
+    frame = raw[key].astype(str).assign(period=periods.astype(str).to_numpy())
+    dup = frame.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return
+    pos = int(np.flatnonzero(dup)[0])
+    same = (frame == frame.iloc[pos]).all(axis=1).to_numpy()
+    first = int(np.flatnonzero(same)[0])
+    named = ", ".join(f"{c} {frame[c].iloc[pos]}" for c in key)
+    raise DataError(
+        f"{path}: rows {row_number(raw, first)} and {row_number(raw, pos)} are both for {named}, period "
+        f"{frame['period'].iloc[pos]}; give one row per {' and '.join(key)} and month (sum them first if both count)"
+    )

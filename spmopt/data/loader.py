@@ -20,6 +20,7 @@ from spmopt.data.tables import (
     numeric_column,
     read_table,
     require_columns,
+    shown,
 )
 from spmopt.errors import DataError
 
@@ -48,6 +49,8 @@ class PlanningData:
     """Monthly sales per unit, when the scenario's quota section names a history file."""
     input_hashes: dict[str, str] = field(default_factory=dict)
     """sha256 of every input file, keyed by path."""
+    warnings: tuple[str, ...] = ()
+    """Inputs accepted but likely wrong or changed on reading (repaired polygons, unknown current territories)."""
 
 
 def sha256_file(path: Path) -> str:
@@ -81,7 +84,11 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
     check_ids(units_raw, "unit_id", d.units, "units")
     require_columns(units_raw, measures, d.units, "units")
 
-    geometry = geography.read_geometry(d.geometry) if d.geometry else None
+    warnings: list[str] = []
+    geometry = None
+    if d.geometry:
+        geometry, repaired = geography.read_geometry(d.geometry)
+        warnings += repaired
     scale = 1.0 if d.xy_unit == "km" else 1 / geography.M_PER_KM
     x_km, y_km, crs = _unit_coordinates(units_raw, geometry, scale, d.units)
     units = pd.DataFrame({"x_km": x_km, "y_km": y_km}, index=pd.Index(units_raw["unit_id"], name="unit_id"))
@@ -106,7 +113,15 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
         geo_km = geography.geometry_to_km(geometry, crs, scale)
         geo_km.index = unit_ids
 
+    reps, reps_lonlat = _read_reps(d.reps, scale, crs) if d.reps else (None, False)
+    if geo_km is not None:
+        units_lonlat = "x" not in units_raw.columns and "lat" in units_raw.columns
+        _check_on_map(cfg, (geometry, geo_km, crs), (units, units_lonlat), (reps, reps_lonlat))
+
     adjacency, bridged = _adjacency(cfg, unit_ids, geometry, units)
+    current = _read_assignment(d.current_alignment, unit_ids, "current alignment") if d.current_alignment else None
+    if current is not None:
+        warnings += _unknown_current_territories(cfg, current, reps)
 
     hashes = {str(p): sha256_file(p) for p in input_files(cfg)}
     return PlanningData(
@@ -115,14 +130,59 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
         adjacency=adjacency,
         bridged_edges=bridged,
         geometry=geo_km,
-        current_alignment=_read_assignment(d.current_alignment, unit_ids, "current alignment")
-        if d.current_alignment
-        else None,
-        reps=_read_reps(d.reps, scale, crs) if d.reps else None,
+        current_alignment=current,
+        reps=reps,
         locks=_read_assignment(cfg.territory.locks, unit_ids, "locks") if cfg.territory.locks else None,
         history=load_history(cfg.quota.history, unit_ids) if cfg.quota and cfg.quota.history else None,
         input_hashes=hashes,
+        warnings=tuple(warnings),
     )
+
+
+def _check_on_map(
+    cfg: ScenarioConfig,
+    maps: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, object],
+    units: tuple[pd.DataFrame, bool],
+    reps: tuple[pd.DataFrame | None, bool],
+) -> None:
+    """Units and reps must lie on the polygons' map (`maps`: as read, in planar km, and the km frame's CRS; each
+    table comes with whether it was given as lon/lat). A wrong declared CRS moves lon/lat inputs hundreds of km
+    while every table still looks fine."""
+    d = cfg.data
+    raw, km, crs = maps
+    points = [geography.Points(d.units, "units", units[0].index, units[0][["x_km", "y_km"]].to_numpy(), units[1])]
+    if reps[0] is not None:
+        points.append(geography.Points(d.reps, "reps", reps[0].index, reps[0][["x_km", "y_km"]].to_numpy(), reps[1]))
+    for p in points:
+        geography.check_on_map(d.geometry, raw, km, crs, p)
+
+
+def _unknown_current_territories(cfg: ScenarioConfig, current: pd.Series, reps: pd.DataFrame | None) -> list[str]:
+    """Current territories the design cannot continue. Accepted, as a forced move: a unit whose current territory
+    no rep covers changes owner whatever the plan (and counts as moved), like a CRM owner who has left."""
+    path = cfg.data.current_alignment
+    k = cfg.territory.territories
+    if reps is None:
+        distinct = current.nunique()
+        if k is None or distinct <= k:
+            return []
+        return [
+            f"{path}: the current alignment has {distinct} territories but the scenario designs {k}; the units of "
+            f"at least {distinct - k} of them will change owner (they count as moved)"
+        ]
+    known = set(map(str, reps["territory_id"]))
+    unknown = current[~current.astype(str).isin(known)]
+    if unknown.empty:
+        return []
+    counts = unknown.astype(str).value_counts()
+    listed = ", ".join(f"{t} ({n} unit{'s' if n > 1 else ''})" for t, n in counts.head(5).items())
+    more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+    rep_ids = sorted(set(counts.index) & set(map(str, reps.index)))
+    hint = f" ({', '.join(rep_ids[:3])}: rep_id, not territory_id, of {cfg.data.reps.name})" if rep_ids else ""
+    return [
+        f"{path}: {len(counts)} current territory id(s) are not a territory of {cfg.data.reps.name}: {listed}{more}"
+        f"{hint}; their {len(unknown)} unit(s) must change owner and count as moved"
+    ]
 
 
 def input_files(cfg: ScenarioConfig) -> list[Path]:
@@ -253,7 +313,8 @@ def _read_assignment(path: Path, unit_ids: pd.Index, what: str) -> pd.Series:
     )
 
 
-def _read_reps(path: Path, scale: float, crs: object) -> pd.DataFrame:
+def _read_reps(path: Path, scale: float, crs: object) -> tuple[pd.DataFrame, bool]:
+    """The reps and whether their home bases came as lon/lat."""
     raw = read_table(path, "reps")
     require_columns(raw, ["rep_id"], path, "reps")
     check_ids(raw, "rep_id", path, "reps")
@@ -294,11 +355,12 @@ def _read_reps(path: Path, scale: float, crs: object) -> pd.DataFrame:
         if bad.any():
             pos = int(np.flatnonzero(bad)[0])
             raise DataError(
-                f"{path}: row {pos + 2}: start_month = {text.iloc[pos]!r} must be a whole plan-year month "
+                f"{path}: row {pos + 2}: start_month = '{shown(text.iloc[pos])}' must be a whole plan-year month "
                 "1..12 (blank for a rep on board all year)"
             )
         start[given] = months[given].astype(int)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {"x_km": x, "y_km": y, "territory_id": territory.to_numpy(), "target_share": share, "start_month": start},
         index=pd.Index(raw["rep_id"], name="rep_id"),
     )
+    return frame, "x" not in raw.columns

@@ -67,7 +67,7 @@ GEORGIA_REPS: tuple[tuple[str, str], ...] = (
     ("R08-COLUMBUS", "13215"),
     ("R09-ALBANY", "13095"),
 )
-GEORGIA_CRS = "EPSG:26917"  # NAD83 / UTM zone 17N, the projection of libpysal's G_utm.shp
+GEORGIA_CRS = "EPSG:26916"  # NAD83 / UTM zone 16N: where libpysal's G_utm.shp coordinates lie (its .prj says 17N)
 
 
 def georgia_counties() -> gpd.GeoDataFrame:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 import numpy as np
 import pyomo.environ as pyo
@@ -23,6 +26,10 @@ from scipy import sparse
 
 from spmopt.config import SolverSettings
 from spmopt.errors import SolverError
+
+T = TypeVar("T")
+STOP_GRACE = 2.0
+"""Seconds a halted HiGHS run gets to return after Ctrl-C before the interrupt propagates regardless."""
 
 
 class SolveStatus(StrEnum):
@@ -133,7 +140,7 @@ def solve(model: pyo.ConcreteModel, settings: SolverSettings, warm_start: bool =
     solver.highs_options = options
     timer = HierarchicalTimer()
     timer.start("total")
-    results = solver.solve(model, timer=timer)
+    results = interruptible(lambda: solver.solve(model, timer=timer))
     has_solution = results.best_feasible_objective is not None
     if has_solution:
         timer.start("load")
@@ -307,6 +314,9 @@ class IncrementalMilp:
         if stop_after is not None and stop_after(x):
             self._halt = True
 
+    def _stop(self) -> None:
+        self._halt = True
+
     def _on_interrupt(self, event) -> None:
         late = self._deadline is not None and time.perf_counter() > self._deadline
         self._clock_stop = self._clock_stop or (late and not self._halt)
@@ -373,7 +383,7 @@ class IncrementalMilp:
         clock = time.perf_counter()
         self._deadline = clock + max(time_limit, 0.01) + 1.0
         try:
-            h.run()
+            interruptible(h.run, stop=self._stop)
         finally:
             self._listeners = (None, None)
         solve_seconds = time.perf_counter() - clock
@@ -414,6 +424,36 @@ class IncrementalMilp:
             nodes=int(info.mip_node_count) if self._mip else 0,
         )
         return MilpResult(x=x, report=report)
+
+
+def interruptible(work: Callable[[], T], stop: Callable[[], None] | None = None) -> T:
+    """`work()` (a HiGHS run) in a helper thread, so Ctrl-C reaches Python at once instead of when the solve
+    ends: Python handles signals only between bytecodes of the main thread, and HiGHS holds it for the whole
+    run. On Ctrl-C, `stop` asks HiGHS to halt (honoured where its interrupt callbacks listen), the helper gets a
+    moment to finish, and KeyboardInterrupt propagates; the run's results are never used."""
+    if threading.current_thread() is not threading.main_thread():
+        return work()  # signals are delivered to the main thread only: nothing to wait for here
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
+            box["error"] = exc
+
+    helper = threading.Thread(target=target, name="spmopt-highs", daemon=True)
+    helper.start()
+    try:
+        while helper.is_alive():
+            helper.join(0.1)
+    except KeyboardInterrupt:
+        if stop is not None:
+            stop()
+            helper.join(STOP_GRACE)
+        raise
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)

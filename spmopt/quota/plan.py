@@ -3,6 +3,12 @@
 The result is a `QuotaPlan`: one row per territory with its annual and period quotas, the facts behind
 them (potential, last-year sales, growth, quota/potential index, probability of attainment) and the rule
 that set each one. Every money figure is a whole currency unit and every total is checked to reconcile.
+
+Granularity: quotas are whole multiples of `quota.granularity`, so each is its unrounded (equal-difficulty or
+fair-share) value rounded down or up to a step. A step that rounds a positive quota to 0 is refused
+(`ConfigError` naming quota.granularity): a rep with a zero quota has no attainment to pay on. A quota the
+rounding moves by more than `ROUNDING_WARN_SHARE` of its unrounded value is kept with a warning, since a coarse
+step is sometimes a deliberate policy (quotas in whole 100,000s) yet its cost in fairness should be seen.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import pandas as pd
 
 from spmopt.config import QuotaConfig
 from spmopt.data.loader import PlanningData
-from spmopt.errors import SpmoptError
+from spmopt.errors import ConfigError, SpmoptError
 from spmopt.quota.attainment import (
     Dispersion,
     analytic_total,
@@ -32,6 +38,8 @@ from spmopt.quota.precheck import check_bounds, steps_range
 
 QUOTA_STREAM = 4
 """Spawn key of the quota stage's random stream under the scenario seed (Monte-Carlo check only)."""
+ROUNDING_WARN_SHARE = 0.05
+"""Warn when rounding to the granularity moves a quota by more than this share of its unrounded value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +109,7 @@ def set_quotas(
     progress(f"Allocating the quota total {g * total_steps:,} ({cfg.method})")
     chosen = allocation(total_steps)
     steps, continuous, level = chosen.steps, chosen.continuous, chosen.level
+    warnings += check_granularity(cfg, steps, continuous)
     table = _table(inp, cfg, steps, total_steps, continuous, level, expected, dispersion.sigma)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(QUOTA_STREAM,)))
     mc_share, mc_half = monte_carlo_share(
@@ -263,3 +272,43 @@ def _sanity_warnings(cfg: QuotaConfig, inp: QuotaInputs, total: int, table: pd.D
             f"(expected share at the calibrated total: {at_target:.1%})"
         )
     return out
+
+
+def check_granularity(cfg: QuotaConfig, steps: dict[str, int], continuous: dict[str, float]) -> list[str]:
+    """Refuse a granularity that rounds a positive quota to 0; warn when it moves quotas by more than
+    `ROUNDING_WARN_SHARE` of their unrounded values. `steps` and `continuous` are in granularity steps."""
+    g = cfg.granularity
+    positive = {t: c for t, c in continuous.items() if c > 1e-9}
+    if not positive:
+        return []
+    smallest = min(positive.values())
+    zeroed = sorted((t for t in positive if steps[t] == 0), key=lambda t: -positive[t])
+    # At granularity 1 a zero quota means a fair share below one currency unit: the target, not the step, is
+    # the cause, and the warning below says so.
+    if zeroed and g > 1:
+        others = f" and {len(zeroed) - 1} more territories" if len(zeroed) > 1 else ""
+        raise ConfigError(
+            f"quota.granularity {g:,} is too coarse: rounding to it gives territory {zeroed[0]}{others} a quota of "
+            f"0 (unrounded {g * positive[zeroed[0]]:,.0f}; the smallest unrounded quota is {g * smallest:,.0f}); "
+            f"{_granularity_advice(cfg.target, g * smallest)}"
+        )
+    moved = {t: steps[t] / c - 1 for t, c in positive.items() if abs(steps[t] / c - 1) > ROUNDING_WARN_SHARE}
+    if not moved:
+        return []
+    worst = max(moved, key=lambda t: abs(moved[t]))
+    return [
+        f"rounding quotas to quota.granularity {g:,} moves {len(moved)} of {len(continuous)} quota(s) by more than "
+        f"{ROUNDING_WARN_SHARE:.0%} of their unrounded value (most: territory {worst}, {g * positive[worst]:,.0f} "
+        f"-> {g * steps[worst]:,}, {100 * moved[worst]:+.1f}%); {_granularity_advice(cfg.target, g * smallest)}"
+    ]
+
+
+def _granularity_advice(target: int, smallest: float) -> str:
+    """A round granularity that divides the target and keeps every rounding within the warning share."""
+    if smallest < 1 / ROUNDING_WARN_SHARE:
+        return "quotas this small cannot be whole currency units; check quota.target against the territories"
+    limit = ROUNDING_WARN_SHARE * smallest
+    nice = [m * 10**e for e in range(15) for m in (1, 2, 5) if m * 10**e <= limit and target % (m * 10**e) == 0]
+    if not nice:
+        return "lower quota.granularity (it must divide the target)"
+    return f"lower quota.granularity, e.g. to {max(nice):,} (it divides the target {target:,})"

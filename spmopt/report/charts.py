@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import html
+import logging
+from collections.abc import Callable
+from typing import ParamSpec
+
 import matplotlib
 import matplotlib.ticker
 import numpy as np
@@ -24,6 +30,37 @@ _STYLE = {
 BEST = "#1a7f37"
 OTHER = "#8c959f"
 PALETTE = ["#1f6feb", "#d4762c", "#1a7f37", "#8250df", "#cf222e", "#0a7f8f", "#9a6700", "#57606a"]
+_LOG = logging.getLogger(__name__)
+# What odd tables (an empty plan, a missing column, nothing to plot) make pandas and matplotlib raise.
+_DRAWING_ERRORS = (ValueError, KeyError, TypeError, IndexError, ZeroDivisionError)
+P = ParamSpec("P")
+
+
+class MissingChart(str):
+    """The markup shown instead of a chart that could not be drawn; `reason` says why, for the run's warnings."""
+
+    reason: str
+
+    def __new__(cls, reason: str) -> MissingChart:
+        text = super().__new__(cls, f'<p class="note chart-missing">Chart not drawn: {html.escape(reason)}</p>')
+        text.reason = reason
+        return text
+
+
+def guarded(draw: Callable[P, str]) -> Callable[P, str]:
+    """A chart that cannot be drawn becomes a note on the page (a `MissingChart`) instead of failing the run:
+    the tables beside it still carry every figure."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> str:
+        try:
+            return draw(*args, **kwargs)
+        except _DRAWING_ERRORS as exc:
+            _LOG.debug("chart %s failed", draw.__name__, exc_info=True)
+            detail = str(exc).splitlines()[0][:160] if str(exc) else ""
+            return MissingChart(f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__)
+
+    return wrapper
 
 
 def _subplots(width: float, height: float, ncols: int = 1, **kwargs: object) -> tuple[Figure, object]:
@@ -37,6 +74,7 @@ def _millions(ax: Axes, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
 
 
+@guarded
 def decision_chart(decision: pd.DataFrame, metric: str, title: str) -> str:
     """Each candidate's mean with its 95% CI on the decision metric, best in green (a forest plot)."""
     with matplotlib.rc_context(_STYLE):
@@ -56,6 +94,7 @@ def decision_chart(decision: pd.DataFrame, metric: str, title: str) -> str:
         return figure_svg(fig)
 
 
+@guarded
 def balance_chart(territories: pd.DataFrame, tolerances: dict[str, float]) -> str:
     """Every territory's % deviation from its target on each balance measure, inside the tolerance band."""
     measures = [m for m in tolerances if f"{m}_dev_pct" in territories.columns]
@@ -79,6 +118,7 @@ def balance_chart(territories: pd.DataFrame, tolerances: dict[str, float]) -> st
         return figure_svg(fig)
 
 
+@guarded
 def quota_chart(quotas: pd.DataFrame) -> str:
     """Each territory's annual quota beside last year's sales and the sales expected this year."""
     with matplotlib.rc_context(_STYLE):
@@ -97,6 +137,7 @@ def quota_chart(quotas: pd.DataFrame) -> str:
         return figure_svg(fig)
 
 
+@guarded
 def payout_curves_chart(curves: dict[str, pd.DataFrame]) -> str:
     """Pay at each attainment (every measure at the same attainment) and the marginal pay rate, per plan."""
     with matplotlib.rc_context(_STYLE):
@@ -118,6 +159,7 @@ def payout_curves_chart(curves: dict[str, pd.DataFrame]) -> str:
         return figure_svg(fig)
 
 
+@guarded
 def fan_chart(seat_months: pd.DataFrame, plans: list[str], quota_by_month: np.ndarray | None) -> str:
     """Cumulative revenue through the year across simulated years: median line, 50% and 90% bands per plan."""
     with matplotlib.rc_context(_STYLE):
@@ -143,6 +185,7 @@ def fan_chart(seat_months: pd.DataFrame, plans: list[str], quota_by_month: np.nd
         return figure_svg(fig)
 
 
+@guarded
 def histogram_chart(histogram: pd.DataFrame, plans: list[str]) -> str:
     """Share of reps in each 10-point attainment bin, with 95% CIs, per plan."""
     with matplotlib.rc_context(_STYLE):
@@ -165,6 +208,7 @@ def histogram_chart(histogram: pd.DataFrame, plans: list[str]) -> str:
         return figure_svg(fig)
 
 
+@guarded
 def coaching_chart(coaching: pd.DataFrame) -> str:
     """Hours a month per rep and the expected yearly value of the uplift with its interval."""
     with matplotlib.rc_context(_STYLE):

@@ -13,6 +13,7 @@ import yaml
 from spmopt.errors import SpmoptError
 from spmopt.report import charts
 from spmopt.report.leaderboard import recommended_leaderboard
+from spmopt.report.map import map_warnings
 from spmopt.report.numbers import Column, Table, table
 from spmopt.report.page import png_data_uri, render
 from spmopt.report.run_files import RunFiles, read_run
@@ -44,6 +45,11 @@ class Section:
 
 def build_report(run: RunFiles, rec: Recommendation | None) -> str:
     """The whole report.html for a run read back from its folder, as a string."""
+    return _build(run, rec)[0]
+
+
+def _build(run: RunFiles, rec: Recommendation | None) -> tuple[str, list[str]]:
+    """The report and what it could not show as given (map layers, charts), for the run's warnings."""
     folder = run.folder
     sections = [
         s
@@ -58,7 +64,8 @@ def build_report(run: RunFiles, rec: Recommendation | None) -> str:
         )
         if s is not None
     ]
-    return render(
+    problems = map_warnings(folder / "map.png") + _chart_problems(sections)
+    html = render(
         "report.html.j2",
         title=f"{run.manifest.get('scenario', folder.name)}: planning recommendation",
         version=run.manifest.get("versions", {}).get("spmopt", ""),
@@ -68,9 +75,20 @@ def build_report(run: RunFiles, rec: Recommendation | None) -> str:
         territory=_territory_facts(run),
         sections=sections,
         appendix=_appendix(run),
-        warnings=run.manifest.get("warnings", []),
+        # A report rebuilt from a finished folder finds these already in the manifest: show each once.
+        warnings=list(dict.fromkeys([*run.manifest.get("warnings", []), *problems])),
         currency=_currency(run),
     )
+    return html, problems
+
+
+def _chart_problems(sections: list[Section]) -> list[str]:
+    return [
+        f"report: chart '{caption}' of section '{s.title}' not drawn ({svg.reason})"
+        for s in sections
+        for svg, caption in s.charts
+        if isinstance(svg, charts.MissingChart)
+    ]
 
 
 def _currency(run: RunFiles) -> str:
@@ -372,17 +390,18 @@ def _round(value: object) -> str:
 
 
 def write_report_files(folder: Path) -> list[str]:
-    """report.html, report.xlsx and report.pdf in a run folder; returns warnings (a PDF that could not be made)."""
+    """report.html, report.xlsx and report.pdf in a run folder; returns warnings (map layers or charts that could
+    not be drawn, a PDF that could not be made)."""
     from spmopt.report.pdf import write_pdf
     from spmopt.report.workbook import workbook_sheets, write_workbook
 
     run = read_run(folder)
     rec = recommendation(run)
-    html = build_report(run, rec)
+    html, problems = _build(run, rec)
     (folder / "report.html").write_text(html, encoding="utf-8")
     write_workbook(workbook_sheets(run, rec), folder / "report.xlsx")
     try:
         write_pdf(html, folder / "report.pdf")
     except SpmoptError as exc:
-        return [str(exc)]
-    return []
+        problems.append(str(exc))
+    return problems

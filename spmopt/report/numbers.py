@@ -100,7 +100,10 @@ class Table:
 def table(
     frame: pd.DataFrame, source: str | None, key: list[str], columns: list[Column], highlight: str | None = None
 ) -> Table:
-    """Rows of `frame` as a Table; numeric cells are tagged with `source` and the row's `key` columns."""
+    """Rows of `frame` as a Table; numeric cells are tagged with `source` and the row's `key` columns. Columns
+    the frame lacks are left out: which columns a run writes depends on its sections (no `contiguous` without
+    an adjacency graph, no coaching return without coaching), and a report must never fail over a column."""
+    columns = [c for c in columns if c.name in frame.columns]
     rows = []
     for _, row in frame.iterrows():
         selector = json.dumps({k: row[k] for k in key}, sort_keys=True, default=str) if source else None

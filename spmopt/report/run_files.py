@@ -58,7 +58,7 @@ class RunFiles:
 
 def _csv(path: Path, **kwargs: object) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, **kwargs)
+        return pd.read_csv(path, keep_default_na=False, na_values=[""], **kwargs)
     except (OSError, ValueError) as exc:
         raise SpmoptError(f"{path}: cannot read run output: {exc}") from None
 

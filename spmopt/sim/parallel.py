@@ -48,10 +48,10 @@ def chunks(n: int, workers: int) -> list[range]:
     return [range(k, min(k + size, n)) for k in range(0, n, size)]
 
 
-def run_local(job: Job, n: int, progress: Progress | None = None) -> list[list[PlanYear]]:
-    """All replications in this process, in order (tests, notebooks, a single core)."""
+def run_local(job: Job, n: int, progress: Progress | None = None, start: int = 0) -> list[list[PlanYear]]:
+    """Replications `start`..n-1 in this process, in order (tests, notebooks, a single core, a timing pilot)."""
     out = []
-    for r in range(n):
+    for r in range(start, n):
         out.append(
             simulate_replication(job.inputs, list(job.contexts), job.params, job.seed, r, job.fixed_effort, job.uplift)
         )
@@ -61,21 +61,31 @@ def run_local(job: Job, n: int, progress: Progress | None = None) -> list[list[P
 
 
 def run_dask(
-    job: Job, n: int, workers: int | None = None, scheduler: str | None = None, progress: Progress | None = None
+    job: Job,
+    n: int,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    start: int = 0,
+    connected: Callable[[int], None] | None = None,
 ) -> tuple[list[list[PlanYear]], dict[str, object]]:
-    """All replications on a Dask cluster; returns them in replication order and facts about the cluster."""
+    """Replications `start`..n-1 on a Dask cluster; returns them in replication order and facts about the
+    cluster. `connected` hears the number of workers once the cluster is up, before any replication runs."""
     from distributed import as_completed
 
     hint = "set simulation.workers: 1 to run the replications in this process, or simulation.scheduler to use a "
     hint += "running cluster"
     with dask_client(workers, scheduler, hint) as (client, n_workers):
+        if connected is not None:
+            connected(n_workers)
         shared = client.scatter(job, broadcast=True)
-        futures = [client.submit(play, shared, block, pure=False) for block in chunks(n, n_workers)]
+        blocks = [range(start + b.start, start + b.stop) for b in chunks(n - start, n_workers)]
+        futures = [client.submit(play, shared, block, pure=False) for block in blocks]
         results: dict[int, list[PlanYear]] = {}
         for future in as_completed(futures):
             for r, years in future.result():
                 results[r] = years
             if progress is not None:
-                progress(len(results), n)
+                progress(start + len(results), n)
         facts = {"executor": "dask", "scheduler": scheduler or "local", "workers": n_workers, "tasks": len(futures)}
-        return [results[r] for r in range(n)], facts
+        return [results[r] for r in range(start, n)], facts

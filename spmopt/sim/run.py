@@ -11,7 +11,7 @@ import pandas as pd
 
 from spmopt.coaching.run import CoachingPlan, plan_coaching
 from spmopt.comp.plan import CompPlan
-from spmopt.config import ScenarioConfig
+from spmopt.config import ScenarioConfig, SimulationConfig
 from spmopt.data.loader import PlanningData, sha256_file
 from spmopt.errors import ConfigError
 from spmopt.sim.incentives import check_plan, plan_contexts
@@ -19,6 +19,12 @@ from spmopt.sim.inputs import sim_inputs
 from spmopt.sim.montecarlo import SimulationResult, coaching_returns, decision_table, summarise
 from spmopt.sim.parallel import Job, Progress, run_dask, run_local
 from spmopt.sim.params import BehaviourParams, load_behaviour
+
+PILOT_REPLICATIONS = 2
+"""Replications played first in this process and timed, to estimate the rest; their results are the run's
+replications 0 and 1 (each replication depends only on the seed and its number), so nothing is wasted."""
+LONG_RUN_SECONDS = 3600.0
+"""Estimated simulation time above which the run warns (it never refuses: a long run may be intended)."""
 
 
 def check_simulation(cfg: ScenarioConfig, plans: list[CompPlan]) -> BehaviourParams:
@@ -84,12 +90,9 @@ def simulate_scenario(
     uplift = coaching.uplift if coaching is not None else None
     job = Job(inputs, tuple(contexts), params, cfg.seed, sim.mode == "fixed_effort", uplift)
     variants = len(plans) * (2 if coaching is not None else 1)
-    message(f"Simulating {sim.replications} replications x {variants} candidates")
+    message(f"Simulating {sim.replications:,} replications x {variants} candidates")
     clock = time.perf_counter()
-    if local or (sim.workers == 1 and sim.scheduler is None):
-        years, facts = run_local(job, sim.replications, progress), {"executor": "local", "workers": 1}
-    else:
-        years, facts = run_dask(job, sim.replications, sim.workers, sim.scheduler, progress)
+    years, facts, timing = _play(job, sim, variants, local, progress, message)
     seconds = time.perf_counter() - clock
     names = [p.name for p in plans]
     coached = [f"{n}+coaching" for n in names] if coaching is not None else []
@@ -121,12 +124,66 @@ def simulate_scenario(
         histogram=result.histogram,
         seat_months=result.seat_months,
         facts=facts,
-        warnings=tuple(params.warnings()),
+        warnings=(*params.warnings(), *timing),
         coaching_roi=coaching_returns(names, years, coaching.cost) if coaching is not None else pd.DataFrame(),
     )
     cost = coaching.cost if coaching is not None else 0
     decision = decision_table(result, coached, cost, sim.criterion, alignment_name)
     return replace(result, decision=decision), coaching
+
+
+def _play(
+    job: Job,
+    sim: SimulationConfig,
+    variants: int,
+    local: bool,
+    progress: Progress | None,
+    message: Callable[[str], None],
+) -> tuple[list, dict[str, object], list[str]]:
+    """Every replication, the executor's facts, and the run-time warning (if any): a timed pilot of the first
+    replications in this process says how long the rest will take before they start. The estimate only ever
+    reaches warnings and messages, never a result, so results do not depend on the machine's speed."""
+    n = sim.replications
+    pilot = min(PILOT_REPLICATIONS, n)
+    clock = time.perf_counter()
+    # The pilot's progress counts towards the whole run, as every later replication's does.
+    years = run_local(job, pilot, None if progress is None else lambda done, _: progress(done, n))
+    per_replication = (time.perf_counter() - clock) / pilot
+    notes: list[str] = []
+
+    def estimate(n_workers: int) -> None:
+        seconds = per_replication * (n - pilot) / n_workers
+        if seconds >= 60:
+            message(f"Simulating: about {_duration(seconds)} to go on {n_workers} worker(s)")
+        notes.extend(run_time_warning(per_replication, n, variants, n_workers, pilot))
+
+    if n == pilot:
+        return years, {"executor": "local", "workers": 1}, notes
+    if local or (sim.workers == 1 and sim.scheduler is None):
+        estimate(1)
+        return years + run_local(job, n, progress, start=pilot), {"executor": "local", "workers": 1}, notes
+    rest, facts = run_dask(job, n, sim.workers, sim.scheduler, progress, start=pilot, connected=estimate)
+    return years + rest, facts, notes
+
+
+def run_time_warning(per_replication: float, replications: int, variants: int, workers: int, pilot: int) -> list[str]:
+    """The warning for a simulation expected to take longer than `LONG_RUN_SECONDS` ([] otherwise)."""
+    seconds = per_replication * (replications - pilot) / workers
+    if seconds <= LONG_RUN_SECONDS:
+        return []
+    return [
+        f"simulation: {replications:,} replications x {variants} candidates will take about {_duration(seconds)} "
+        f"on {workers} worker(s) ({per_replication:.3g} s per replication, timed on the first {pilot}); lower "
+        "simulation.replications or add workers (simulation.workers, simulation.scheduler)"
+    ]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    hours = seconds / 3600
+    days = f" ({hours / 24:,.0f} days)" if hours >= 48 else ""
+    return f"{hours:,.0f} h{days}"
 
 
 def headline(result: SimulationResult) -> dict[str, dict[str, list[float]]]:
@@ -152,6 +209,7 @@ def simulate_from_files(
     from spmopt.comp.plan import load_plan
     from spmopt.data.loader import load_planning_data
     from spmopt.data.tables import read_table, require_columns
+    from spmopt.folder import mismatched_pair
 
     if cfg.comp is None:
         raise ConfigError("simulation needs the scenario's comp section (the candidate plans)")
@@ -172,4 +230,7 @@ def simulate_from_files(
     result, coaching = simulate_scenario(
         cfg, data, series.loc[data.units.index], table, plans, progress, local, message
     )
+    mismatch = mismatched_pair(alignment, quotas)
+    if mismatch is not None:
+        result = replace(result, warnings=(mismatch, *result.warnings))
     return result, coaching, data
