@@ -76,6 +76,7 @@ def test_demo_runs_end_to_end(demo_run: tuple[Path, list[str]]) -> None:
         "report.html",
         "report.pdf",
         "report.xlsx",
+        ".spmopt-output.json",
     }
     alignment = pd.read_csv(out / "alignment.csv", dtype=str)
     units = pd.read_csv(ROOT / "scenarios" / "demo" / "units.csv", dtype={"unit_id": str})
