@@ -8,26 +8,13 @@ Entries are pickles written atomically; a corrupt or unreadable entry is recompu
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import tempfile
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from spmopt.hashing import fingerprint
-
-
-@cache
-def code_fingerprint() -> str:
-    """sha256 over spmopt's Python sources."""
-    root = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+from spmopt.hashing import code_fingerprint, fingerprint
 
 
 def stage_key(stage: str, reads: Any) -> str:

@@ -7,7 +7,7 @@ ignored setting, and nothing downstream can change the configuration it was give
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -412,3 +412,28 @@ def _paths(value: object) -> list[Path]:
     if isinstance(value, list | tuple):
         return [p for item in value for p in _paths(item)]
     return []
+
+
+def path_keys(model: type[BaseModel] | None = None, prefix: tuple[str, ...] = ()) -> tuple[tuple[str, ...], ...]:
+    """Key paths of every file setting in the schema (`("comp", "crediting", "hierarchy")`, ...): the ones a
+    scenario's relative paths resolve against its own folder."""
+    model = model or ScenarioConfig
+    keys: list[tuple[str, ...]] = []
+    for name, info in model.model_fields.items():
+        kinds = _kinds(info.annotation)
+        if Path in kinds:
+            keys.append((*prefix, name))
+        for kind in kinds:
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                keys += path_keys(kind, (*prefix, name))
+    return tuple(keys)
+
+
+def _kinds(annotation: object) -> set[object]:
+    """The types an annotation can hold, through unions, tuples, lists and dict values."""
+    args = get_args(annotation)
+    if not args:
+        return {annotation}
+    if get_origin(annotation) is dict:
+        args = args[1:]
+    return {kind for arg in args if arg is not Ellipsis for kind in _kinds(arg)}

@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from spmopt.errors import SpmoptError
@@ -202,3 +202,35 @@ def mismatched_pair(alignment: Path, quotas: Path) -> str | None:
         f"{quotas} was set on the alignment of its own run ({quotas.parent / 'alignment.csv'}), which differs from "
         f"{alignment}: the quotas may not fit these territories; use the pair from one run"
     )
+
+
+def atomic_write_folder(
+    out_dir: Path,
+    writers: dict[str, Callable[[Path], None]],
+    manifest: Callable[[Path], dict[str, object]],
+    finish: Callable[[Path], list[str]] | None = None,
+    inputs: Sequence[Path] = (),
+) -> list[Path]:
+    """Write files into a staging folder, then swap it into place (see `spmopt.folder`); on failure nothing
+    changes, and a folder holding anything spmopt did not write, or any of `inputs`, is refused.
+
+    `finish` runs after manifest.json is written (the report reads the manifest); the files it adds join the
+    manifest's output hashes and its warnings the manifest's warnings."""
+
+    def fill(staging: Path) -> None:
+        for name, write in writers.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            write(staging / name)
+        facts = manifest(staging)
+        (staging / "manifest.json").write_text(json.dumps(facts, indent=2, default=str), encoding="utf-8")
+        if finish is not None:
+            facts.setdefault("warnings", []).extend(finish(staging))
+            facts["outputs"] = {k: v for k, v in output_hashes(staging).items() if k != "manifest.json"}
+            (staging / "manifest.json").write_text(json.dumps(facts, indent=2, default=str), encoding="utf-8")
+
+    return write_folder(out_dir, fill, inputs)
+
+
+def output_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file written so far, keyed by its path inside the folder."""
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}

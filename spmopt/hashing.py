@@ -1,9 +1,50 @@
-"""Content fingerprints: of files (manifests, output markers) and of in-memory stage inputs (cache keys)."""
+"""Provenance: content fingerprints of files (manifests, output markers) and of in-memory stage inputs (cache keys),
+spmopt's code fingerprint and the versions of the libraries that shape results."""
 
 from __future__ import annotations
 
 import hashlib
+import platform
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+_VERSIONED = (
+    "spmopt",
+    "pyomo",
+    "highspy",
+    "numpy",
+    "pandas",
+    "geopandas",
+    "shapely",
+    "networkx",
+    "pydantic",
+    "simpy",
+    "dask",
+    "distributed",
+)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of spmopt and the libraries whose behaviour shapes results."""
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+@cache
+def code_fingerprint() -> str:
+    """sha256 over spmopt's Python sources."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def sha256_file(path: Path) -> str:

@@ -13,33 +13,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from spmopt.config import ScenarioConfig
+from spmopt.config import ScenarioConfig, path_keys
 from spmopt.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-# Keys holding file paths; they resolve against the folder of the YAML file that sets them.
-_PATH_KEYS: tuple[tuple[str, ...], ...] = (
-    ("data", "units"),
-    ("data", "geometry"),
-    ("data", "adjacency"),
-    ("data", "current_alignment"),
-    ("data", "reps"),
-    ("territory", "locks"),
-    ("quota", "history"),
-    ("quota", "bounds"),
-    ("comp", "plans"),
-    ("comp", "transactions"),
-    ("comp", "quotas"),
-    ("comp", "crediting", "hierarchy"),
-    ("comp", "crediting", "overlays"),
-    ("comp", "crediting", "splits"),
-    ("simulation", "behaviour"),
-    ("coaching", "prior"),
-    ("coaching", "history"),
-    ("alignments",),
-    ("output", "dir"),
-)
+# Keys holding file paths (read from the schema); they resolve against the folder of the YAML file that sets them.
+_PATH_KEYS = path_keys()
 
 
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> ScenarioConfig:

@@ -27,12 +27,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from spmopt.cache import StageCache, code_fingerprint
+from spmopt.cache import StageCache
 from spmopt.cluster import dask_client as cluster_client
 from spmopt.config import ScenarioConfig
-from spmopt.data.loader import input_files, sha256_file
+from spmopt.data.loader import input_files
 from spmopt.errors import ConfigError, SpmoptError
 from spmopt.folder import check_output_folder
+from spmopt.hashing import code_fingerprint, sha256_file
 from spmopt.scenario import load_scenario
 
 Status = Literal["pending", "done", "skipped", "failed"]

@@ -225,7 +225,7 @@ def stage_seconds(run_dir: Path, outcomes: Sequence[Outcome]) -> dict[str, float
 
 def machine_facts() -> dict[str, object]:
     """Cores, memory, Python and the versions that shape results."""
-    from spmopt.report.outputs import package_versions
+    from spmopt.hashing import package_versions
 
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {

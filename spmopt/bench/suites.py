@@ -283,7 +283,7 @@ def scale_target_met(result: dict[str, object], time_limit: float = 600.0) -> bo
 
 def machine_facts() -> dict[str, object]:
     """Cores, CPU model, memory, HiGHS version and the date: the facts a timing depends on."""
-    from spmopt.cache import code_fingerprint
+    from spmopt.hashing import code_fingerprint
     from spmopt.optim.solve import highs_version
 
     cpu = platform.processor() or platform.machine()

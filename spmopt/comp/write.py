@@ -13,8 +13,8 @@ from spmopt.comp.crediting import CreditLedger
 from spmopt.comp.kpi import payout_curves
 from spmopt.comp.run import CompResult
 from spmopt.comp.statements import money, payee_summary, statements
-from spmopt.data.loader import sha256_file
-from spmopt.report.outputs import atomic_write_folder, output_hashes, package_versions
+from spmopt.folder import atomic_write_folder, output_hashes
+from spmopt.hashing import package_versions, sha256_file
 
 
 def comp_summary(results: list[CompResult]) -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from spmopt.data.tables import (
     shown,
 )
 from spmopt.errors import DataError
+from spmopt.hashing import sha256_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +51,6 @@ class PlanningData:
     """sha256 of every input file, keyed by path."""
     warnings: tuple[str, ...] = ()
     """Inputs accepted but likely wrong or changed on reading (repaired polygons, unknown current territories)."""
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def referenced_measures(cfg: ScenarioConfig) -> tuple[str, ...]:
@@ -186,20 +177,11 @@ def _unknown_current_territories(cfg: ScenarioConfig, current: pd.Series, reps: 
 
 
 def input_files(cfg: ScenarioConfig) -> list[Path]:
-    d = cfg.data
-    files = [d.units, d.geometry, d.adjacency, d.current_alignment, d.reps, cfg.territory.locks]
-    if cfg.quota is not None:
-        files += [cfg.quota.history, cfg.quota.bounds]
-    if cfg.comp is not None:
-        c = cfg.comp
-        files += [*c.plans, c.transactions, c.quotas, c.crediting.hierarchy, c.crediting.overlays, c.crediting.splits]
-    if cfg.simulation is not None:
-        files.append(cfg.simulation.behaviour)
-    if cfg.coaching is not None:
-        files += [cfg.coaching.prior, cfg.coaching.history]
-    out = [p for p in files if p is not None]
-    if d.geometry is not None and d.geometry.suffix.lower() == ".shp":
-        out += [d.geometry.with_suffix(s) for s in (".shx", ".dbf", ".prj") if d.geometry.with_suffix(s).is_file()]
+    """Every file the scenario reads, once each, with a shapefile's sidecars (hashed into manifests)."""
+    out = list(dict.fromkeys(cfg.input_paths()))
+    geometry = cfg.data.geometry
+    if geometry is not None and geometry.suffix.lower() == ".shp":
+        out += [geometry.with_suffix(s) for s in (".shx", ".dbf", ".prj") if geometry.with_suffix(s).is_file()]
     return out
 
 

@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import json
-import platform
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from spmopt.cache import code_fingerprint
-from spmopt.data.loader import sha256_file
-from spmopt.folder import write_folder
+from spmopt.folder import atomic_write_folder, output_hashes
+from spmopt.hashing import code_fingerprint, package_versions, sha256_file
 from spmopt.pipeline import ScenarioResult
 from spmopt.report.map import draw_alignment_map
-
-_VERSIONED = (
-    "spmopt",
-    "pyomo",
-    "highspy",
-    "numpy",
-    "pandas",
-    "geopandas",
-    "shapely",
-    "networkx",
-    "pydantic",
-    "simpy",
-    "dask",
-    "distributed",
-)
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of spmopt and the libraries whose behaviour shapes results."""
-    out = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | None = None) -> list[Path]:
@@ -90,33 +61,6 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
     )
 
 
-def atomic_write_folder(
-    out_dir: Path,
-    writers: dict[str, Callable[[Path], None]],
-    manifest: Callable[[Path], dict[str, object]],
-    finish: Callable[[Path], list[str]] | None = None,
-    inputs: Sequence[Path] = (),
-) -> list[Path]:
-    """Write files into a staging folder, then swap it into place (see `spmopt.folder`); on failure nothing
-    changes, and a folder holding anything spmopt did not write, or any of `inputs`, is refused.
-
-    `finish` runs after manifest.json is written (the report reads the manifest); the files it adds join the
-    manifest's output hashes and its warnings the manifest's warnings."""
-
-    def fill(staging: Path) -> None:
-        for name, write in writers.items():
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            write(staging / name)
-        facts = manifest(staging)
-        (staging / "manifest.json").write_text(json.dumps(facts, indent=2, default=str), encoding="utf-8")
-        if finish is not None:
-            facts.setdefault("warnings", []).extend(finish(staging))
-            facts["outputs"] = {k: v for k, v in output_hashes(staging).items() if k != "manifest.json"}
-            (staging / "manifest.json").write_text(json.dumps(facts, indent=2, default=str), encoding="utf-8")
-
-    return write_folder(out_dir, fill, inputs)
-
-
 def _map_title(result: ScenarioResult) -> str:
     details = next(s.details for s in result.stages if s.name == "territory")
     gap = details.get("gap")
@@ -146,11 +90,6 @@ def _manifest(result: ScenarioResult, folder: Path, scenario_path: Path | None) 
 def bridged_frame(edges: tuple[tuple[str, str, float], ...]) -> pd.DataFrame:
     """The adjacency edges spmopt added to connect islands, as the table a planner reviews."""
     return pd.DataFrame(list(edges), columns=["unit_a", "unit_b", "km"])
-
-
-def output_hashes(folder: Path) -> dict[str, str]:
-    """sha256 of every file written so far, keyed by its path inside the folder."""
-    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _config_hash(result: ScenarioResult) -> str:

@@ -12,8 +12,9 @@ import pandas as pd
 from spmopt.coaching.run import CoachingPlan, plan_coaching
 from spmopt.comp.plan import CompPlan
 from spmopt.config import ScenarioConfig, SimulationConfig
-from spmopt.data.loader import PlanningData, sha256_file
+from spmopt.data.loader import PlanningData
 from spmopt.errors import ConfigError
+from spmopt.hashing import sha256_file
 from spmopt.sim.incentives import check_plan, plan_contexts
 from spmopt.sim.inputs import sim_inputs
 from spmopt.sim.montecarlo import SimulationResult, coaching_returns, decision_table, summarise
