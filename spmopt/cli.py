@@ -477,8 +477,39 @@ def _print_batch(report, comparison) -> None:
     out.print(f"ledger {report.ledger}; comparison {comparison.csv}, {comparison.html}")
 
 
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that measure spmopt on this machine.")
+bench_app = typer.Typer(
+    no_args_is_help=True, help="Benchmarks that measure spmopt on this machine (from a source checkout)."
+)
 app.add_typer(bench_app, name="bench")
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+"""The source checkout when spmopt runs from one: the folder that holds `spmopt/` and `benchmarks/`."""
+BENCH_PACKAGE = "spmopt_bench"
+
+
+def _use_bench() -> None:
+    """Make the benchmark package importable, or stop with the reason.
+
+    The benchmarks read the checkout's instances, scenarios and stored results, so they are kept in the checkout
+    (`benchmarks/spmopt_bench/`) and not installed with spmopt. Unless it is importable already, the checkout's
+    `benchmarks/` folder goes on `sys.path` when spmopt runs from a checkout.
+    """
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec(BENCH_PACKAGE) is not None:
+        return
+    folder = CHECKOUT / "benchmarks"
+    if not (folder / BENCH_PACKAGE / "__init__.py").is_file():
+        from spmopt.errors import ConfigError
+
+        message = (
+            f"spmopt bench runs from a source checkout: the benchmarks (benchmarks/{BENCH_PACKAGE}/) are not part "
+            f"of the installed spmopt and are not in {folder}; clone the spmopt repository and run "
+            "`pip install -e '.[bench]'` in it"
+        )
+        _fail(ConfigError(message), folder)
+    sys.path.insert(0, str(folder))
 
 
 @bench_app.command("sim")
@@ -494,7 +525,8 @@ def bench_sim(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from spmopt.bench.sim import sim_benchmark
+    _use_bench()
+    from spmopt_bench.sim import sim_benchmark
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
@@ -526,7 +558,8 @@ def bench_batch(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from spmopt.bench.batch import batch_benchmark
+    _use_bench()
+    from spmopt_bench.batch import batch_benchmark
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
@@ -549,7 +582,8 @@ def _bench_instance(
     """Read, solve with the territory engine, re-score, write the JSON and print one summary line."""
     import time
 
-    from spmopt.bench.territory import run_instance, summary_line, write_result
+    _use_bench()
+    from spmopt_bench.territory import run_instance, summary_line, write_result
 
     clock = time.perf_counter()
     try:
@@ -575,7 +609,7 @@ def bench_pmedian(
     file: Path, time_limit: TimeLimit = 60.0, json_out: BenchJson = None, threads: Threads = None
 ) -> None:
     """OR-Library p-median file (`n m p`, then m edges `i j cost`; a repeated pair keeps its last cost)."""
-    from spmopt.bench.instances import read_pmedian
+    from spmopt.territory.instances import read_pmedian
 
     _bench_instance(file, lambda: read_pmedian(file), time_limit, threads, json_out, {})
 
@@ -592,8 +626,8 @@ def bench_cpmp(
     threads: Threads = None,
 ) -> None:
     """Capacitated p-median file (`n p`, then n lines `x y capacity demand`)."""
-    from spmopt.bench.instances import read_cpmp
     from spmopt.errors import ConfigError
+    from spmopt.territory.instances import read_cpmp
 
     if matrix is not None and distance != "matrix":
         _fail(ConfigError(f"--matrix {matrix} is only read with --distance matrix (got --distance {distance})"), file)
@@ -614,7 +648,7 @@ def bench_district(
     threads: Threads = None,
 ) -> None:
     """Districting: networkx adjacency JSON, weight TOTPOP; k balanced districts minimising cut edges."""
-    from spmopt.bench.instances import read_district
+    from spmopt.territory.instances import read_district
 
     def read():
         return read_district(file, k, tolerance, contiguity)
@@ -634,8 +668,9 @@ def bench_suite(
     threads: Threads = None,
 ) -> None:
     """Run a named benchmark suite, store one JSON per instance and print the table against the known values."""
-    from spmopt.bench.suites import run_suite
-    from spmopt.bench.territory import summary_line
+    _use_bench()
+    from spmopt_bench.suites import run_suite
+    from spmopt_bench.territory import summary_line
 
     def done(result: dict) -> None:
         console.print(summary_line(result), markup=False, highlight=False, soft_wrap=True)
@@ -652,7 +687,7 @@ def bench_suite(
 
 
 def _print_planner(results: list[dict]) -> None:
-    from spmopt.bench.planner_suite import PLAN_SECONDS, describe_target
+    from spmopt_bench.planner_suite import PLAN_SECONDS, describe_target
 
     def pct(value) -> str:
         return "-" if value is None else f"{100 * value:.2f}%"
@@ -743,15 +778,17 @@ def bench_compare(
     `planner`: the engine, the flow model and the primal heuristic alone on the planner designs."""
     import os
 
+    _use_bench()
     if suite == "planner":
         _compare_planner(only, time_limit, threads, out_md)
         return
 
-    from spmopt.bench.compare import compare_instances, machine_facts, markdown_table, suite_instances, write_results
+    from spmopt_bench.compare import compare_instances, markdown_table, suite_instances, write_results
+    from spmopt_bench.machine import comparison_facts
 
     try:
         instances = suite_instances(suite, only, contiguity=not no_contiguity)
-        facts = machine_facts(threads, time_limit, 1e-4)
+        facts = comparison_facts(threads, time_limit, 1e-4)
         rows = compare_instances(
             instances, time_limit, threads, progress=lambda msg: console.print(msg, markup=False, highlight=False)
         )
@@ -765,7 +802,7 @@ def bench_compare(
 
 
 def _compare_planner(only: str | None, time_limit: float, threads: int, out_md: Path | None) -> None:
-    from spmopt.bench.planner_suite import compare_facts, compare_markdown, compare_planner, end_facts, write_comparison
+    from spmopt_bench.planner_suite import compare_facts, compare_markdown, compare_planner, end_facts, write_comparison
 
     try:
         facts = compare_facts(threads, time_limit)

@@ -232,7 +232,7 @@ def test_malformed_override_is_refused_once(tmp_path: Path) -> None:
 
 def test_benchmark_compares_serial_and_batch_runs(tmp_path: Path) -> None:
     """Two variants of the sweep, made tiny: both runs complete, and outputs agree where they must."""
-    from spmopt.bench.batch import batch_benchmark
+    from spmopt_bench.batch import batch_benchmark
 
     fast = ["territory.solver.time_limit=5", "territory.solver.mip_gap=0.05", "simulation=null", "coaching=null"]
     facts = batch_benchmark(scenarios=2, workers=2, overrides=fast, folder=tmp_path)

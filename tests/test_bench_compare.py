@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from spmopt.bench.compare import (
+from spmopt.cli import app
+from spmopt.errors import ConfigError
+from spmopt_bench.compare import (
     Run,
     compare_instance,
     comparison_row,
@@ -20,8 +22,6 @@ from spmopt.bench.compare import (
     solve_textbook,
     suite_instances,
 )
-from spmopt.cli import app
-from spmopt.errors import ConfigError
 
 pytest.importorskip("spopt")
 pytest.importorskip("pulp")

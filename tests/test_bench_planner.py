@@ -9,12 +9,12 @@ import pytest
 from cli_helpers import assert_clean_failure
 from typer.testing import CliRunner
 
-from spmopt.bench import planner
-from spmopt.bench.plan_check import check_plan, plan_objective
-from spmopt.bench.planner import DESIGNS, MEASURES, PlannerSpec, build_design, planner_design
-from spmopt.bench.planner_suite import _cross_check, compare_markdown, select_designs, target_met
 from spmopt.cli import app
 from spmopt.errors import ConfigError
+from spmopt_bench import planner
+from spmopt_bench.plan_check import check_plan, plan_objective
+from spmopt_bench.planner import DESIGNS, MEASURES, PlannerSpec, build_design, planner_design
+from spmopt_bench.planner_suite import _cross_check, compare_markdown, select_designs, target_met
 
 try:
     planner.tract_folder()

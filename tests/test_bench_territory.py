@@ -15,8 +15,8 @@ import pytest
 from cli_helpers import assert_clean_failure
 from typer.testing import CliRunner
 
-from spmopt.bench.instances import read_cpmp, read_district, read_pmedian, read_pmedian_graph, score, to_inputs
 from spmopt.cli import app
+from spmopt.territory.instances import read_cpmp, read_district, read_pmedian, read_pmedian_graph, score, to_inputs
 
 DATA = Path(__file__).resolve().parent / "data"
 FIELDS = {"instance", "objective", "bound", "gap", "status", "seconds", "assignment", "kind", "n", "k", "method"}

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spmopt.bench.instances import read_cpmp, to_inputs
 from spmopt.config import SolverSettings
 from spmopt.optim.solve import SolveStatus
 from spmopt.territory.alignment import score_alignment
 from spmopt.territory.capacitated import applies, solve_capacitated
 from spmopt.territory.exact import solve_exact
 from spmopt.territory.inputs import Band, TerritoryInputs
+from spmopt.territory.instances import read_cpmp, to_inputs
 
 CPMP = Path(__file__).resolve().parents[1] / "benchmarks" / "instances" / "cpmp"
 SETTINGS = SolverSettings(time_limit=60, mip_gap=1e-4, threads=1)

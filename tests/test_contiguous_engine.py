@@ -13,7 +13,6 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from spmopt.bench.instances import read_district, to_inputs
 from spmopt.config import SolverSettings
 from spmopt.optim.solve import SolveStatus
 from spmopt.territory.alignment import Alignment, score_alignment
@@ -21,6 +20,7 @@ from spmopt.territory.contiguous import district_layout, solve_contiguous
 from spmopt.territory.districts_heuristic import balanced_districts, cut_edges
 from spmopt.territory.exact import solve_exact
 from spmopt.territory.inputs import Band, TerritoryInputs
+from spmopt.territory.instances import read_district, to_inputs
 
 DISTRICT = Path(__file__).resolve().parents[1] / "benchmarks" / "instances" / "district"
 EXACT = SolverSettings(time_limit=60, mip_gap=0, threads=1)

@@ -1,7 +1,7 @@
 """Public benchmark instances with proven optima, solved through the territory MILP (`build_territory_model` + `solve`).
 
 Data in tests/data/ (sources and citations in tests/data/README.md), read and converted by the benchmark
-readers of `spmopt.bench.instances` (the same ones `spmopt bench` uses):
+readers of `spmopt.territory.instances` (the same ones `spmopt bench` uses):
 
 * OR-Library pmed1 (Beasley 1985): uncapacitated p-median, n = 100, p = 5, optimum 5819. Chosen-centre
   mode, sites = units, distance = all-pairs shortest paths of the instance graph, unit weights.
@@ -30,10 +30,10 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
-from spmopt.bench.instances import read_district, read_pmedian, read_pmedian_graph, to_inputs
 from spmopt.config import SolverSettings
 from spmopt.optim.solve import SolveStatus, solve
 from spmopt.territory.inputs import TerritoryInputs
+from spmopt.territory.instances import read_district, read_pmedian, read_pmedian_graph, to_inputs
 from spmopt.territory.model import build_territory_model
 
 DATA = Path(__file__).resolve().parent / "data"

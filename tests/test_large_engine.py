@@ -7,12 +7,12 @@ import dataclasses
 
 import pytest
 
-from spmopt.bench.scale import check_alignment, make_scale_inputs
 from spmopt.config import SolverSettings
 from spmopt.errors import ConfigError, InfeasibleModelError
 from spmopt.optim.solve import SolveStatus
 from spmopt.territory.alignment import score_alignment
 from spmopt.territory.large import solve_large
+from spmopt_bench.scale import check_alignment, make_scale_inputs
 
 SETTINGS = SolverSettings(time_limit=60, mip_gap=1e-4, threads=1)
 

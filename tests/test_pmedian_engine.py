@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spmopt.bench.instances import read_pmedian, to_inputs
 from spmopt.config import SolverSettings
 from spmopt.errors import ConfigError, DataError, InfeasibleModelError
 from spmopt.optim.solve import SolveStatus
 from spmopt.territory.alignment import score_alignment
 from spmopt.territory.exact import solve_exact
 from spmopt.territory.inputs import Band, TerritoryInputs
+from spmopt.territory.instances import read_pmedian, to_inputs
 from spmopt.territory.pmedian import solve_pmedian
 
 PMED = Path(__file__).resolve().parents[1] / "benchmarks" / "instances" / "pmed"

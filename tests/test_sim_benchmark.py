@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spmopt.bench.sim import BEHAVIOUR, PLAN, accelerated, bare_loop_rate, benchmark_job, headline
 from spmopt.comp.plan import load_plan
 from spmopt.quota.periods import split_exact
 from spmopt.sim.draws import QUARTER_CHECKS
 from spmopt.sim.parallel import run_local
 from spmopt.sim.params import load_behaviour
+from spmopt_bench.sim import BEHAVIOUR, PLAN, accelerated, bare_loop_rate, benchmark_job, headline
 
 SEATS, REPLICATIONS = 50, 4
 

@@ -33,11 +33,11 @@ from pathlib import Path
 import yaml
 
 from spmopt.batch.runner import BatchOptions, Outcome, plan_batch, run_batch, run_task
+from spmopt_bench.paths import SCENARIOS
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "scenarios" / "demo.yaml"
-PLAN = ROOT / "scenarios" / "plans" / "target_incentive.yaml"
-COMMISSION = ROOT / "scenarios" / "plans" / "commission.yaml"
+DEMO = SCENARIOS / "demo.yaml"
+PLAN = SCENARIOS / "plans" / "target_incentive.yaml"
+COMMISSION = SCENARIOS / "plans" / "commission.yaml"
 DEMO_SEED = 20261124
 TOLERANCES = (0.08, 0.10, 0.12, 0.15, 0.20)
 TARGET_SHARES = (0.50, 0.55, 0.60, 0.65, 0.70)

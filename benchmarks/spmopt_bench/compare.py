@@ -16,8 +16,6 @@ import fnmatch
 import gc
 import json
 import math
-import os
-import platform
 import re
 import time
 import warnings
@@ -28,13 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from spmopt.bench.instances import BenchInstance, read_cpmp, read_district, read_pmedian, score, to_inputs
-from spmopt.bench.suites import DISTRICTS
 from spmopt.config import SolverSettings
 from spmopt.errors import ConfigError, SpmoptError
 from spmopt.optim.solve import relative_gap
+from spmopt.territory.instances import BenchInstance, read_cpmp, read_district, read_pmedian, score, to_inputs
+from spmopt_bench.machine import load_text
+from spmopt_bench.paths import INSTANCES
+from spmopt_bench.suites import DISTRICTS
 
-INSTANCES = Path(__file__).resolve().parents[2] / "benchmarks" / "instances"
 SUITES = ("pmed", "cpmp", "district")
 SOLVERS = ("spmopt", "textbook", "spopt")
 
@@ -433,30 +432,6 @@ def comparison_row(inst: BenchInstance, runs: dict[str, Run]) -> dict[str, objec
     return row
 
 
-def machine_facts(threads: int | None, time_limit: float, mip_gap: float) -> dict[str, object]:
-    """Where and how the comparison ran: cores, load average, versions and the common settings."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from spmopt.optim.solve import highs_version
-
-    packages = {}
-    for package in ("pyomo", "spopt", "pulp"):
-        try:
-            packages[package] = version(package)
-        except PackageNotFoundError:
-            packages[package] = None
-    return {
-        "cpus": os.cpu_count(),
-        "load_average": list(os.getloadavg()),
-        "python": platform.python_version(),
-        "highs": highs_version(),
-        **packages,
-        "threads": threads,
-        "time_limit": time_limit,
-        "mip_gap": mip_gap,
-    }
-
-
 def compare_instances(
     instances: Iterable[BenchInstance],
     time_limit: float,
@@ -550,13 +525,6 @@ def markdown_table(rows: Sequence[dict], facts: dict | None = None) -> str:
             f"{facts.get('time_limit')} s per solver, relative gap {facts.get('mip_gap')}."
         )
     return "\n".join(lines) + "\n"
-
-
-def load_text(values: object) -> str:
-    """Load averages as a/b/c with two decimals ("?" when not measured)."""
-    if not isinstance(values, list | tuple):
-        return "?"
-    return "/".join(f"{v:.2f}" for v in values)
 
 
 def write_results(rows: Sequence[dict], facts: dict, markdown: Path) -> Path:

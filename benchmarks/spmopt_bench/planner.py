@@ -44,13 +44,13 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from spmopt.bench.plan_check import check_plan
 from spmopt.errors import ConfigError, DataError
 from spmopt.territory.inputs import TerritoryInputs
+from spmopt_bench.paths import ROOT
+from spmopt_bench.plan_check import check_plan
 
 SHARED_ENV = "SPMOPT_SHARED"
 """Environment variable naming the shared folder that holds `benchmarks/districting-validi-buchanan/`."""
-REPO = Path(__file__).resolve().parents[2]
 TRACT_SUBFOLDER = Path("benchmarks") / "districting-validi-buchanan" / "tract"
 STATES = {
     "01": "AL",
@@ -95,7 +95,7 @@ BALANCE_MOVES = 20_000
 def shared_folder() -> Path:
     """The shared data folder: `$SPMOPT_SHARED`, else `../shared` beside the checkout."""
     given = os.environ.get(SHARED_ENV)
-    return Path(given).expanduser() if given else REPO.parent / "shared"
+    return Path(given).expanduser() if given else ROOT.parent / "shared"
 
 
 def tract_folder() -> Path:

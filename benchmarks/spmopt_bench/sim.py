@@ -18,7 +18,6 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import simpy
@@ -30,10 +29,10 @@ from spmopt.sim.inputs import SimInputs, synthetic_inputs
 from spmopt.sim.parallel import Job, run_dask, run_local
 from spmopt.sim.params import BehaviourParams, load_behaviour
 from spmopt.sim.replication import PlanYear
+from spmopt_bench.paths import MODELS, SCENARIOS
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAN = ROOT / "scenarios" / "plans" / "target_incentive.yaml"
-BEHAVIOUR = ROOT / "models" / "behaviour" / "defaults.yaml"
+PLAN = SCENARIOS / "plans" / "target_incentive.yaml"
+BEHAVIOUR = MODELS / "behaviour" / "defaults.yaml"
 
 Progress = Callable[[int, int], None]
 

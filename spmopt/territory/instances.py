@@ -2,7 +2,9 @@
 
 Readers validate every file and raise `DataError` naming the file, the line (or field / node) and the
 problem; `to_inputs` turns an instance into the territory-design problem `spmopt run` solves, and
-`score` recomputes an assignment's objective from scratch with every constraint checked.
+`score` recomputes an assignment's objective from scratch with every constraint checked. They live in the
+product, beside the engine they feed, because `spmopt bench` and the engine's tests both read instances through
+them; the benchmark tooling itself stays in the checkout (`benchmarks/spmopt_bench`).
 """
 
 from __future__ import annotations

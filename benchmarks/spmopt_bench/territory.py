@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from spmopt.bench.instances import BenchInstance, score, to_inputs
 from spmopt.config import SolverSettings
 from spmopt.errors import SolverError
 from spmopt.optim.solve import SolveStatus, relative_gap
 from spmopt.territory.alignment import Alignment
 from spmopt.territory.engine import solve_territory
+from spmopt.territory.instances import BenchInstance, score, to_inputs
 
 Progress = Callable[[str], None]
 AGREEMENT = 1e-6

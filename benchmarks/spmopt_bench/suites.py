@@ -8,23 +8,21 @@ its objective is within the stated fraction of the best known value within the l
 
 from __future__ import annotations
 
-import datetime as dt
 import fnmatch
-import os
-import platform
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from spmopt.bench.instances import BenchInstance, read_cpmp, read_district, read_pmedian
-from spmopt.bench.territory import run_instance, write_result
 from spmopt.errors import ConfigError, DataError, SpmoptError
+from spmopt.territory.instances import BenchInstance, read_cpmp, read_district, read_pmedian
+from spmopt_bench.machine import machine_facts
+from spmopt_bench.paths import INSTANCES, RESULTS, ROOT
+from spmopt_bench.planner_suite import run_planner_suite
+from spmopt_bench.scale import run_scale
+from spmopt_bench.territory import run_instance, write_result
 
-ROOT = Path(__file__).resolve().parents[2]
-INSTANCES = ROOT / "benchmarks" / "instances"
-RESULTS = ROOT / "benchmarks" / "results"
 PROVEN_GAP = 1e-4
 """Proven relative gap a "proven" target asks for (0.01%)."""
 
@@ -226,9 +224,9 @@ BUILDERS: dict[str, Callable[[], Suite]] = {
     "p3038": _p3038,
 }
 SCALE = "scale"
-"""The 30,000-unit synthetic design, run by `spmopt.bench.scale.run_scale` (see `run_scale_suite`)."""
+"""The 30,000-unit synthetic design, run by `spmopt_bench.scale.run_scale` (see `run_scale_suite`)."""
 PLANNER = "planner"
-"""Planner-shaped designs on census-tract graphs, built and run by `spmopt.bench.planner_suite`."""
+"""Planner-shaped designs on census-tract graphs, built and run by `spmopt_bench.planner_suite`."""
 NAMES = (*BUILDERS, SCALE, PLANNER)
 
 
@@ -279,32 +277,6 @@ def scale_target_met(result: dict[str, object], time_limit: float = 600.0) -> bo
 # --------------------------------------------------------------------------------------------------
 # running
 # --------------------------------------------------------------------------------------------------
-
-
-def machine_facts() -> dict[str, object]:
-    """Cores, CPU model, memory, HiGHS version and the date: the facts a timing depends on."""
-    from spmopt.hashing import code_fingerprint
-    from spmopt.optim.solve import highs_version
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(memory, 1),
-        "highs_version": highs_version(),
-        "python": platform.python_version(),
-        "load_average_1min": round(os.getloadavg()[0], 2),
-        "code_fingerprint": code_fingerprint(),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
 
 
 def select(s: Suite, only: str | None) -> tuple[Case, ...]:
@@ -373,8 +345,6 @@ def run_suite(
     if name == SCALE:
         return [run_scale_suite(time_limit, folder, done)]
     if name == PLANNER:
-        from spmopt.bench.planner_suite import run_planner_suite
-
         return run_planner_suite(time_limit, only, folder, threads, done)
     s = suite(name)
     limit = time_limit if time_limit is not None else s.time_limit
@@ -391,18 +361,13 @@ def run_suite(
     return results
 
 
-# ---- HOOK: scale suite ---------------------------------------------------------------------------
-# The 30,000-unit synthetic design lives in `spmopt.bench.scale.run_scale(time_limit) -> dict`, a
+# The 30,000-unit synthetic design lives in `spmopt_bench.scale.run_scale(time_limit) -> dict`, a
 # JSON-ready result with at least instance, objective, bound, gap, status, seconds (and, when
 # measured, peak_memory_gib). This runner only stores it and judges it against the scale target.
 def run_scale_suite(
     time_limit: float | None, folder: Path, done: Callable[[dict[str, object]], None] | None = None
 ) -> dict[str, object]:
     """Run the scale design, add the target facts and store it as `<folder>/scale.json`."""
-    try:
-        from spmopt.bench.scale import run_scale  # type: ignore[import-not-found]
-    except ImportError:
-        raise ConfigError("the 'scale' suite is not available in this build (spmopt.bench.scale is missing)") from None
     limit = time_limit if time_limit is not None else 600.0
     result = dict(run_scale(limit))
     result.setdefault("instance", SCALE)

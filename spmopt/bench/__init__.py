@@ -1,1 +1,0 @@
-"""Benchmarks that measure spmopt on the machine it runs on."""
