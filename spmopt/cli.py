@@ -292,7 +292,7 @@ def _print_decision(decision) -> None:
         return
     criterion = decision["criterion"].iloc[0]
     table = Table(show_header=True, header_style="bold", title=f"decision: best by {criterion} (mean [95% CI])")
-    for column in ("candidate", "margin after pay", "cost of sales", "reps at quota", "coaching return"):
+    for column in ("candidate", "margin after pay", "cost of sales", "reps at quota", "coaching return", "flags"):
         table.add_column(column, justify="left" if column == "candidate" else "right")
     for _, row in decision.iterrows():
         roi = row.get("coaching_return_on_cost")
@@ -304,9 +304,14 @@ def _print_decision(decision) -> None:
             f"{100 * row['share_at_quota']:.1f}%",
             ""
             if roi is None or roi != roi
-            else f"{roi:.0f}x [{row['coaching_roi_ci_low']:.0f}, {row['coaching_roi_ci_high']:.0f}]",
+            else f"{roi:.1f}x [{row['coaching_roi_ci_low']:.1f}, {row['coaching_roi_ci_high']:.1f}]",
+            str(row.get("flags") or ""),
         )
     out.print(table)
+    notes = decision.loc[decision["best"], "best_note"].tolist() if "best_note" in decision.columns else []
+    for note in notes:
+        if isinstance(note, str) and note:
+            console.print(note, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

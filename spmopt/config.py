@@ -309,7 +309,11 @@ class CoachingConfig(StrictModel):
     step: float = Field(default=0.5, gt=0)
     """Coaching comes in slots of this many hours."""
     hour_cost: float = Field(default=0.0, ge=0)
-    """Cost of a manager's hour (currency), charged against the uplift in the allocation and the ROI."""
+    """A manager's wage an hour (currency); with opportunity_cost, the cost charged against the uplift and the ROI."""
+    opportunity_cost: float | None = Field(default=None, ge=0)
+    """What a manager's coaching hour displaces (selling, deal support, managing), currency an hour, charged on
+    top of hour_cost. None: the margin an average working hour of the scenario's reps brings (mean expected
+    annual sales x margin ratio / 1,800 h; models/coaching_uplift/README.md)."""
 
     @field_validator("capacity")
     @classmethod

@@ -17,6 +17,7 @@ from spmopt.data.loader import PlanningData, load_planning_data, read_candidate_
 from spmopt.errors import InfeasibleModelError, SolverError
 from spmopt.optim.solve import SolveStatus
 from spmopt.quota.plan import QuotaPlan, set_quotas
+from spmopt.sim.cycle import scenario_lag
 from spmopt.sim.montecarlo import SimulationResult, mark_best
 from spmopt.sim.run import check_simulation, simulate_scenario
 from spmopt.sim.write import sim_facts
@@ -104,6 +105,7 @@ def quota_key(cfg: ScenarioConfig, alignment: pd.Series, reps_of: dict[str, str 
         "reps": cfg.data.reps,
         "alignment": alignment,
         "reps_of": reps_of,
+        "pipeline_lag": scenario_lag(cfg.simulation),  # a new rep's ramp allows for the simulated sales cycle
     }
     return stage_key("quota", reads)
 
@@ -189,7 +191,8 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageC
     decision = None
     if simulation is not None:
         tables = [simulation.decision, *(c.simulation.decision for c in candidates)]
-        decision = mark_best(pd.concat(tables, ignore_index=True), cfg.simulation.criterion)
+        reps = None if data.reps is None else [str(r) for r in data.reps.index]
+        decision = mark_best(pd.concat(tables, ignore_index=True), cfg.simulation.criterion, reps=reps)
     return ScenarioResult(
         config=cfg,
         data=data,
@@ -239,7 +242,7 @@ def _quota_stage(
     if stored is not None:
         quotas, record = stored
         return quotas, _mark_cached(record, key, clock)
-    quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress)
+    quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress, lag=scenario_lag(cfg.simulation))
     record = StageRecord("quota", time.perf_counter() - clock, {**quotas.facts, "warnings": list(quotas.warnings)})
     if cache is not None:
         cache.put("quota", key, (quotas, record))

@@ -48,9 +48,17 @@ def test_uplift_saturates_and_decays() -> None:
     assert np.all(np.diff(path[7:]) < 0)  # without reinforcement the uplift decays
 
 
+def plan_value(inp: CoachingInputs, model: UpliftModel, h: np.ndarray) -> float:
+    """Margin of the steady uplift over the months on board less the full cost of the hours given."""
+    months = inp.months_on_board()
+    return float(inp.margin * (inp.value * model.steady_uplift(h)).sum() - inp.hour_cost * (months * h).sum())
+
+
 def brute_force(inp: CoachingInputs, model: UpliftModel) -> float:
     """Best total value over every combination of slots (tiny cases only)."""
-    options = [np.arange(lo, hi + inp.step / 2, inp.step) for lo, hi in zip(inp.min_hours, inp.max_hours, strict=True)]
+    options = [
+        np.arange(lo, hi + inp.step / 2, inp.step) for lo, hi in zip(inp.min_hours, inp.top_hours(), strict=True)
+    ]
     best = -np.inf
     for hours in itertools.product(*options):
         h = np.array(hours)
@@ -59,13 +67,13 @@ def brute_force(inp: CoachingInputs, model: UpliftModel) -> float:
             for mgr, cap in inp.capacity.items()
         ):
             continue
-        value = float((inp.value * model.steady_uplift(h)).sum() - inp.hour_cost * 12 * h.sum())
-        best = max(best, value)
+        best = max(best, plan_value(inp, model, h))
     return best
 
 
 @pytest.mark.parametrize("capacity", [0.0, 1.0, 2.5, 4.0, 20.0])
-def test_allocation_equals_brute_force_and_respects_capacity(capacity: float) -> None:
+@pytest.mark.parametrize("new_hires", [False, True])
+def test_allocation_equals_brute_force_and_respects_capacity(capacity: float, new_hires: bool) -> None:
     inp = CoachingInputs(
         reps=("A", "B", "C", "D"),
         manager=("M", "M", "M", "N"),
@@ -74,14 +82,18 @@ def test_allocation_equals_brute_force_and_respects_capacity(capacity: float) ->
         max_hours=np.array([3.0, 3.0, 3.0, 2.0]),
         capacity={"M": max(capacity, 0.5), "N": capacity},
         hour_cost=100_000.0,  # $1,000 an hour of a manager's time
+        # Two reps joining mid-year (hours charged for their months only), margin-valued, a history covering 2.6 h.
+        months=np.array([12.0, 12.0, 9.0, 4.0]) if new_hires else None,
+        margin=0.6 if new_hires else 1.0,
+        covered=2.6 if new_hires else None,
     )
     table, report = allocate(inp, PRIOR)
     hours = table["hours_per_month"].to_numpy()
     assert hours[:3].sum() <= inp.capacity["M"] + 1e-9
     assert hours[3] <= inp.capacity["N"] + 1e-9
     assert np.all(hours >= inp.min_hours)
-    assert np.all(hours <= inp.max_hours)
-    value = float((inp.value * PRIOR.steady_uplift(hours)).sum() - inp.hour_cost * 12 * hours.sum())
+    assert np.all(hours <= inp.top_hours())
+    value = plan_value(inp, PRIOR, hours)
     assert value == pytest.approx(brute_force(inp, PRIOR), rel=1e-9)
     assert report.objective == pytest.approx(value, rel=1e-7)
 

@@ -8,7 +8,7 @@ import pytest
 from sim_helpers import assert_same_years, context, defaults, demo_plan, synthetic, with_param, with_stages
 
 from spmopt.comp.engine import evaluate
-from spmopt.sim.draws import Candidates, draw_candidates
+from spmopt.sim.draws import Candidates, concessions, draw_candidates
 from spmopt.sim.incentives import PlanContext
 from spmopt.sim.parallel import Job, run_dask, run_local
 from spmopt.sim.params import BehaviourParams, Stage
@@ -123,7 +123,7 @@ def test_exact_event_trace_of_a_hand_made_year() -> None:
 def independent_credit(rec: YearRecord, cands: Candidates, params: BehaviourParams, ctx: PlanContext) -> np.ndarray:
     """(persons, periods, 2) revenue and margin credit restated from the bookings alone."""
     margin = np.array([p.margin for p in params.pipeline.products.values()])
-    discount = 1 - params.timing.pull_discount.value
+    kept = 1 - concessions(cands, params)
     out = np.zeros((len(rec.persons), ctx.periods, 2))
     ends = np.asarray(ctx.period_end)  # day each payout period ends
     for i, who, day, moved in zip(rec.book_cand, rec.book_person, rec.book_day, rec.book_moved, strict=True):
@@ -133,17 +133,17 @@ def independent_credit(rec: YearRecord, cands: Candidates, params: BehaviourPara
         amount = float(cands.size[i])
         credit = np.array([amount, np.rint(amount * margin[cands.product[i]])])
         if moved == PULLED:
-            credit = np.rint(credit * discount)
+            credit = np.rint(credit * kept[i])
         out[who, period] += credit
     return out
 
 
 def test_bookings_credit_and_pay_reconcile_with_the_comp_engine() -> None:
-    # Two years' settings: the defaults (some deals are moved across period ends) and harsh turnover (anyone below
-    # target pay quits at every check) with quotas 30% above expectation (leavers, vacancies booked to the house,
-    # ramped replacements with pro-rated quotas and target pay).
+    # Two years' settings: the defaults (some deals are moved across period ends, and the year opens with last year's
+    # year-end moves) and harsh turnover (anyone below target pay quits at every check) with quotas 30% above
+    # expectation (leavers, vacancies booked to the house, ramped replacements with pro-rated quotas and target pay).
     harsh = with_param(with_param(defaults(), "turnover", "pay_threshold", 1.0), "turnover", "quit_probability", 1.0)
-    seen = {"leavers": 0, "replacements": 0, "house": 0, "pulled": 0, "pushed": 0}
+    seen = {"leavers": 0, "replacements": 0, "house": 0, "pulled": 0, "pushed": 0, "carried in": 0, "carried out": 0}
     for params, quota_share in ((defaults(), 1.0), (harsh, 1.3)):
         reconcile(params, quota_share, seen)
     assert all(v > 0 for v in seen.values()), seen
@@ -157,10 +157,11 @@ def reconcile(params: BehaviourParams, quota_share: float, seen: dict[str, int])
         cands = draw_candidates(inputs, params, SEED, r)
         rec = Year(inputs, ctx, params, cands, fixed_effort=False).run()
         year = pay_year(inputs, ctx, rec, margin[cands.product])
-        # Each booking is its candidate's size, less the discount when pulled in.
+        # Each booking is its candidate's size, less its customer's concession when pulled in.
         pulled = rec.book_moved == PULLED
-        discount = 1 - params.timing.pull_discount.value
-        np.testing.assert_allclose(rec.book_amount, cands.size[rec.book_cand] * np.where(pulled, discount, 1.0))
+        kept = 1 - concessions(cands, params)[rec.book_cand]
+        np.testing.assert_allclose(rec.book_amount, cands.size[rec.book_cand] * np.where(pulled, kept, 1.0))
+        assert np.all(kept[pulled] > 1 - 2 * params.timing.pull_discount.value)
         # Revenue and deals: every booking once, house accounts included, in the month it closed.
         assert abs(year.revenue.sum() - rec.book_amount.sum()) <= year.revenue.size / 2
         assert year.deals.sum() == len(rec.book_cand)
@@ -174,8 +175,9 @@ def reconcile(params: BehaviourParams, quota_share: float, seen: dict[str, int])
         # Pay: the comp engine on each person's credit and (ramped, pro-rated) quota; leavers forfeit later periods.
         ramp = np.array(inputs.ramp)
         quota = np.stack([person_quota(ctx, p, inputs.month_days, ramp) for p in rec.persons])
+        full = int(ctx.target_incentive[0])
         ti = np.array(
-            [round(60_000_00 * ((inputs.days - p.start) / inputs.days if p.replacement else 1)) for p in rec.persons]
+            [round(full * ((inputs.days - p.start) / inputs.days if p.replacement else 1)) for p in rec.persons]
         )
         ev = evaluate(ctx.plan, np.rint(rec.credit).astype(np.int64), quota, ti, np.rint(rec.spif_credit).astype(int))
         stayed = rec.left_day[:, None] >= ctx.period_end[None, :]
@@ -188,12 +190,14 @@ def reconcile(params: BehaviourParams, quota_share: float, seen: dict[str, int])
         for k, p in enumerate(rec.persons):
             if p.replacement:
                 assert np.all(quota[k].sum(axis=0) < ctx.quota[p.seat].sum(axis=0))
-                assert ti[k] < 60_000_00
+                assert ti[k] < full
         seen["leavers"] += int(np.isfinite(rec.left_day).sum())
         seen["replacements"] += sum(p.replacement for p in rec.persons)
         seen["house"] += int((rec.book_person < 0).sum())
         seen["pulled"] += int(pulled.sum())
         seen["pushed"] += int(rec.moves[:, :, 1].sum())
+        seen["carried in"] += int(rec.carried[:, 0].sum())
+        seen["carried out"] += int(rec.carried[:, 1].sum())
 
 
 # ------------------------------------------------------------------------------------------ parallel and CRN

@@ -5,12 +5,16 @@ coaching comes in calendar slots of `step` hours) earn the steady-state uplift v
 (`UpliftModel.steady_uplift`). Over breakpoints 0 = p_0 < ... < p_J = max_r of u (every slot), concavity lets
 the value be written as a hypograph with no binaries beyond the slot counts, exact at every slot:
 
-    maximise   sum_r gain_r - c sum_r 12 x_r
+    maximise   mu sum_r gain_r - c sum_r M_r x_r
     gain_r  <= V_r (u(p_j) + s_j (x_r - p_j))        for every segment j (s_j its slope)
     sum_{r: m(r) = m} x_r <= H_m                      manager capacity, hours a month
-    min_r <= x_r <= max_r                             hours band per rep
+    min_r <= x_r <= max_r'                            hours band per rep
 
-c is the cost of a manager's hour in cents (0: maximise revenue uplift).
+c is the full cost of a manager's hour in cents (wage and opportunity cost; 0: maximise the uplift), M_r the
+months of the plan year rep r is on board (hours are neither given nor charged before a new hire starts), mu the
+margin per unit of sales (1: value the uplift in sales) and V_r the sales of the months on board. max_r' is the
+band's top cut to the hours the history covers (`covered`), so the response is not extrapolated; a rep whose
+minimum is above it keeps the minimum and is flagged in `beyond_history_hours`.
 """
 
 from __future__ import annotations
@@ -45,7 +49,24 @@ class CoachingInputs:
     """Manager -> coaching hours a month."""
     step: float = 0.5
     hour_cost: float = 0.0
-    """Cost of one manager hour, cents."""
+    """Full cost of one manager hour (wage and opportunity cost), cents."""
+    months: np.ndarray | None = None
+    """(reps,) months of the plan year each rep is on board and coached (None: 12 for everyone)."""
+    margin: float = 1.0
+    """Margin per unit of sales: the objective weighs the uplift's margin against the hours' cost."""
+    covered: float | None = None
+    """Hours a month the coaching history covers (`UpliftModel.covered_hours`); None: no cap."""
+
+    def months_on_board(self) -> np.ndarray:
+        return np.full(len(self.reps), 12.0) if self.months is None else np.asarray(self.months, dtype=float)
+
+    def top_hours(self) -> np.ndarray:
+        """The band's top, cut to the history's range (in whole slots) but never below the minimum."""
+        top = np.asarray(self.max_hours, dtype=float)
+        if self.covered is None:
+            return top
+        cap = self.step * np.floor(self.covered / self.step + 1e-9)
+        return np.maximum(np.minimum(top, cap), self.min_hours)
 
 
 def precheck(inp: CoachingInputs) -> None:
@@ -72,13 +93,15 @@ def build_coaching_model(inp: CoachingInputs, model: UpliftModel) -> pyo.Concret
     m.reps = pyo.Set(initialize=range(len(inp.reps)), ordered=True)
     m.managers = pyo.Set(initialize=list(dict.fromkeys(inp.manager)), ordered=True)
     lo = np.ceil(inp.min_hours / inp.step - 1e-9)
-    hi = np.floor(inp.max_hours / inp.step + 1e-9)
+    hi = np.floor(inp.top_hours() / inp.step + 1e-9)
     m.slots = pyo.Var(m.reps, domain=pyo.NonNegativeIntegers, bounds=lambda _, r: (lo[r], hi[r]))
     m.gain = pyo.Var(m.reps, domain=pyo.NonNegativeReals)
     add_uplift_hypograph(m, inp, model)
     add_manager_capacity(m, inp)
+    months = inp.months_on_board()
     m.total_value = pyo.Objective(
-        expr=sum(m.gain[r] for r in m.reps) - inp.hour_cost * 12 * inp.step * sum(m.slots[r] for r in m.reps),
+        expr=inp.margin * sum(m.gain[r] for r in m.reps)
+        - inp.hour_cost * inp.step * sum(float(months[r]) * m.slots[r] for r in m.reps),
         sense=pyo.maximize,
     )
     return m
@@ -88,7 +111,7 @@ def add_uplift_hypograph(m: pyo.ConcreteModel, inp: CoachingInputs, model: Uplif
     """gain_r <= V_r (u(p_j) + s_j (step n_r - p_j)) for every segment j of u on [0, max_r]."""
     segments = []
     for r in m.reps:
-        top = max(float(inp.max_hours[r]), inp.step)
+        top = max(float(inp.top_hours()[r]), inp.step)
         # Breakpoints on the slot grid make the value exact at every feasible number of hours.
         points = np.arange(0.0, top + inp.step / 2, inp.step)
         if len(points) > MAX_BREAKPOINTS:
@@ -147,13 +170,26 @@ def coaching_table(inp: CoachingInputs, model: UpliftModel, hours: np.ndarray) -
     high = value * model.steady_uplift(hours, "high")
     next_slot = value * (model.steady_uplift(hours + inp.step) - model.steady_uplift(hours))
     used = {mgr: sum(hours[k] for k in range(len(hours)) if inp.manager[k] == mgr) for mgr in inp.capacity}
+    top = inp.top_hours()
+    months = inp.months_on_board()
+    beyond = np.maximum(hours - inp.covered, 0.0) if inp.covered is not None else np.zeros(len(hours))
     why = []
     for k, mgr in enumerate(inp.manager):
         full = used[mgr] >= inp.capacity[mgr] - 1e-9
-        if hours[k] <= inp.min_hours[k] + 1e-9 and hours[k] == 0:
+        if beyond[k] > 1e-9:
+            why.append(
+                f"minimum of {inp.min_hours[k]:g} h a month is above the {inp.covered:.2f} h the coaching history "
+                "covers: its uplift extrapolates the fitted response"
+            )
+        elif hours[k] <= inp.min_hours[k] + 1e-9 and hours[k] == 0:
             why.append(
                 f"not coached: one more {inp.step:g} h slot is worth {next_slot[k] / 100:,.0f} a year, less "
                 f"than {mgr}'s slots give other reps"
+            )
+        elif hours[k] >= top[k] - 1e-9 and top[k] < inp.max_hours[k] - 1e-9:
+            why.append(
+                f"capped at {top[k]:g} h a month, the most the coaching history covers ({inp.covered:.2f} h: its "
+                "95th-percentile stock); more would extrapolate the fitted response"
             )
         elif hours[k] >= inp.max_hours[k] - 1e-9:
             why.append(f"at the maximum of {inp.max_hours[k]:g} h a month")
@@ -168,12 +204,14 @@ def coaching_table(inp: CoachingInputs, model: UpliftModel, hours: np.ndarray) -
             "rep_id": inp.reps,
             "manager_id": inp.manager,
             "hours_per_month": hours,
-            "hours_per_year": 12 * hours,
+            "months_coached": months,
+            "hours_per_year": months * hours,
             "expected_uplift_pct": np.round(100 * model.steady_uplift(hours), 3),
             "expected_uplift": np.round(uplift) / 100,
             "uplift_ci_low": np.round(low) / 100,
             "uplift_ci_high": np.round(high) / 100,
             "next_slot_value": np.round(next_slot) / 100,
+            "beyond_history_hours": np.round(beyond, 3),
             "why": why,
         }
     )

@@ -3,6 +3,11 @@
 Sales S_t ~ LogNormal with mean E_t and log-standard-deviation sigma, so ln S_t ~ N(ln E_t - sigma^2/2, sigma^2)
 and P(S_t >= Q_t) = Phi((ln E_t - sigma^2/2 - ln Q_t) / sigma). The expected share of reps at or above
 quota is the mean of those probabilities (it does not depend on how territories' sales correlate).
+
+One dispersion for both stages: sigma is estimated here (backtest on history, or given) and the simulator sets
+its rep-skill spread so that seat sales at normal effort have the same log-sd (`spmopt.sim.analytic.
+matched_behaviour`, reading the quota table's `dispersion_sigma`). `share_mismatch_warning` is the check that
+the simulated year and the quota stage still agree on the share of reps at quota.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.stats import norm
 
 from spmopt.data.history import SalesHistory
@@ -117,3 +123,47 @@ def backtest_dispersion(
     sigma = float(residual.std(ddof=1))
     span = history.span(0)
     return Dispersion(sigma=max(sigma, 1e-3), source=f"backtest on {span} sales", territories=int(sold.sum()))
+
+
+SHARE_AT_QUOTA_TOLERANCE = 0.05
+"""How far (share points) the simulated share of reps at quota may sit from the quota stage's prediction before the
+run warns that the two stages do not describe the same year."""
+
+
+def predicted_share(quota_table: pd.DataFrame) -> float | None:
+    """The quota stage's expected share of reps at or above quota: the mean of the table's
+    `attainment_probability` over territories with a rep (None when the table does not carry it)."""
+    if "attainment_probability" not in quota_table.columns:
+        return None
+    staffed = quota_table["rep_id"].notna() if "rep_id" in quota_table.columns else slice(None)
+    values = pd.to_numeric(quota_table.loc[staffed, "attainment_probability"], errors="coerce").dropna()
+    return float(values.mean()) if len(values) else None
+
+
+def share_mismatch_warning(
+    predicted: float,
+    simulated: float,
+    interval: tuple[float, float],
+    plan: str,
+    tolerance: float = SHARE_AT_QUOTA_TOLERANCE,
+) -> str | None:
+    """A warning when the simulated share of reps at quota (mean over replications, with its 95% `interval`) is
+    more than `tolerance` from the quota stage's predicted share; None when they agree."""
+    gap = simulated - predicted
+    if not abs(gap) > tolerance:
+        return None
+    low, high = interval
+    settled = low > predicted + tolerance or high < predicted - tolerance
+    more = "" if settled else " (the interval still reaches within tolerance: more replications would settle it)"
+    cause = (
+        "quotas are easier than the quota stage assumed"
+        if gap > 0
+        else "quotas are harder than the quota stage assumed"
+    )
+    return (
+        f"simulation: {simulated:.1%} of reps reach quota under plan {plan} (95% CI {low:.1%} to {high:.1%}) but "
+        f"the quota stage calibrated quotas for {predicted:.1%}, a gap of {100 * gap:+.1f} points (more than "
+        f"{100 * tolerance:.0f}){more}: {cause}; the stages disagree on the spread or the level of seat sales "
+        "(quota.attainment.dispersion against the simulated spread, expected_sales against normal-effort sales, "
+        "new hires' ramp) or the plan moves effort far from normal"
+    )

@@ -18,7 +18,7 @@ from spmopt.config import QuotaConfig
 from spmopt.data.loader import PlanningData
 from spmopt.data.tables import check_ids, check_known, numeric_column, read_table, require_columns, row_number
 from spmopt.errors import DataError
-from spmopt.quota.periods import ramp_factors, season_profile
+from spmopt.quota.periods import PipelineLag, ramp_factors, season_profile
 
 TerritoryId = str
 
@@ -53,6 +53,8 @@ class QuotaInputs:
     granularity: int
     basis_text: str
     warnings: tuple[str, ...] = ()
+    lag: PipelineLag | None = None
+    """The sales cycle a new rep's ramp was delayed by (None: ramp on work, no delay)."""
 
     @property
     def ramp(self) -> dict[TerritoryId, float]:
@@ -65,9 +67,14 @@ class QuotaInputs:
 
 
 def quota_inputs(
-    alignment: pd.Series, reps_of: dict[TerritoryId, str | None], data: PlanningData, cfg: QuotaConfig
+    alignment: pd.Series,
+    reps_of: dict[TerritoryId, str | None],
+    data: PlanningData,
+    cfg: QuotaConfig,
+    lag: PipelineLag | None = None,
 ) -> QuotaInputs:
-    """Aggregate units to territories and turn the scenario's quota rules into per-territory limits."""
+    """Aggregate units to territories and turn the scenario's quota rules into per-territory limits; with a
+    pipeline `lag`, a new rep's ramp counts deals closed, which follow the work by a sales cycle."""
     territories = tuple(sorted(alignment.unique()))
     potential = data.units[cfg.potential].groupby(alignment.reindex(data.units.index)).sum()
     potential = {t: float(potential.get(t, 0.0)) for t in territories}
@@ -76,7 +83,7 @@ def quota_inputs(
         last_year = by_territory(data.history.year(0), alignment, territories)
     season, warning = season_profile(cfg.seasonality, data.history, cfg.fiscal_start_month)
     start = {t: _start_month(reps_of.get(t), data) for t in territories}
-    month_weights = {t: season * ramp_factors(start[t], cfg.ramp) for t in territories}
+    month_weights = {t: season * ramp_factors(start[t], cfg.ramp, lag) for t in territories}
     for t in territories:
         if month_weights[t].sum() <= 0:
             raise DataError(
@@ -106,6 +113,7 @@ def quota_inputs(
         granularity=cfg.granularity,
         basis_text=", ".join(f"{k} {100 * w / sum(cfg.basis.values()):.0f}%" for k, w in cfg.basis.items() if w > 0),
         warnings=warnings,
+        lag=lag,
     )
 
 

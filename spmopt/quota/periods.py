@@ -3,9 +3,16 @@
 Each territory's monthly weight is the season weight of the month times the rep's productivity that
 month (0 before a new rep starts, the ramp factors for their first months, 1 afterwards). The annual
 ramp factor is the sum of those weights: the share of a full year's selling a rep can deliver.
+
+With a `PipelineLag` the productivity is that of closing, not of working: a new rep starts with an empty
+pipeline, so the deals they work close only a sales cycle later. The simulator applies the same daily rule
+(`closing_rate`) to the same lag, so both stages expect the same part-year sales of a new hire.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,6 +22,25 @@ from spmopt.errors import ConfigError
 
 MONTHS = tuple(f"m{k:02d}" for k in range(1, 13))
 QUARTERS = ("q1", "q2", "q3", "q4")
+RAMP_MONTH_DAYS = 30.4
+"""A ramp month in days: a new rep's k-th month starts 30.4 k days after their first day (the simulator's too)."""
+NOMINAL_YEAR_DAYS = 365
+"""The quota stage knows months, not dates: it spreads a ramp with a lag over a 365-day year of equal months."""
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineLag:
+    """How long a won opportunity takes from its arrival to its close: the delay between a new rep's first day
+    and their first closed deals."""
+
+    daily: tuple[float, ...]
+    """P(the close falls d to d + 1 days after the arrival), d = 0, 1, ...; sums to 1."""
+    source: str
+    """Where the distribution comes from (planner-readable)."""
+
+    @property
+    def mean_days(self) -> float:
+        return float(np.dot(np.arange(len(self.daily)) + 0.5, self.daily))
 
 
 def season_profile(
@@ -40,16 +66,42 @@ def season_profile(
     return weights / total, warning
 
 
-def ramp_factors(start_month: int, ramp: tuple[float, ...]) -> np.ndarray:
-    """Productivity per plan-year month of a new rep starting in `start_month` (0: on board all year)."""
+def ramp_factors(start_month: int, ramp: tuple[float, ...], lag: PipelineLag | None = None) -> np.ndarray:
+    """Productivity per plan-year month of a new rep starting in `start_month` (0: on board all year); with a
+    `lag`, the share of a full month's closings they make in each month (see `closing_rate`)."""
     factors = np.ones(12)
     if start_month <= 0:
         return factors
+    if lag is not None:
+        return _lagged_factors(start_month, ramp, lag)
     factors[: start_month - 1] = 0.0
     for k, f in enumerate(ramp):
         if start_month - 1 + k < 12:
             factors[start_month - 1 + k] = f
     return factors
+
+
+def closing_rate(days: int, start: float, ramp: Sequence[float], lag: np.ndarray | None) -> np.ndarray:
+    """(days,) normal-effort sales closed on each day of the year by a rep whose first day is `start`, as a share
+    of a full-rate day: work is 0 before `start`, `ramp[k]` in their k-th ramp month, 1 after; each day's work
+    closes over the following days as `lag` (a daily distribution) says, and nothing was in the pipeline before
+    `start`. Without a lag, closing is work."""
+    work = np.zeros(days)
+    first = max(int(np.ceil(start)), 0)
+    work[first:] = 1.0
+    for k, f in enumerate(ramp):
+        lo, hi = first + int(RAMP_MONTH_DAYS * k), min(first + int(RAMP_MONTH_DAYS * (k + 1)), days)
+        work[lo:hi] = f
+    if lag is None:
+        return work
+    return np.convolve(work, lag)[:days]
+
+
+def _lagged_factors(start_month: int, ramp: tuple[float, ...], lag: PipelineLag) -> np.ndarray:
+    """Mean daily `closing_rate` over each month of a nominal year of twelve equal months."""
+    bounds = np.rint(np.arange(13) * NOMINAL_YEAR_DAYS / 12).astype(np.int64)
+    rate = closing_rate(NOMINAL_YEAR_DAYS, float(bounds[start_month - 1]), ramp, np.asarray(lag.daily))
+    return np.array([rate[bounds[m] : bounds[m + 1]].mean() for m in range(12)])
 
 
 def split_exact(total: int, weights: np.ndarray) -> list[int]:

@@ -33,7 +33,7 @@ from spmopt.quota.attainment import (
 from spmopt.quota.fairness import equal_difficulty
 from spmopt.quota.inputs import QuotaInputs, quota_inputs
 from spmopt.quota.model import round_quotas
-from spmopt.quota.periods import period_quotas, split_exact
+from spmopt.quota.periods import PipelineLag, period_quotas, split_exact
 from spmopt.quota.precheck import check_bounds, steps_range
 
 QUOTA_STREAM = 4
@@ -70,9 +70,11 @@ def set_quotas(
     reps_of: dict[str, str | None],
     seed: int,
     progress: Callable[[str], None] = lambda _: None,
+    lag: PipelineLag | None = None,
 ) -> QuotaPlan:
-    """Quotas for `alignment` (unit_id -> territory_id); `reps_of` maps each territory to its rep."""
-    inp = quota_inputs(alignment, reps_of, data, cfg)
+    """Quotas for `alignment` (unit_id -> territory_id); `reps_of` maps each territory to its rep. With the
+    simulation's pipeline `lag`, a new rep's ramp allows for their first deals closing a sales cycle late."""
+    inp = quota_inputs(alignment, reps_of, data, cfg, lag)
     warnings = list(inp.warnings)
     dispersion = _dispersion(cfg, data, alignment, inp)
     forecast_total = cfg.attainment.forecast_total or cfg.target
@@ -130,6 +132,7 @@ def set_quotas(
             "source": dispersion.source,
             "territories": dispersion.territories,
         },
+        **({"pipeline_lag": {"mean_days": round(lag.mean_days, 2), "source": lag.source}} if lag is not None else {}),
         "target_share": cfg.attainment.target_share,
         "predicted_share_at_quota": round(share_at(total_steps), 6),
         "monte_carlo_share_at_quota": round(mc_share, 6),
@@ -217,6 +220,8 @@ def _table(
     frame["quota_potential_index"] = (annual / (ramp * potential) / average).round(4)
     frame["expected_sales"] = expected.round(0)
     frame["attainment_probability"] = attainment_probability(annual, expected, sigma).round(4)
+    # The simulator spreads seats' normal-effort years by this same sigma (spmopt.sim.analytic.matched_behaviour).
+    frame["dispersion_sigma"] = round(sigma, 6)
     frame["set_by"] = [_set_by(inp, t, total_steps * inp.fair_share[t], continuous[t], level, cfg) for t in ts]
     periods = [
         period_quotas(int(q), inp.month_weights[t], cfg.seasonality.periods) for q, t in zip(annual, ts, strict=True)
@@ -239,7 +244,8 @@ def _set_by(inp: QuotaInputs, t: str, fair: float, continuous: float, level: flo
         if abs(level - 1) > 1e-9:
             text += f" x {level:.4f}, the common level the bounded territories leave"
     if inp.ramp[t] < 1:
-        text += f"; ramp {inp.ramp[t]:.3f} (starts plan month {inp.start_month[t]})"
+        lagged = ", first deals a sales cycle later" if inp.lag is not None else ""
+        text += f"; ramp {inp.ramp[t]:.3f} (starts plan month {inp.start_month[t]}{lagged})"
     if cfg.granularity > 1:
         text += f"; rounded to {cfg.granularity:,}"
     return text

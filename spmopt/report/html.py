@@ -137,6 +137,10 @@ def _decision_section(run: RunFiles, rec: Recommendation | None) -> Section | No
         Column("cost_of_sales_pct", "cost of sales", "percent"),
         Column("share_at_quota", "reps at quota", "fraction"),
         Column("coaching_return_on_cost", "coaching return on cost", "ratio"),
+        Column("coaching_roi_ci_low", "return 2.5%", "ratio"),
+        Column("coaching_roi_ci_high", "return 97.5%", "ratio"),
+        Column("coaching_return_bound", "plausibility bound", "ratio"),
+        Column("flags", "flags"),
     ]
     columns = list({c.name: c for c in columns}.values())
     ordered = run.decision.sort_values(metric, ascending=rec.criterion.startswith("min"))
@@ -319,11 +323,29 @@ def _coaching_section(run: RunFiles, rec: Recommendation | None) -> Section | No
         roi_columns += [Column(m, m.replace("_", " "), "money") for m in _ROI_MONEY if m in roi.columns]
         roi_columns.append(Column("return_on_cost", "return on cost", "ratio"))
         tables.append((f"{sim.folder}/coaching_roi.csv (means)", table(roi, None, [], roi_columns)))
+    if sim is not None and sim.coaching_sensitivity is not None:
+        source = f"{sim.folder}/coaching_sensitivity.csv"
+        cols = [
+            Column("plan", "plan"),
+            Column("parameters", "parameters"),
+            Column("max_uplift", "u_max", "decimal"),
+            Column("half_stock", "K (h)", "decimal"),
+            Column("decay", "decay", "decimal"),
+            Column("return_on_cost", "return on cost", "ratio"),
+            Column("return_ci_low", "low", "ratio"),
+            Column("return_ci_high", "high", "ratio"),
+            Column("revenue_per_hour", "revenue per coached hour", "money"),
+            Column("return_bound", "plausibility bound", "ratio"),
+        ]
+        tables.append((source, table(sim.coaching_sensitivity, source, ["plan", "parameters"], cols)))
     return Section(
         "coaching",
         "Coaching plan",
         f"Managers' hours go where the fitted response says they add most. {coaching['hours_per_month'].sum():g} "
-        "hours a month in all; the return is measured by replaying every simulated year with and without coaching.",
+        "hours a month in all; the return is measured by replaying every simulated year with and without coaching, "
+        "each year under its own draw of the response's parameters (so the range covers the estimate's "
+        "uncertainty), and is shown again at the fit and at the prior's low, central and high values; an hour "
+        "costs the manager's wage plus the opportunity cost of their time.",
         charts=((charts.coaching_chart(coaching), "Hours per rep and the expected yearly sales uplift."),),
         tables=tuple(tables),
     )

@@ -27,6 +27,7 @@ class SimulationFiles:
     histogram: pd.DataFrame
     seat_months: pd.DataFrame
     coaching_roi: pd.DataFrame | None
+    coaching_sensitivity: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ def _simulation(folder: Path, relative: str) -> SimulationFiles | None:
         histogram=_csv(base / "attainment_histogram.csv"),
         seat_months=_csv(base / "seat_months.csv"),
         coaching_roi=_optional(base / "coaching_roi.csv"),
+        coaching_sensitivity=_optional(base / "coaching_sensitivity.csv"),
     )
 
 

@@ -122,7 +122,29 @@ def _paired_lead(run: RunFiles, best: pd.Series, other: pd.Series, metric: str, 
         return Estimate(shown(gap, unit), shown(float("nan"), unit), shown(float("nan"), unit))
     diff = sign * (a - b.reindex(a.index)).dropna().to_numpy()
     _, _, low, high = interval(diff + (gap - diff.mean()))
+    if metric == "margin_after_pay" and bool(best["coaching"]) != bool(other["coaching"]):
+        coached = best if best["coaching"] else other
+        low, high = _with_coaching_draws(run, coached, bool(best["coaching"]), gap, low, high)
     return Estimate(shown(gap, unit), shown(low, unit), shown(high, unit))
+
+
+def _with_coaching_draws(
+    run: RunFiles, coached: pd.Series, best_coached: bool, gap: float, low: float, high: float
+) -> tuple[float, float]:
+    """A lead between candidates that differ in coaching also carries the coaching gain's spread over the response's
+    parameter draws (coaching_roi.csv net_gain percentiles), in quadrature: a paired interval averages it away."""
+    sim = run.simulation.get(coached["alignment"])
+    roi = None if sim is None else sim.coaching_roi
+    if roi is None or "interval" not in roi.columns:
+        return low, high
+    row = roi[(roi["plan"] == coached["plan"]) & (roi["metric"] == "net_gain")]
+    if row.empty or not str(row["interval"].iloc[0]).startswith("2.5-97.5"):
+        return low, high
+    g = row.iloc[0]
+    down, up = g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]
+    if not best_coached:  # the lead is minus the gain: its low side meets the gain's high side
+        down, up = up, down
+    return gap - float(np.hypot(gap - low, down)), gap + float(np.hypot(high - gap, up))
 
 
 def _comparisons(run: RunFiles, best: pd.Series, metric: str) -> tuple[Comparison, ...]:

@@ -37,6 +37,8 @@ def workbook_sheets(run: RunFiles, rec: Recommendation | None) -> dict[str, pd.D
         sheets[_sheet("Differences", name)] = sim.differences
         if sim.coaching_roi is not None:
             sheets[_sheet("Coaching ROI", name)] = sim.coaching_roi
+        if sim.coaching_sensitivity is not None:
+            sheets[_sheet("Coaching sensitivity", name)] = sim.coaching_sensitivity
     for name, coaching in run.coaching.items():
         sheets[_sheet("Coaching", name)] = coaching
     if (board := recommended_leaderboard(run, rec)) is not None:

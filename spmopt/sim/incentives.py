@@ -1,7 +1,9 @@
 """What a plan pays each seat, in the form the simulated reps reason with: tables computed by the comp engine.
 
 For seat s the engine prices annual pay along the rep's expected sales mix: credit_k(x) = x A_s c_k, where
-A_s is the seat's expected annual sales at normal effort, c_k the expected credit of measure k per cent of
+A_s is the seat's expected plan-year sales at normal effort (a new hire's part-year figure, ramp and empty
+pipeline included, since their quota is part-year too; a replacement, who gets a pro-rated quota and target
+pay, reads the same table with x measured on their own spell), c_k the expected credit of measure k per cent of
 sales (margin ratio, deals per cent, product filters) and x the sales multiple of that expectation. The
 marginal pay of measure k is the engine's finite difference (pay(x + dx e_k) - pay(x)) / (dx A_s c_k), so
 thresholds, accelerators, caps, gates, modifiers and bonus jumps all come from the engine's own rules.
@@ -75,6 +77,9 @@ class PlanContext:
     """(periods,) day each payout period ends."""
     month_period: np.ndarray
     """(12,) payout period of each plan-year month."""
+    spell: np.ndarray
+    """(seats,) share of a full year's normal-effort sales the seat's first rep closes in the plan year: the tables
+    are priced on the full-year expectation times this (1 for reps on board all year)."""
 
     @property
     def periods(self) -> int:
@@ -150,7 +155,10 @@ def plan_context(
     field = tuple(FIELDS.index(m.credit.field) for m in plan.measures)
     mask = np.array([_mask(m.credit, products) for m in plan.measures]).reshape(k, len(products))
     p_win = params.pipeline.win_probability
-    expected = inputs.expected_amount(p_win)
+    spell = inputs.first_spell()
+    # A new hire's quota covers the part of the year they sell in, so their tables must too: priced on the
+    # full-year expectation, a rep on track would look far past quota and ease off.
+    expected = inputs.expected_amount(p_win) * spell
     mean_size = _mean_deal(inputs, p_win)
     nl = params.pipeline.new_logo_share.value
     per_field = np.stack(
@@ -196,6 +204,7 @@ def plan_context(
         spif_days=spif_days,
         period_end=inputs.month_days[per::per].astype(float),
         month_period=np.arange(12) // per,
+        spell=spell,
     )
 
 

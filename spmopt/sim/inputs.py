@@ -5,18 +5,27 @@ Opportunity rate of unit u (per day, normal effort, skill 1): lambda_u = R_u / (
 unit's expected annual sales, m_u its mean deal size and p_win the pipeline's win probability, so a
 normal-effort year sells R_u in expectation. R_u is `capture` x potential, or (calibrate: forecast) the
 territory's expected sales from the quota stage shared in proportion to potential.
+
+New hires start with an empty pipeline: what they work closes a won-deal cycle later (`lag`), as the quota
+stage's ramp assumes when it is given the same lag (`spmopt.quota.periods.closing_rate` serves both). Their
+normal-effort expectation for the plan year is the full-year one times `first_spell()`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from spmopt.errors import DataError
+from spmopt.quota.periods import closing_rate
+from spmopt.sim.cycle import pipeline_lag
 from spmopt.sim.params import BehaviourParams
+
+DISPERSION_COLUMN = "dispersion_sigma"
+"""Column of the quota table holding the quota stage's sigma of log seat sales."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +55,33 @@ class SimInputs:
     """(seats,) the rep is new (a start month is given) and ramps up from their start day."""
     ramp: tuple[float, ...]
     """Productivity of a new rep (new hire or replacement) in their 1st, 2nd, ... month."""
+    lag: np.ndarray = field(default_factory=lambda: np.ones(1))
+    """Daily distribution of a won deal's cycle from arrival to close: a new hire's first closings follow their
+    first day by it (all mass on day 0: no delay)."""
+    dispersion: float | None = None
+    """The quota stage's sigma of log seat sales, which the simulated skill spread is calibrated to (None: the
+    behaviour file's skill spread)."""
+    month_weights: np.ndarray = field(default_factory=lambda: np.ones(12))
+    """(12,) the quota stage's seasonal profile: each plan-year month's share of the year (any positive scale)."""
 
     @property
     def days(self) -> int:
         return int(self.month_days[-1])
+
+    def ahead(self, start: float, ramped: bool, lagged: bool) -> np.ndarray:
+        """(days + 1,) share of a full year's normal-effort sales a rep whose first day is `start` closes from each
+        day to the year end; `ramped` reps ramp up, `lagged` ones start with an empty pipeline (new hires)."""
+        if start <= 0 and not ramped:
+            rate = np.ones(self.days)  # on board before the year: the warm pipeline closes from day 0
+        else:
+            rate = closing_rate(self.days, start, self.ramp if ramped else (), self.lag if lagged else None)
+        return np.concatenate([np.cumsum(rate[::-1])[::-1], [0.0]]) / self.days
+
+    def first_spell(self) -> np.ndarray:
+        """(seats,) share of a full year's normal-effort sales the seat's first rep closes in the plan year (1 for
+        reps on board all year): what the seat's quota and incentive tables are set against."""
+        pairs = zip(self.start_day.tolist(), self.new_hire.tolist(), strict=True)
+        return np.array([self.ahead(start, hired, hired)[max(int(np.ceil(start)), 0)] for start, hired in pairs])
 
     def expected_amount(self, win_probability: float) -> np.ndarray:
         """(seats,) expected annual sales (cents) at normal effort over a full year, skill 1."""
@@ -143,7 +175,33 @@ def sim_inputs(
         start_day=start_day,
         new_hire=np.array([int(start_month[t]) >= 1 for t in staffed], dtype=bool),
         ramp=tuple(ramp),
+        lag=np.asarray(pipeline_lag(params).daily),
+        dispersion=_dispersion(table),
+        month_weights=_month_weights(table, staffed, start_month),
     )
+
+
+def _month_weights(table: pd.DataFrame, staffed: list[str], start_month: pd.Series) -> np.ndarray:
+    """The seasonal profile of the quota stage, from the period quotas of seats on board all year (theirs carry no
+    ramp); flat when the table has no period columns."""
+    steady = [t for t in staffed if int(start_month[t]) == 0]
+    months = [f"quota_m{k:02d}" for k in range(1, 13)]
+    quarters = [f"quota_q{k}" for k in range(1, 5)]
+    if steady and all(c in table.columns for c in months):
+        return table.loc[steady, months].to_numpy(float).sum(axis=0)
+    if steady and all(c in table.columns for c in quarters):
+        return np.repeat(table.loc[steady, quarters].to_numpy(float).sum(axis=0) / 3, 3)
+    return np.ones(12)
+
+
+def _dispersion(table: pd.DataFrame) -> float | None:
+    """The quota stage's sigma (one value in the column), or None when the table does not carry it."""
+    if DISPERSION_COLUMN not in table.columns:
+        return None
+    values = pd.to_numeric(table[DISPERSION_COLUMN], errors="coerce").dropna().unique()
+    if len(values) != 1 or not values[0] > 0:
+        raise DataError(f"quotas: column {DISPERSION_COLUMN} must hold one positive sigma, not {list(values)[:3]}")
+    return float(values[0])
 
 
 def synthetic_inputs(
@@ -180,4 +238,5 @@ def synthetic_inputs(
         start_day=np.zeros(n_seats),
         new_hire=np.zeros(n_seats, dtype=bool),
         ramp=ramp,
+        lag=np.asarray(pipeline_lag(params).daily),
     )

@@ -16,7 +16,7 @@ from spmopt.cluster import dask_client
 from spmopt.sim.incentives import PlanContext
 from spmopt.sim.inputs import SimInputs
 from spmopt.sim.params import BehaviourParams
-from spmopt.sim.replication import PlanYear, simulate_replication
+from spmopt.sim.replication import CoachingPaths, PlanYear, simulate_replication
 
 Progress = Callable[[int, int], None]
 
@@ -30,8 +30,9 @@ class Job:
     params: BehaviourParams
     seed: int
     fixed_effort: bool
-    uplift: np.ndarray | None = None
-    """(seats, 12) coaching uplift of the win rate; every plan is then also played with coaching."""
+    uplift: np.ndarray | CoachingPaths | None = None
+    """Coaching uplift of the win rate: (seats, 12), or per-draw and sensitivity paths (replication r plays draw r
+    mod n)."""
 
 
 def play(job: Job, replications: range) -> list[tuple[int, list[PlanYear]]]:

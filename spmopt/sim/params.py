@@ -45,6 +45,9 @@ LIMITS: dict[str, tuple[float | None, float | None, bool]] = {
     "movable_share": (0, 1, False),
     "pull_discount": (0, 1, False),
     "next_year_value": (0, 5, False),
+    "discount_rate": (0, 5, False),
+    "ratchet": (0, 1, False),
+    "revenue_per_incentive_dollar": (0, None, True),
     "pay_threshold": (0, 1, False),
     "quit_probability": (0, 1, False),
     "vacancy_days": (0, 365, False),
@@ -134,10 +137,12 @@ class Reps(Section):
 
 
 class Motivation(Section):
-    """How effort answers the plan's marginal pay."""
+    """How effort answers the plan's pay: the effort that maximises expected pay less a convex effort cost."""
 
     elasticity: Param
-    """Effort = (marginal pay / reference pay) ** elasticity, clipped to [effort_min, effort_max]."""
+    """Elasticity of sales to marginal pay: the effort cost is r (e^(1 + 1/elasticity) - 1) / (1 + 1/elasticity) per
+    cent of sales, so where pay is smooth effort = (marginal pay / r) ** elasticity, clipped to [effort_min,
+    effort_max]; r is the money the baseline plan pays at the margin on track."""
     effort_min: Param
     effort_max: Param
     forecast_cv: Param
@@ -148,17 +153,23 @@ class Motivation(Section):
 
 
 class Timing(Section):
-    """Moving deals across payout-period ends when that pays more."""
+    """Moving deals across payout-period ends when the pay it brings, valued when it is paid, is worth more."""
 
     window_days: Param
     """Deals due to close this many days either side of a period end can be moved across it."""
     movable_share: Param
     """Probability that a customer agrees to move a deal's close date."""
     pull_discount: Param
-    """Price concession on a deal pulled into an earlier period (share of its amount)."""
+    """Mean price concession on a deal pulled into an earlier period (share of its amount); each customer asks for
+    a concession spread evenly between 0 and twice this."""
     next_year_value: Param
     """What a rep counts a deal booked after the plan year as worth, as a multiple of the same plan's marginal pay
     for a rep on track at the start of a year."""
+    discount_rate: Param
+    """The rep's rate of time preference, per year: pay a quarter later is worth exp(-rate / 4) of pay now."""
+    ratchet: Param
+    """Share of a cent booked this year that is added to next year's quota (quotas set partly on last year's
+    sales)."""
 
 
 class Turnover(Section):
@@ -173,6 +184,14 @@ class Turnover(Section):
     """Days before a replacement starts."""
 
 
+class Plausibility(Section):
+    """Bands a simulated outcome should stay inside; leaving one is a warning about the plan or the scenario (the
+    `value` is the benchmark's central figure, the `range` the band)."""
+
+    revenue_per_incentive_dollar: Param
+    """Revenue a plan's incentive pay buys, currency per currency of payout."""
+
+
 class BehaviourParams(StrictModel):
     """A whole behaviour parameter set (one file under models/behaviour/)."""
 
@@ -183,11 +202,12 @@ class BehaviourParams(StrictModel):
     motivation: Motivation
     timing: Timing
     turnover: Turnover
+    plausibility: Plausibility
 
     def warnings(self) -> list[str]:
         """Values outside their documented plausible range."""
         out = []
-        for section in (self.pipeline, self.reps, self.motivation, self.timing, self.turnover):
+        for section in (self.pipeline, self.reps, self.motivation, self.timing, self.turnover, self.plausibility):
             for name in type(section).model_fields:
                 p = getattr(section, name)
                 if isinstance(p, Param) and not p.range[0] <= p.value <= p.range[1]:
@@ -195,6 +215,23 @@ class BehaviourParams(StrictModel):
                         f"behaviour parameter {name} = {p.value:g} is outside its plausible range "
                         f"{p.range[0]:g}-{p.range[1]:g} ({p.source})"
                     )
+        return out
+
+    def pay_warnings(self, totals: dict[str, tuple[float, float]]) -> list[str]:
+        """Plans whose revenue per incentive dollar leaves the plausible band; `totals` maps a plan's name to its
+        mean (revenue, payout) over replications."""
+        band = self.plausibility.revenue_per_incentive_dollar
+        low, high = band.range
+        out = []
+        for plan, (revenue, payout) in totals.items():
+            ratio = revenue / payout if payout > 0 else float("inf")
+            if not low <= ratio <= high:
+                share = 100 / ratio if ratio > 0 else float("inf")
+                out.append(
+                    f"simulation: plan {plan} buys {ratio:,.1f} of revenue per incentive dollar (pay {share:.2f}% of "
+                    f"revenue), outside the plausible {low:g}-{high:g} ({band.source}); check the plan's target "
+                    "incentive against its quotas"
+                )
         return out
 
 

@@ -3,14 +3,17 @@
 Processes and events, time in days from the plan-year start:
 * `rep_career` (one process per seat): the rep starts (a new hire on their start day), is checked for
   turnover at the ends of months 3, 6 and 9, may leave, and a ramping replacement starts after the vacancy.
-* `pipeline_review` (one process): every `decision_days` each active rep sets effort from the plan's expected
-  marginal pay at their forecast attainment and the time left, and works the candidate opportunities arriving
-  until the next review (thinning by effort; capacity in workload hours per day caps how many).
+* `pipeline_review` (one process): every `decision_days` each active rep sets the effort that maximises the plan's
+  expected pay at their forecast attainment and the time left, less a convex effort cost in money, and works the
+  candidate opportunities arriving until the next review (thinning by effort; capacity in workload hours per day
+  caps how many).
 * opportunity stage events: each worked opportunity ends each stage after its drawn duration; it is lost at its
   drop stage or closes won at the end of the last stage and is booked to whoever holds the seat then.
-* `period_ends` (one process): `window_days` before each payout-period end, reps with deals about to close
-  move them across the period end (pull in, at a discount; or push out) when the comp engine says the year
-  pays more that way.
+* `period_ends` (one process): `window_days` before each payout-period end reps may push deals due before it
+  past it, and on its last day pull deals due after it into it (at the customer's price concession), when the
+  comp engine's per-period pay, valued when it is paid, is worth more that way; at the year end next year's pay
+  and quota ratchet count too. The year opens with last year's year-end moves (deals pushed into it, deals pulled
+  out of it), decided the same way on a drawn last-year attainment.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import gc
 import time
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,12 +29,16 @@ import simpy
 from simpy.events import Timeout
 
 from spmopt.comp.engine import evaluate
-from spmopt.sim.draws import QUARTER_CHECKS, CandidateLists, Candidates
+from spmopt.sim.draws import QUARTER_CHECKS, CandidateLists, Candidates, concessions, demand_weights
 from spmopt.sim.incentives import GRID_STEP, LEVELS, PlanContext
 from spmopt.sim.inputs import SimInputs
 from spmopt.sim.params import BehaviourParams
 
 PULLED, PUSHED = 1, 2
+PULL_LEAD = 1.0
+"""Days before a period end a rep settles which deals to pull into it (its last working day)."""
+YEAR = 365.0
+"""Days in the year the rep's discount rate is quoted for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,26 @@ class Person:
     replacement: bool
     ramped: bool
     """Ramps up from `start` (replacements, and new hires whose start month the reps file gives)."""
+
+    @property
+    def lagged(self) -> bool:
+        """A new hire starts with an empty pipeline, so their first deals close a sales cycle after their start
+        (a replacement takes over the seat's open deals)."""
+        return self.ramped and not self.replacement
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One rep's option at a period-end review: move the first k of `deals` across the end of `period`."""
+
+    seat: int
+    base: np.ndarray
+    """(periods, measures) credit with every deal where it is due."""
+    quota: np.ndarray
+    ti: int
+    deals: tuple[int, ...]
+    period: int
+    pull: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +96,43 @@ class YearRecord:
     """(seats, 2) deals and cents pushed past the year end."""
     moves: np.ndarray
     """(seats, 12, 2) deals pulled in and pushed out (within the year and past it), by month of decision."""
+    carried: np.ndarray
+    """(seats, 2) last year's year-end moves the year opens with: deals pushed into it, deals pulled out of it."""
     credit: np.ndarray
     """(persons, periods, measures) credit, cents or hundredths of a count."""
     spif_credit: np.ndarray
     events: int
     run_seconds: float
     """Wall time of the event loop alone (for events per second)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EffortChoice:
+    """A review's effort decision, passed to the candidates it works."""
+
+    marginal: np.ndarray
+    """(seats, measures) expected marginal pay per unit of credit."""
+    seat_effort: np.ndarray
+    """(seats,) chosen effort."""
+    seat_rho: np.ndarray
+    """(seats,) marginal pay per cent of sales along the expected mix, relative to the reference."""
+
+
+def table_at(table: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Row-wise linear interpolation of (rows, grid) pay tables at forecasts x (rows, k), clipped to the grid."""
+    g = np.clip(x / GRID_STEP, 0.0, table.shape[1] - 1.0)
+    lo = np.minimum(np.floor(g).astype(np.int64), table.shape[1] - 2)
+    frac = g - lo
+    left = np.take_along_axis(table, lo, axis=1)
+    right = np.take_along_axis(table, lo + 1, axis=1)
+    return left + frac * (right - left)
+
+
+def seasonal(ahead: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """`SimInputs.ahead` (the share of a year's sales still ahead at flat demand) with each day's closings weighted
+    by the day's demand (mean 1 over the year, so a whole year still sums to 1)."""
+    rate = -np.diff(ahead) * weight
+    return np.concatenate([np.cumsum(rate[::-1])[::-1], [0.0]])
 
 
 def ramp_at(person: Person, day: float, ramp: np.ndarray) -> float:
@@ -150,7 +209,7 @@ class Year:
         self.left: list[float] = []
         self.ytd: list[float] = []
         self.expected = inputs.expected_amount(params.pipeline.win_probability)
-        self.presence_cache: dict[tuple[float, bool], np.ndarray] = {}
+        self.presence_cache: dict[tuple[float, bool, bool], np.ndarray] = {}
         self._table: np.ndarray | None = None
         self._pay_at: tuple[float, np.ndarray] | None = None
         self.presence_row: list[int] = []
@@ -173,13 +232,30 @@ class Year:
         self.person_spif = np.zeros((most, ctx.periods, len(ctx.spif_value)))
         self._flushed = 0
         self.size = cands.size.astype(float).tolist()
-        self.pull_factor = 1.0 - params.timing.pull_discount.value
-        # Money fields shrink with a pull-in discount; counts do not.
-        self.money_factor = np.array([self.pull_factor if f in (0, 1) else 1.0 for f in ctx.field])
-        self.spif_factor = np.array([self.pull_factor if f in (0, 1) else 1.0 for f in ctx.spif_field])
+        self.carried = np.zeros((n_seats, 2), dtype=np.int64)
+        self._timing_setup()
         self._per_candidate_credit()
 
     # ------------------------------------------------------------------ setup
+
+    def _timing_setup(self) -> None:
+        """Per-deal concessions, who may move, the time value of pay and the plan year's demand by day."""
+        timing = self.params.timing
+        self.concession = concessions(self.c, self.params)
+        """(n,) share of its amount a customer asks to close early."""
+        self.movable = (self.c.u_move < timing.movable_share.value).tolist()
+        self.rate = timing.discount_rate.value
+        # Money fields shrink with a pull-in concession; counts do not.
+        self.money_field = np.array([f in (0, 1) for f in self.ctx.field], dtype=bool)
+        self.spif_money = np.array([f in (0, 1) for f in self.ctx.spif_field], dtype=bool)
+        self.day_weight = demand_weights(self.inp)[np.array(self.day_month[: int(self.T)])]
+        """(days,) demand of each day relative to the year's mean: what normal-effort deals close at."""
+        self.cost_power = 1.0 + 1.0 / self.eps if self.eps > 0 else np.inf
+
+    def _timing_on(self) -> bool:
+        """Deal timing plays in behaviour mode when some customers accept a move and there is a window to move in."""
+        timing = self.params.timing
+        return not self.fixed and timing.movable_share.value > 0 and self.window > 0
 
     def _per_candidate_credit(self) -> None:
         """Exact credit of each candidate on each measure and SPIF (cents, hundredths for counts), and the
@@ -210,21 +286,13 @@ class Year:
         self.events += 1
         Timeout(self.env, delay, value).callbacks.append(self.on_stage)
 
-    def presence(self, start: float, ramped: bool) -> np.ndarray:
+    def presence(self, start: float, ramped: bool, lagged: bool = False) -> np.ndarray:
         """(days + 1,) ramp-weighted selling share of the year still ahead at each day, for a rep starting at
-        `start`: expected normal-effort sales from day t to year end = A_s x presence[t]."""
-        key = (start, ramped)
+        `start` (`lagged`: with an empty pipeline): expected normal-effort sales from day t to year end =
+        A_s x presence[t]."""
+        key = (start, ramped, lagged)
         if key not in self.presence_cache:
-            days = int(self.T)
-            rate = np.zeros(days)
-            first = int(np.ceil(start))
-            rate[first:] = 1.0
-            if ramped:
-                for k, f in enumerate(self.ramp):
-                    lo, hi = first + int(30.4 * k), min(first + int(30.4 * (k + 1)), days)
-                    rate[lo:hi] = f
-            ahead = np.concatenate([np.cumsum(rate[::-1])[::-1], [0.0]]) / days
-            self.presence_cache[key] = ahead
+            self.presence_cache[key] = seasonal(self.inp.ahead(start, ramped, lagged), self.day_weight)
             self._table = None
         return self.presence_cache[key]
 
@@ -259,17 +327,23 @@ class Year:
     def _warm_pipeline(self) -> None:
         """Opportunities from before the year, worked at normal effort, still open on day 0."""
         c = self.c
-        start = self.inp.start_day[c.seat]
-        warm = (c.arrival < 0) & (c.u_accept < 1.0 / self.e_max) & (start <= 0)
+        # A new hire (even one starting on day 0) has no pipeline from before their start.
+        warm = (c.arrival < 0) & (c.u_accept < 1.0 / self.e_max) & ~self.inp.new_hire[c.seat]
         ends = np.cumsum(c.durations, axis=1) + c.arrival[:, None]
         last = np.minimum(c.drop_stage, self.n_stages - 1)
         reached = np.arange(self.n_stages)[None, :] <= last[:, None]
         open_ = (ends >= 0) & reached
+        pulled_out, pushed_in = self._carry_in(warm, ends[:, -1])
         chosen = np.flatnonzero(warm & open_.any(axis=1))
         stages = open_[chosen].argmax(axis=1)
         due = ends[chosen, stages]
         last = self.n_stages - 1
+        for i in pushed_in:
+            self.moved[i] = PUSHED
+            self.schedule(0.5, (i, last, 0))
         for i, stage, day in zip(chosen.tolist(), stages.tolist(), due.tolist(), strict=True):
+            if i in pulled_out:
+                continue  # closed last year, pulled into its last period
             if stage == last and self.drop[i] == self.n_stages:
                 self.final[self.cseat[i]][i] = day
             self.schedule(day, (i, stage, 0))
@@ -312,8 +386,8 @@ class Year:
     def _hire(self, seat: int, day: float, replacement: bool) -> None:
         person = Person(seat, day, replacement, replacement or bool(self.inp.new_hire[seat]))
         self.persons.append(person)
-        self.presence(day, person.ramped)
-        self.presence_row.append(list(self.presence_cache).index((day, person.ramped)))
+        self.presence(day, person.ramped, person.lagged)
+        self.presence_row.append(list(self.presence_cache).index((day, person.ramped, person.lagged)))
         self.first_day.append(max(int(np.ceil(day)), 0))
         self.left.append(np.inf)
         self.ytd.append(0.0)
@@ -353,15 +427,16 @@ class Year:
             pay = self.ctx.expected_pay[np.arange(len(hold)), self._level(now), g]
             self._pay_at = (now, pay)
         person = self.persons[who]
-        share = self.presence(person.start, person.ramped)[self.first_day[who]]
+        # The table is priced on the seat's first rep's spell; a replacement's pay scales with their own.
+        share = self.presence(person.start, person.ramped, person.lagged)[self.first_day[who]] / self.ctx.spell[seat]
         return float(self._pay_at[1][seat]) * share
 
     def _target(self, seat: int, who: int) -> float:
         return float(self.ctx.target_incentive[seat]) * target_share(self.persons[who], self.T)
 
     def pipeline_review(self):
-        """Weekly: effort from marginal pay for every active rep at once, then work this week's candidates."""
-        env, ctx = self.env, self.ctx
+        """Weekly: effort for every active rep at once, then work this week's candidates."""
+        env = self.env
         ptr = bisect_left(self.arrival, 0.0)
         n = len(self.arrival)
         seats = len(self.inp.seats)
@@ -383,14 +458,8 @@ class Year:
                 effort_seat = np.where(active, 1.0, np.nan)
                 effort = None
             else:
-                m = np.zeros((seats, ctx.marginal.shape[3]))
-                x = self._forecasts(hold, now)
-                g = np.minimum(np.rint(x / GRID_STEP).astype(np.int64), ctx.marginal.shape[2] - 1)
-                idx = np.flatnonzero(active)
-                m[idx] = ctx.marginal[idx, self._level(now), g[idx]]
-                rho_seat = (ctx.ray * m).sum(axis=1) / np.maximum(ctx.reference_rate, 1e-300)
-                effort_seat = np.where(active, self._effort(rho_seat), np.nan)
-                effort = m
+                effort = self.review_effort(hold, now)
+                effort_seat = np.where(active, effort.seat_effort, np.nan)
             if self.trace is not None:
                 for s in np.flatnonzero(active).tolist():
                     self._log("review", s, -1, f"effort {effort_seat[s]:.4f}")
@@ -402,25 +471,102 @@ class Year:
             self.events += 1
             yield env.timeout(until - now)
 
+    def review_effort(self, hold: np.ndarray, now: float) -> EffortChoice:
+        """Every seat's effort at a review, from its rep's forecast, the time left and the plan's pay tables
+        (`hold`: each seat's person, -1 when vacant; vacant seats' entries are meaningless)."""
+        ctx = self.ctx
+        active = hold >= 0
+        m = np.zeros((len(hold), ctx.marginal.shape[3]))
+        x = self._forecasts(hold, now)
+        g = np.minimum(np.rint(x / GRID_STEP).astype(np.int64), ctx.marginal.shape[2] - 1)
+        idx = np.flatnonzero(active)
+        m[idx] = ctx.marginal[idx, self._level(now), g[idx]]
+        rho_seat = (ctx.ray * m).sum(axis=1) / np.maximum(ctx.reference_rate, 1e-300)
+        return EffortChoice(m, self._chosen_effort(self._effort(rho_seat), x, hold, now), rho_seat)
+
     def _effort(self, rho: np.ndarray) -> np.ndarray:
+        """First-order condition of the effort choice: marginal pay rho x r_s per cent of sales equals the marginal
+        effort cost r_s e^(1 / eps), so e = rho^eps (rho <= 0: the floor)."""
         with np.errstate(divide="ignore"):
             e = np.where(rho > 0, np.power(np.maximum(rho, 1e-300), self.eps), 0.0)
         return np.clip(e, self.e_min, self.e_max)
 
-    def _work(self, block: slice, marginal: np.ndarray | None, ramp: np.ndarray, month: int, now: float) -> None:
+    def _chosen_effort(self, local: np.ndarray, x: np.ndarray, hold: np.ndarray, now: float) -> np.ndarray:
+        """(seats,) the effort in [effort_min, effort_max] that maximises expected pay less effort cost over the rest
+        of the year, per cent of the sales still ahead (so both compare whatever the time left):
+
+            G(e) = (Pay(x + (e - 1) d) - Pay(x)) / (d A_s spell_s) - r_s (e^(1 + 1/eps) - 1) / (1 + 1/eps)
+
+        with Pay the engine's expected-pay table (linear between its grid points), x the forecast at normal effort,
+        d the share of the rep's spell still ahead and r_s the reference. On each linear piece of Pay the best
+        effort is the first-order one, (slope / (A_s spell_s r_s))^eps clipped to the piece; the best piece wins
+        (the smallest effort on ties), so bonus jumps and caps count however far they are, and effort never falls
+        as marginal pay rises. `local` (the first-order effort at x) is kept where the rule cannot apply."""
+        ref = self.ctx.reference_rate
+        idx = np.flatnonzero((hold >= 0) & (ref > 0))
+        if not len(idx) or not np.isfinite(self.cost_power):
+            return local
+        d = np.maximum(self._ahead_share(hold, now)[idx], 1e-6)[:, None]
+        table = self.ctx.expected_pay[idx, self._level(now)]
+        per_x = (self.expected[idx] * self.ctx.spell[idx])[:, None]
+        x0 = x[idx, None]
+        lo, hi = x0 + (self.e_min - 1) * d, x0 + (self.e_max - 1) * d
+        last = table.shape[1] - 2
+        first = np.clip(np.floor(lo / GRID_STEP), 0, last).astype(np.int64)
+        # Linear pieces of the table the effort range spans: (e_max - e_min) x d / step, plus the partial ends.
+        pieces = int(np.ceil((self.e_max - self.e_min) * float(d.max()) / GRID_STEP)) + 2
+        piece = np.minimum(first + np.arange(pieces)[None, :], last)
+        a = np.clip(piece * GRID_STEP, lo, hi)
+        b = np.clip((piece + 1) * GRID_STEP, lo, hi)
+        b = np.where(piece == last, hi, b)  # forecasts past the grid (x > 4) are read on its last piece
+        slope = (np.take_along_axis(table, piece + 1, 1) - np.take_along_axis(table, piece, 1)) / GRID_STEP
+        r = ref[idx, None]
+        with np.errstate(divide="ignore"):
+            best_e = np.power(np.maximum(slope, 0.0) / (per_x * r), self.eps)
+        e = np.clip(best_e, 1 + (a - x0) / d, 1 + (b - x0) / d)
+        e = np.clip(e, self.e_min, self.e_max)
+        gain = (table_at(table, x0 + (e - 1) * d) - table_at(table, x0)) / (d * per_x)
+        worth = gain - r * (e**self.cost_power - 1) / self.cost_power
+        out = local.copy()
+        out[idx] = e[np.arange(len(idx)), worth.argmax(axis=1)]
+        return out
+
+    def _ahead_share(self, hold: np.ndarray, day: float) -> np.ndarray:
+        """(seats,) share of each rep's spell of normal-effort sales still ahead (0 for vacant seats)."""
+        out = np.zeros(len(hold))
+        idx = np.flatnonzero(hold >= 0)
+        if not len(idx):
+            return out
+        who = hold[idx]
+        rows = np.array(self.presence_row)[who]
+        table = self.presence_table()
+        total = table[rows, np.array(self.first_day)[who]]
+        ahead = table[rows, min(int(day), table.shape[1] - 1)]
+        out[idx] = np.divide(ahead, total, out=np.zeros(len(idx)), where=total > 0)
+        return out
+
+    def _opportunity_effort(self, rho: np.ndarray, seat_effort: np.ndarray, seat_rho: np.ndarray) -> np.ndarray:
+        """Effort on each opportunity: the seat's chosen effort scaled by what the opportunity pays relative to the
+        seat's average (product filters, per-deal measures, SPIFs); at an interior optimum this is rho_i^eps."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(seat_rho > 0, rho / np.where(seat_rho > 0, seat_rho, 1.0), np.where(rho > 0, np.inf, 1.0))
+            e = seat_effort * np.power(np.maximum(ratio, 0.0), self.eps)
+        return np.clip(np.nan_to_num(e, posinf=self.e_max), self.e_min, self.e_max)
+
+    def _work(self, block: slice, choice: EffortChoice | None, ramp: np.ndarray, month: int, now: float) -> None:
         """Accept the block's candidates by effort (thinning) and capacity, and start their first stage."""
         c, ctx = self.c, self.ctx
         seat = c.seat[block]
-        if marginal is None:
+        if choice is None:
             effort = np.ones(len(seat))
         else:
-            value = (self.expected_credit[block] * marginal[seat]).sum(axis=1)
+            value = (self.expected_credit[block] * choice.marginal[seat]).sum(axis=1)
             if len(ctx.spif_value):
                 due = c.arrival[block] + self.cycle
                 live = (due[:, None] >= ctx.spif_days[:, 0]) & (due[:, None] < ctx.spif_days[:, 1])
                 value = value + (self.expected_spif[block] * ctx.spif_value * live).sum(axis=1)
             rho = value / (self.mean_size[block] * ctx.reference_rate[seat])
-            effort = self._effort(rho)
+            effort = self._opportunity_effort(rho, choice.seat_effort[seat], choice.seat_rho[seat])
         accept = c.u_accept[block] < effort * ramp[seat] / self.e_max
         hours = self.hours[block]
         if np.isfinite(self.inp.capacity).all() and hours.any():
@@ -478,7 +624,7 @@ class Year:
         self.final[seat].pop(i, None)
         who = self.holder[seat]
         moved = self.moved[i]
-        amount = self.size[i] * (self.pull_factor if moved == PULLED else 1.0)
+        amount = self.size[i] * (1.0 - self.concession[i] if moved == PULLED else 1.0)
         if who >= 0:
             self.ytd[who] += amount
         self.books.append((i, who, seat, self.env.now, amount, moved))
@@ -502,91 +648,213 @@ class Year:
         pulled = rows[keep, 5] == PULLED
         ctx = self.ctx
         period = ctx.month_period[np.minimum(np.searchsorted(self.month_days, day, side="right") - 1, 11)]
-        credit = np.where(pulled[:, None], np.rint(self.exact[i] * self.money_factor), self.exact[i])
+        kept = np.where(pulled, 1.0 - self.concession[i], 1.0)[:, None]
+        credit = np.where(self.money_field, np.rint(self.exact[i] * kept), self.exact[i])
         np.add.at(self.person_credit, (who, period), credit)
         if len(ctx.spif_value):
             live = (day[:, None] >= ctx.spif_days[:, 0]) & (day[:, None] < ctx.spif_days[:, 1])
-            spif = np.where(pulled[:, None], np.rint(self.exact_spif[i] * self.spif_factor), self.exact_spif[i])
+            spif = np.where(self.spif_money, np.rint(self.exact_spif[i] * kept), self.exact_spif[i])
             np.add.at(self.person_spif, (who, period), spif * live)
 
     def period_ends(self):
-        """Before each payout-period end, move deals across it where the year pays more."""
+        """Before each payout-period end: a push review `window_days` before it, a pull review on its last day."""
         env = self.env
-        if self.fixed or self.params.timing.movable_share.value == 0 or self.window == 0:
+        if not self._timing_on():
             return
-        for p, end in enumerate(self.ctx.period_end.tolist()):
-            when = end - self.window
-            if when <= env.now:
+        lead = min(PULL_LEAD, self.window)
+        # In time order: with monthly pay a month's push review can come before the last month's pull review.
+        reviews = sorted(
+            (when, p, end, pull)
+            for p, end in enumerate(self.ctx.period_end.tolist())
+            for when, pull in ((end - self.window, False), (end - lead, True))
+        )
+        for when, p, end, pull in reviews:
+            if when < env.now:
                 continue
             self.events += 1
             yield env.timeout(when - env.now)
-            self._move_deals(p, end)
+            self._review_moves(p, end, pull)
 
-    def _move_deals(self, period: int, end: float) -> None:
-        """Price base / pull-in / push-out for each rep with movable deals in one engine call, then move."""
-        ctx, c = self.ctx, self.c
-        movable = self.params.timing.movable_share.value
-        last_period = period == ctx.periods - 1
-        plans: list[tuple[int, int, list[int], list[int]]] = []
+    def _review_moves(self, period: int, end: float, pull: bool) -> None:
+        """Every rep with movable deals: price moving the first k of them for every k in one engine call, then move
+        the best k (none unless it is worth at least a cent)."""
+        options = []
         for seat, deals in enumerate(self.final):
             who = self.holder[seat]
-            if who < 0 or not deals:
-                continue
-            pull = [i for i, t in deals.items() if end <= t < end + self.window and c.u_move[i] < movable]
-            push = [i for i, t in deals.items() if end - self.window <= t < end and c.u_move[i] < movable]
-            if pull or push:
-                plans.append((seat, who, pull, push))
-        if not plans:
+            chosen = self._movable(deals, end, pull) if who >= 0 and deals else []
+            if chosen:
+                options.append((seat, who, chosen))
+        if not options:
             return
         self._flush()
-        rows = []
-        for seat, who, pull, push in plans:
-            base = self._projected_credit(seat, who, period)
-            nxt = period + 1
-            alt_base, alt_pull, alt_push = base.copy(), base.copy(), base.copy()
-            for i in push:
-                alt_base[period] += self.exact[i]
-                alt_pull[period] += self.exact[i]
-                if not last_period:
-                    alt_push[nxt] += self.exact[i]
-            for i in pull:
-                alt_pull[period] += np.rint(self.exact[i] * self.money_factor)
-                if not last_period:
-                    alt_base[nxt] += self.exact[i]
-                    alt_push[nxt] += self.exact[i]
-            rows += [alt_base, alt_pull, alt_push]
-        credit = np.stack(rows).astype(np.int64)
-        quota = np.stack([self._person_quota(seat, who) for seat, who, _, _ in plans for _ in range(3)])
-        ti = np.array([round(self._target(seat, who)) for seat, who, _, _ in plans for _ in range(3)], dtype=np.int64)
-        earning = ctx.plan.model_copy(update={"draw": None})
-        pay = evaluate(earning, credit, quota, ti).payment.sum(axis=1).reshape(-1, 3).astype(float)
+        moves = [
+            Move(
+                seat,
+                self._base_credit(self._projected_credit(seat, who, period), period, chosen, pull),
+                self._person_quota(seat, who),
+                round(self._target(seat, who)),
+                tuple(chosen),
+                period,
+                pull,
+            )
+            for seat, who, chosen in options
+        ]
         month = self.day_month[int(self.env.now)]
-        next_value = self.params.timing.next_year_value.value
-        for (seat, _, pull, push), (p_base, p_pull, p_push) in zip(plans, pay, strict=True):
-            gain_pull = p_pull - p_base if pull else -np.inf
-            gain_push = p_push - p_base if push else -np.inf
-            if last_period:
-                # Deals past the year end are paid next year, under the same plan, at about its on-track rate.
-                rate = next_value * ctx.on_track_rate[seat]
-                gain_pull -= rate * sum(float(c.size[i]) for i in pull)
-                gain_push += rate * sum(float(c.size[i]) for i in push)
-            if max(gain_pull, gain_push) < 1:  # at least a cent better, or nothing moves
-                continue
-            if gain_pull >= gain_push:
-                for i in pull:
-                    self._reschedule(i, end - 0.5, PULLED)
-                self.moves[seat, month, 0] += len(pull)
+        for move, k in zip(moves, self._best_counts(moves, self.env.now, self.ctx.period_end), strict=True):
+            if k:
+                self._apply(move, k, end, month)
+
+    def _movable(self, deals: dict[int, float], end: float, pull: bool) -> list[int]:
+        """A rep's deals that can cross the period end, in the order they would be moved: the cheapest concession
+        first when pulling in, the latest due first when pushing out."""
+        w, moved, movable = self.window, self.moved, self.movable
+        if pull:
+            ids = [i for i, t in deals.items() if end <= t < end + w and movable[i] and not moved[i]]
+            return sorted(ids, key=lambda i: self.concession[i])
+        ids = [i for i, t in deals.items() if end - w <= t < end and movable[i] and not moved[i]]
+        return sorted(ids, key=lambda i: -deals[i])
+
+    def _base_credit(self, credit: np.ndarray, period: int, deals: list[int], pull: bool) -> np.ndarray:
+        """(periods, measures) credit with the deals in the periods they are due in (after the year: nowhere)."""
+        out = credit.copy()
+        due = period + 1 if pull else period
+        if due < self.ctx.periods:
+            out[due] += self.exact[deals].sum(axis=0)
+        return out
+
+    def _best_counts(self, moves: list[Move], now: float, ends: np.ndarray) -> list[int]:
+        """How many of each move's deals to move: the count whose pay is worth most, each period's payment valued
+        when it is paid (its period end) and deals past the year end at next year's pay and quota ratchet."""
+        rows = [self._rows(m) for m in moves]
+        credit = np.concatenate(rows).astype(np.int64)
+        pairs = list(zip(moves, rows, strict=True))
+        quota = np.concatenate([np.broadcast_to(m.quota, (len(r), *m.quota.shape)) for m, r in pairs])
+        ti = np.concatenate([np.full(len(r), m.ti, dtype=np.int64) for m, r in pairs])
+        earning = self.ctx.plan.model_copy(update={"draw": None})
+        pay = evaluate(earning, credit, np.ascontiguousarray(quota), ti).payment.astype(float)
+        worth = pay @ self._discount(ends - now)
+        out, at = [], 0
+        for m, r in zip(moves, rows, strict=True):
+            gain = worth[at + 1 : at + len(r)] - worth[at] + np.cumsum(self._next_year(m, now, ends))
+            at += len(r)
+            best = int(np.argmax(gain)) if len(gain) else 0
+            out.append(best + 1 if len(gain) and gain[best] >= 1 else 0)
+        return out
+
+    def _rows(self, m: Move) -> np.ndarray:
+        """(deals + 1, periods, measures) credit with the first k deals moved, k = 0 .. deals."""
+        p, nxt = m.period, m.period + 1
+        last = nxt == self.ctx.periods
+        exact = self.exact[list(m.deals)]
+        delta = np.zeros((len(m.deals), *m.base.shape))
+        if m.pull:
+            kept = 1.0 - self.concession[list(m.deals)]
+            delta[:, p] = np.where(self.money_field, np.rint(exact * kept[:, None]), exact)
+            if not last:
+                delta[:, nxt] -= exact
+        else:
+            delta[:, p] -= exact
+            if not last:
+                delta[:, nxt] += exact
+        return np.rint(m.base[None] + np.concatenate([np.zeros((1, *m.base.shape)), np.cumsum(delta, axis=0)]))
+
+    def _next_year(self, m: Move, now: float, ends: np.ndarray) -> np.ndarray:
+        """(deals,) what moving each deal changes beyond this year's pay: at the year end a deal booked next year
+        earns next year's on-track pay at next year's first payout, and a cent booked this year raises next year's
+        quota by `ratchet` cents (a deal booked next year raises the year after's instead)."""
+        if m.period != self.ctx.periods - 1:
+            return np.zeros(len(m.deals))
+        timing = self.params.timing
+        rate = float(self.ctx.on_track_rate[m.seat])
+        size = np.array([self.size[i] for i in m.deals])
+        year_end = float(ends[-1])
+        next_pay, ratchet_next, ratchet_after = self._discount(
+            np.array([ends[0] + self.T, year_end + 0.5 * self.T, year_end + 1.5 * self.T]) - now
+        )
+        ratchet = timing.ratchet.value
+        booked_next = rate * size * (timing.next_year_value.value * next_pay - ratchet * ratchet_after)
+        if m.pull:
+            kept = 1.0 - self.concession[list(m.deals)]
+            return -booked_next - rate * size * kept * ratchet * ratchet_next
+        return booked_next + rate * size * ratchet * ratchet_next
+
+    def _discount(self, days: np.ndarray) -> np.ndarray:
+        """Worth now of a cent paid `days` from now (pay already paid counts in full)."""
+        return np.exp(-self.rate * np.maximum(np.asarray(days, dtype=float), 0.0) / YEAR)
+
+    def _apply(self, m: Move, k: int, end: float, month: int) -> None:
+        """Move the first k deals: pulled ones close half a day before the end, pushed ones half a day after it or,
+        at the year end, leave the year."""
+        moved = m.deals[:k]
+        if m.pull:
+            for i in moved:
+                self._reschedule(i, end - 0.5, PULLED)
+            self.moves[m.seat, month, 0] += k
+            return
+        for i in moved:
+            if m.period == self.ctx.periods - 1:
+                self.token[i] += 1
+                self.final[m.seat].pop(i, None)
+                self.pushed_out[m.seat] += (1, int(self.c.size[i]))
+                if self.trace is not None:
+                    self._log("pushed past year end", m.seat, i, "")
             else:
-                for i in push:
-                    if last_period:
-                        self.token[i] += 1
-                        self.final[seat].pop(i, None)
-                        self.pushed_out[seat] += (1, int(c.size[i]))
-                        if self.trace is not None:
-                            self._log("pushed past year end", seat, i, "")
-                    else:
-                        self._reschedule(i, end + 0.5, PUSHED)
-                self.moves[seat, month, 1] += len(push)
+                self._reschedule(i, end + 0.5, PUSHED)
+        self.moves[m.seat, month, 1] += k
+
+    def _carry_in(self, warm: np.ndarray, due: np.ndarray) -> tuple[set[int], list[int]]:
+        """Last year's year-end timing, for seats whose rep sold there last year: deals due in its last `window`
+        days that were pushed into this year, and deals due in this year's first `window` days that were pulled
+        into last year. Decided as this year's year end is, on last year's sales drawn around expectation
+        (`forecast_cv`), with last year's pay valued from last year's reviews; returns (pulled out, pushed in)."""
+        c = self.c
+        if not self._timing_on() or c.last_year is None:
+            return set(), []
+        w, last = self.window, self.ctx.periods - 1
+        lead = min(PULL_LEAD, w)
+        known = warm & (c.drop_stage == self.n_stages) & np.array(self.movable, dtype=bool)
+        starts_last = due - c.durations[:, -1]
+        push_set = known & (due >= -w) & (due < 0) & (starts_last <= -w)
+        pull_set = known & (due >= 0) & (due < w) & (starts_last <= -lead)
+        ends = self.ctx.period_end - self.T
+        seats = np.unique(c.seat[push_set | pull_set]).tolist()
+        credit = {s: self._last_year_credit(s) for s in seats}
+        # Every seat's push decision in one engine call, then every pull decision on what the pushes left.
+        pushes = self._carry_moves(seats, push_set, credit, lambda i: -due[i], pull=False)
+        pushed: list[int] = []
+        for move, k in zip(pushes, self._best_counts(pushes, -w, ends) if pushes else [], strict=True):
+            pushed += move.deals[:k]
+            credit[move.seat] = self._base_credit(credit[move.seat], last, list(move.deals[k:]), False)
+            self.carried[move.seat, 0] += k
+        pulls = self._carry_moves(seats, pull_set, credit, lambda i: self.concession[i], pull=True)
+        pulled: set[int] = set()
+        for move, k in zip(pulls, self._best_counts(pulls, -lead, ends) if pulls else [], strict=True):
+            pulled.update(move.deals[:k])
+            self.carried[move.seat, 1] += k
+        return pulled, pushed
+
+    def _carry_moves(
+        self, seats: list[int], chosen: np.ndarray, credit: dict[int, np.ndarray], order: Callable, pull: bool
+    ) -> list[Move]:
+        """Last year's year-end options: per seat, its `chosen` deals in moving order on last year's credit."""
+        last = self.ctx.periods - 1
+        moves = []
+        for seat in seats:
+            deals = sorted(np.flatnonzero(chosen & (self.c.seat == seat)).tolist(), key=order)
+            if deals:
+                base = self._base_credit(credit[seat], last, deals, pull)
+                ti = int(self.ctx.target_incentive[seat])
+                moves.append(Move(seat, base, self.ctx.quota[seat], ti, tuple(deals), last, pull))
+        return moves
+
+    def _last_year_credit(self, seat: int) -> np.ndarray:
+        """(periods, measures) credit of the seat's rep last year: expected sales along the expected mix and the
+        year's demand, times 1 + forecast_cv x the seat's draw."""
+        ctx = self.ctx
+        sales = max(0.0, 1.0 + self.params.motivation.forecast_cv.value * float(self.c.last_year[seat]))
+        bounds = np.concatenate([[0], ctx.period_end]).astype(int)
+        share = np.add.reduceat(self.day_weight, bounds[:-1]) / self.T
+        return np.rint(sales * self.expected[seat] * share[:, None] * ctx.ray[seat][None, :])
 
     def _reschedule(self, i: int, day: float, how: int) -> None:
         if self.trace is not None:
@@ -601,7 +869,7 @@ class Year:
         ctx = self.ctx
         out = self.person_credit[who].copy()
         person = self.persons[who]
-        ahead = self.presence(person.start, person.ramped)
+        ahead = self.presence(person.start, person.ramped, person.lagged)
         now = int(self.env.now)
         for p in range(period, ctx.periods):
             start = max(int(ctx.period_end[p - 1]) if p else 0, now)
@@ -629,6 +897,7 @@ class Year:
             worked=self.worked,
             pushed_out=self.pushed_out,
             moves=self.moves,
+            carried=self.carried,
             credit=self.person_credit[: len(self.persons)],
             spif_credit=self.person_spif[: len(self.persons)],
             events=self.events,

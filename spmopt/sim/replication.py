@@ -3,11 +3,16 @@
 Pay is exact: every person's credit per payout period goes through `spmopt.comp.engine.evaluate` with their
 quota and target incentive. A rep who leaves forfeits payments of periods ending after their last day; a
 replacement has the seat's quota from their start, ramped, and target incentive pro rata.
+
+Coaching. With a `CoachingPaths`, replication r plays every plan three times on the same draws: without coaching,
+with the uplift of parameter draw r mod n (so the spread of the return over replications carries the uncertainty
+of the response, reproducibly), and with the uplift of fixed parameter set r mod s of the sensitivity table (the
+fit, the estimate, the prior's low / central / high). Each coached year is tagged with what it played.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,6 +25,52 @@ from spmopt.sim.processes import Year, YearRecord, person_quota, target_share
 
 ATTAINMENT_BINS = tuple(round(0.1 * k, 1) for k in range(21))
 """Left edges of the attainment histogram: 0.0, 0.1, ..., 2.0 (the last bin is 2.0 and above)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CoachingPaths:
+    """The coaching uplift the simulator plays: (seats, 12) relative rises of the last-stage win rate."""
+
+    draws: np.ndarray
+    """(n, seats, 12) one path per parameter draw; replication r plays draw r mod n."""
+    parameters: np.ndarray
+    """(n, 3) u_max, K, d of each draw."""
+    checks: np.ndarray
+    """(s, seats, 12) paths of the sensitivity table's fixed parameter sets; replication r also plays r mod s."""
+    check_names: tuple[str, ...]
+    check_parameters: np.ndarray
+    """(s, 3) u_max, K, d of each fixed set."""
+    return_bound: float
+    """Plausibility bound on the return on cost (`spmopt.coaching.evidence.return_bound`)."""
+    hours: float = 0.0
+    """Manager hours the plan gives in the plan year (what the revenue per coached hour divides by)."""
+
+    def variants(self, replication: int) -> list[tuple[np.ndarray, CoachingTag]]:
+        """This replication's coached variants: its parameter draw, then (if any) its fixed set."""
+        k = replication % len(self.draws)
+        out = [(self.draws[k], self.tag("draws", k, self.parameters[k]))]
+        if len(self.checks):
+            j = replication % len(self.checks)
+            out.append((self.checks[j], self.tag(self.check_names[j], j, self.check_parameters[j])))
+        return out
+
+    def tag(self, name: str, index: int, p: np.ndarray) -> CoachingTag:
+        p0, p1, p2 = (float(v) for v in p)
+        return CoachingTag(name, index, p0, p1, p2, self.return_bound, len(self.draws), self.hours)
+
+
+@dataclass(frozen=True, slots=True)
+class CoachingTag:
+    """What a coached year played: `parameters` is `draws` (draw `index` of `draws`) or a fixed set's name."""
+
+    parameters: str
+    index: int
+    max_uplift: float
+    half_stock: float
+    decay: float
+    return_bound: float
+    draws: int
+    hours: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +97,8 @@ class PlanYear:
     events: int
     loop_seconds: float = field(default=0.0, compare=False)
     """Wall time of the SimPy event loop alone (setup, draws and pay excluded); a measurement, not a result."""
+    coaching: CoachingTag | None = None
+    """The coaching this year played (None: without coaching, or an untagged uplift array)."""
 
     def totals(self) -> dict[str, float]:
         """The replication's headline numbers for this plan."""
@@ -84,19 +137,31 @@ def simulate_replication(
     seed: int,
     replication: int,
     fixed_effort: bool = False,
-    uplift: np.ndarray | None = None,
+    uplift: np.ndarray | CoachingPaths | None = None,
 ) -> list[PlanYear]:
     """The same drawn year under each plan (common random numbers), in plan order; with a coaching `uplift`
-    ((seats, 12) relative rise of the win rate), then the same again with coaching."""
+    ((seats, 12) relative rise of the win rate, or `CoachingPaths`), then the same again with each coached
+    variant (module docstring), plan by plan within each variant."""
     cands = draw_candidates(inputs, params, seed, replication)
     margins = np.array([p.margin for p in params.pipeline.products.values()])[cands.product]
     lists = cands.lists()
-    variants = [None] if uplift is None else [None, uplift]
-    return [
-        pay_year(inputs, ctx, Year(inputs, ctx, params, cands, fixed_effort, lists, uplift=u).run(), margins)
-        for u in variants
-        for ctx in contexts
-    ]
+    years = []
+    for u, tag in coached_variants(uplift, replication):
+        for ctx in contexts:
+            year = pay_year(inputs, ctx, Year(inputs, ctx, params, cands, fixed_effort, lists, uplift=u).run(), margins)
+            years.append(year if tag is None else replace(year, coaching=tag))
+    return years
+
+
+def coached_variants(
+    uplift: np.ndarray | CoachingPaths | None, replication: int
+) -> list[tuple[np.ndarray | None, CoachingTag | None]]:
+    """Without coaching first, then each coached variant of this replication."""
+    if uplift is None:
+        return [(None, None)]
+    if isinstance(uplift, CoachingPaths):
+        return [(None, None), *uplift.variants(replication)]
+    return [(None, None), (uplift, None)]
 
 
 def pay_year(inputs: SimInputs, ctx: PlanContext, rec: YearRecord, margin_ratio: np.ndarray) -> PlanYear:

@@ -15,6 +15,8 @@ from spmopt.config import ScenarioConfig, SimulationConfig
 from spmopt.data.loader import PlanningData
 from spmopt.errors import ConfigError
 from spmopt.hashing import sha256_file
+from spmopt.quota.attainment import predicted_share, share_mismatch_warning
+from spmopt.sim.analytic import matched_behaviour
 from spmopt.sim.incentives import check_plan, plan_contexts
 from spmopt.sim.inputs import sim_inputs
 from spmopt.sim.montecarlo import SimulationResult, coaching_returns, decision_table, summarise
@@ -82,6 +84,8 @@ def simulate_scenario(
         sim.workload,
         sim.accounts,
     )
+    # One dispersion: seats' normal-effort years spread as far as the quota stage's sigma says (quota table).
+    params, spread = matched_behaviour(params, inputs)
     contexts = plan_contexts(plans, inputs, params, comp, quota_table)
     coaching = None
     if cfg.coaching is not None:
@@ -108,6 +112,8 @@ def simulate_scenario(
         "behaviour_file": str(sim.behaviour),
         "behaviour_sha256": sha256_file(Path(sim.behaviour)),
         "behaviour_version": params.version,
+        "dispersion_sigma": inputs.dispersion,
+        "skill_sigma": round(params.reps.skill_sigma.value, 6),
         "seed": cfg.seed,
         "prepare_seconds": round(prepare, 3),
         "simulate_seconds": round(seconds, 3),
@@ -125,12 +131,33 @@ def simulate_scenario(
         histogram=result.histogram,
         seat_months=result.seat_months,
         facts=facts,
-        warnings=(*params.warnings(), *timing),
+        warnings=(
+            *params.warnings(),
+            *spread,
+            *share_check(quota_table, result, names[0]),
+            *timing,
+            *params.pay_warnings({p: _revenue_and_pay(result, p) for p in names}),
+        ),
         coaching_roi=coaching_returns(names, years, coaching.cost) if coaching is not None else pd.DataFrame(),
     )
     cost = coaching.cost if coaching is not None else 0
     decision = decision_table(result, coached, cost, sim.criterion, alignment_name)
     return replace(result, decision=decision), coaching
+
+
+def _revenue_and_pay(result: SimulationResult, plan: str) -> tuple[float, float]:
+    return result.metric(plan, "revenue")["mean"], result.metric(plan, "payout")["mean"]
+
+
+def share_check(quota_table: pd.DataFrame, result: SimulationResult, plan: str) -> list[str]:
+    """The quota stage's predicted share of reps at quota against the simulated share under the baseline plan
+    (whose on-track pay is normal effort): a warning when they are more than a few points apart."""
+    predicted = predicted_share(quota_table)
+    if predicted is None:
+        return []
+    m = result.metric(plan, "share_at_quota")
+    warning = share_mismatch_warning(predicted, m["mean"], (m["ci_low"], m["ci_high"]), plan)
+    return [warning] if warning is not None else []
 
 
 def _play(

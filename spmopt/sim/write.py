@@ -1,5 +1,6 @@
 """The simulation's output files: summary with confidence intervals, paired differences, per-replication
-totals, attainment histogram and the tidy seat x month x replication table."""
+totals, attainment histogram and the tidy seat x month x replication table; with coaching, its return over the
+parameter draws (coaching_roi.csv) and at fixed parameter sets side by side (coaching_sensitivity.csv)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from spmopt.coaching.run import CoachingPlan
-from spmopt.sim.montecarlo import SimulationResult
+from spmopt.sim.montecarlo import SimulationResult, plan_returns, sensitivity_table
 
 
 def register_sim_files(
@@ -25,7 +26,8 @@ def register_sim_files(
     }
     if coaching is not None:
         tables["coaching.csv"] = coaching.table
-        tables["simulation/coaching_roi.csv"] = result.coaching_roi
+        tables["simulation/coaching_roi.csv"] = plan_returns(result.coaching_roi)
+        tables["simulation/coaching_sensitivity.csv"] = sensitivity_table(result.coaching_roi)
     for name, frame in tables.items():
         writers[name] = lambda p, frame=frame: frame.to_csv(p, index=False)
 
