@@ -66,8 +66,8 @@ class ScenarioResult:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """Every stage's warnings, in stage order."""
-        return tuple(w for s in self.stages for w in s.details.get("warnings", ()))
+        """Every stage's warnings, in stage order, each once (candidates' stages repeat what they share)."""
+        return tuple(dict.fromkeys(w for s in self.stages for w in s.details.get("warnings", ())))
 
 
 def _quiet(_: str) -> None:
