@@ -19,6 +19,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_comp_cli import PLAN as CLI_PLAN
 
 from spmopt.comp.plan import CompPlan, load_plan
 from spmopt.comp.transactions import load_transactions
@@ -75,33 +76,7 @@ TRANSACTIONS: Table = (
         ["N", "2027-09-01", "R2", "", "", "services", "-10.00", "-5.00", "0", "credit_note", ""],
     ],
 )
-PLAN_YAML = """\
-name: tiny
-year_start: 2027-01-01
-payout: quarter
-target_incentive: 1000.00
-roles:
-  manager: {target_incentive: 2000.00}
-measures:
-  - name: revenue
-    weight: 0.7
-    curve:
-      - {attainment: 0.5, payout: 0.2}
-      - {attainment: 1.0, payout: 1.0}
-      - {attainment: 1.5, payout: 2.0}
-    cap: 2.5
-    bonuses:
-      - {attainment: 1.0, amount: 100.00}
-  - name: margin
-    weight: 0.3
-    credit: {field: margin}
-    quota_scale: 0.5
-    curve:
-      - {attainment: 0.6, payout: 0.0}
-      - {attainment: 1.0, payout: 1.0}
-    gate: {measure: revenue, min_attainment: 0.6}
-clawback_days: 90
-"""
+PLAN_YAML = CLI_PLAN  # the comp CLI tests' plan: every mechanic a reader has to parse
 PLAN = CompPlan.model_validate(yaml.safe_load(PLAN_YAML))
 
 
