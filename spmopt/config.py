@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 class StrictModel(BaseModel):
     """Base for every config section: unknown keys rejected, instances immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class DataConfig(StrictModel):
@@ -89,6 +89,7 @@ class TerritoryConfig(StrictModel):
     candidate_sites: int | None = Field(default=None, ge=1)
     """Each unit may join only its N nearest candidate centres (prunes the model; all when omitted)."""
     solver: SolverSettings = SolverSettings()
+    """Limits handed to HiGHS."""
 
     @field_validator("balance")
     @classmethod
@@ -104,7 +105,9 @@ class GrowthBounds(StrictModel):
     """Allowed change of a territory's quota against its last-year sales (fractions: 0.1 is +10%)."""
 
     min: float | None = Field(default=None, ge=-1)
+    """Lowest change allowed, e.g. -0.05 for -5% (none: no lower limit)."""
     max: float | None = Field(default=None, ge=-1)
+    """Highest change allowed, e.g. 0.2 for +20% (none: no upper limit)."""
 
     @model_validator(mode="after")
     def _ordered(self) -> GrowthBounds:
@@ -117,6 +120,7 @@ class SeasonalityConfig(StrictModel):
     """How annual quotas are split into periods."""
 
     periods: Literal["month", "quarter"] = "month"
+    """Length of the periods the annual quota is split into."""
     profile: Literal["flat", "history"] | tuple[float, ...] = "flat"
     """`flat`, `history` (estimated from quota.history) or 12 monthly / 4 quarterly weights in plan-year order."""
 
@@ -168,7 +172,9 @@ class QuotaConfig(StrictModel):
     growth: GrowthBounds | None = None
     """Quota change against last-year sales, for territories with history."""
     floor: int | None = Field(default=None, ge=0)
+    """Smallest full-year quota, whole currency units."""
     cap: int | None = Field(default=None, gt=0)
+    """Largest full-year quota, whole currency units."""
     bounds: Path | None = None
     """CSV `territory_id` + any of `min_growth`, `max_growth`, `floor`, `cap`: per-territory overrides."""
     granularity: int = Field(default=1000, ge=1)
@@ -182,10 +188,13 @@ class QuotaConfig(StrictModel):
     history: Path | None = None
     """CSV `unit_id` (or `account_id`), `period` (YYYY-MM), `sales`: monthly sales history."""
     seasonality: SeasonalityConfig = SeasonalityConfig()
+    """How each annual quota is split into periods."""
     attainment: AttainmentConfig = AttainmentConfig()
+    """Calibration of the quota total to a share of reps at quota."""
     max_target_to_potential: float = Field(default=1.0, gt=0)
     """Warn when the quota total exceeds total potential times this factor."""
     solver: SolverSettings = SolverSettings(time_limit=60.0, mip_gap=0.0)
+    """Limits of the rounding MILP."""
 
     @field_validator("basis")
     @classmethod
@@ -259,7 +268,10 @@ class CompConfig(StrictModel):
     plans: tuple[Path, ...] = Field(min_length=1)
     """Plan YAML files (see models/comp); each is evaluated on the same credit."""
     transactions: Path
+    """CSV `transaction_id`, `date`, `amount` and one of `unit_id`, `territory_id`, `rep_id` (optional `product`,
+    `margin`, `new_logo`, `reason`, `original_id`): the deals, cancellations and credit notes paid on."""
     crediting: CreditingConfig = CreditingConfig()
+    """Who is credited besides the territory owner: manager roll-up, overlays, splits."""
     quotas: Path | None = None
     """Quotas for payees the quota stage does not set (overlays, count measures): payee rows, see README."""
 
@@ -336,10 +348,13 @@ class ScenarioConfig(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     """Short identifier used in output names (letters, digits, `_`, `-`, `.`)."""
     description: str | None = None
+    """Free text saying what the scenario is for (kept in config.resolved.yaml; no effect on results)."""
     seed: int = Field(default=0, ge=0)
     """Root of every random stream the scenario uses."""
     data: DataConfig
+    """Input files."""
     territory: TerritoryConfig
+    """Territory design: balance, compactness, contiguity, disruption, locks, solver limits."""
     quota: QuotaConfig | None = None
     """Quota setting on the designed alignment; skipped when omitted."""
     comp: CompConfig | None = None
@@ -353,6 +368,7 @@ class ScenarioConfig(StrictModel):
     CSV unit_id,territory_id with territories named by rep (or the reps file's territory_id). Each gets quotas
     and is simulated under every plan; all candidates share the decision table."""
     output: OutputConfig = OutputConfig()
+    """Where the run writes its folder."""
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> ScenarioConfig:
@@ -424,20 +440,20 @@ def path_keys(model: type[BaseModel] | None = None, prefix: tuple[str, ...] = ()
     model = model or ScenarioConfig
     keys: list[tuple[str, ...]] = []
     for name, info in model.model_fields.items():
-        kinds = _kinds(info.annotation)
-        if Path in kinds:
+        held = kinds(info.annotation)
+        if Path in held:
             keys.append((*prefix, name))
-        for kind in kinds:
+        for kind in held:
             if isinstance(kind, type) and issubclass(kind, BaseModel):
                 keys += path_keys(kind, (*prefix, name))
     return tuple(keys)
 
 
-def _kinds(annotation: object) -> set[object]:
+def kinds(annotation: object) -> set[object]:
     """The types an annotation can hold, through unions, tuples, lists and dict values."""
     args = get_args(annotation)
     if not args:
         return {annotation}
     if get_origin(annotation) is dict:
         args = args[1:]
-    return {kind for arg in args if arg is not Ellipsis for kind in _kinds(arg)}
+    return {kind for arg in args if arg is not Ellipsis for kind in kinds(arg)}
