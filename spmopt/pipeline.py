@@ -113,7 +113,8 @@ def quota_key(cfg: ScenarioConfig, alignment: pd.Series, reps_of: dict[str, str 
 def simulation_key(cfg: ScenarioConfig, alignment: pd.Series, table: pd.DataFrame) -> str:
     """What the simulated year with coaching reads: the simulation section (behaviour file by content; where
     replications run is left out), the plans, the comp quotas and hierarchy files, the coaching section, the
-    quota ramp, the seed, the units file (deal sizes, workload) and the alignment and quota table."""
+    quota ramp, the seed, the units file (deal sizes, workload), the reps file (start months, for coaching) and
+    the alignment and quota table."""
     sim, comp, quota = cfg.simulation, cfg.comp, cfg.quota
     assert sim is not None
     assert comp is not None
@@ -127,6 +128,7 @@ def simulation_key(cfg: ScenarioConfig, alignment: pd.Series, table: pd.DataFram
         "ramp": quota.ramp,
         "seed": cfg.seed,
         "units": cfg.data.units,
+        "reps": cfg.data.reps,  # coaching charges no hours before a rep's start month
         "alignment": alignment,
         "quota_table": table,
     }

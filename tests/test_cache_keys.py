@@ -28,7 +28,7 @@ T, Q, S = frozenset({"territory"}), frozenset({"quota"}), frozenset({"simulation
 READS: dict[str, frozenset[str]] = {
     # files, by the setting that names them
     "data.units": T | Q | S,
-    "data.reps": T | Q,
+    "data.reps": T | Q | S,
     "data.geometry": T,
     "data.adjacency": T,
     "data.current_alignment": T,

@@ -210,7 +210,7 @@ def hour_costs(cfg: ScenarioConfig, value: np.ndarray, margin: float) -> HourCos
     scenario may state, currency an hour) or, by default, the margin of an average working hour of its reps."""
     c = cfg.coaching
     assert c is not None
-    stated = getattr(c, "opportunity_cost", None)
+    stated = c.opportunity_cost
     if stated is not None:
         return HourCost(100 * c.hour_cost, 100 * float(stated), "coaching.opportunity_cost")
     source = (
