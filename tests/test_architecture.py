@@ -45,4 +45,3 @@ def test_the_graph_sees_a_cycle_when_there_is_one() -> None:
     graph = import_graph()
     graph.add_edge("spmopt.config", "spmopt.pipeline")  # config is the bottom layer: this closes a loop
     assert any(len(c) > 1 for c in nx.strongly_connected_components(graph))
-

@@ -15,7 +15,7 @@ from spmopt.territory.exact import solve_exact
 from spmopt.territory.inputs import Band, TerritoryInputs
 from spmopt.territory.instances import read_cpmp, to_inputs
 
-CPMP = Path(__file__).resolve().parents[1] / "benchmarks" / "instances" / "cpmp"
+CPMP = Path(__file__).resolve().parents[2] / "benchmarks" / "instances" / "cpmp"
 SETTINGS = SolverSettings(time_limit=60, mip_gap=1e-4, threads=1)
 
 

@@ -20,7 +20,7 @@ from spmopt.coaching.uplift import UpliftModel, fit, synthetic_history
 from spmopt.sim.montecarlo import coaching_returns
 from spmopt.sim.replication import simulate_replication
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PRIOR = UpliftModel.load(ROOT / "models" / "coaching_uplift" / "prior-v1.json")
 TRUTH = (0.12, 6.0, 0.45)
 """u_max, K and d the demo's coaching history was generated with."""

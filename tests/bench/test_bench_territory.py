@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from spmopt.cli import app
 from spmopt.territory.instances import read_cpmp, read_district, read_pmedian, read_pmedian_graph, score, to_inputs
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 FIELDS = {"instance", "objective", "bound", "gap", "status", "seconds", "assignment", "kind", "n", "k", "method"}
 
 # (id, command, file, extra arguments, reader of the same instance, published optimum, decimals it is published to)

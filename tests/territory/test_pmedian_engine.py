@@ -22,7 +22,7 @@ from spmopt.territory.inputs import Band, TerritoryInputs
 from spmopt.territory.instances import read_pmedian, to_inputs
 from spmopt.territory.pmedian import solve_pmedian
 
-PMED = Path(__file__).resolve().parents[1] / "benchmarks" / "instances" / "pmed"
+PMED = Path(__file__).resolve().parents[2] / "benchmarks" / "instances" / "pmed"
 EXACT = SolverSettings(time_limit=30, mip_gap=0, threads=1)
 
 

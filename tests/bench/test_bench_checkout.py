@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from spmopt import cli
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture

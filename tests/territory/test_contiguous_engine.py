@@ -22,7 +22,7 @@ from spmopt.territory.exact import solve_exact
 from spmopt.territory.inputs import Band, TerritoryInputs
 from spmopt.territory.instances import read_district, to_inputs
 
-DISTRICT = Path(__file__).resolve().parents[1] / "benchmarks" / "instances" / "district"
+DISTRICT = Path(__file__).resolve().parents[2] / "benchmarks" / "instances" / "district"
 EXACT = SolverSettings(time_limit=60, mip_gap=0, threads=1)
 
 

@@ -23,7 +23,7 @@ from spmopt.territory.heuristic import design_heuristic
 from spmopt.territory.inputs import TerritoryInputs
 from spmopt.territory.rooted import solve_rooted
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXACT = SolverSettings(time_limit=20, mip_gap=0)
 COUNTS = {"rooted": 0, "heuristic_found": 0, "heuristic_tried": 0}
 

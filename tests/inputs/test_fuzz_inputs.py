@@ -2,7 +2,7 @@
 truncation, random bytes) and require that each reader either returns or raises an `SpmoptError` naming the file.
 
 Each reader gets SPMOPT_FUZZ_EXAMPLES examples (default 60, so the file runs in well under a minute); for a big
-run: `SPMOPT_FUZZ_EXAMPLES=2000 pytest tests/test_fuzz_inputs.py --hypothesis-show-statistics`.
+run: `SPMOPT_FUZZ_EXAMPLES=2000 pytest tests/inputs/test_fuzz_inputs.py --hypothesis-show-statistics`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from comp_helpers import CLI_PLAN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_comp_cli import PLAN as CLI_PLAN
 
 from spmopt.comp.plan import CompPlan, load_plan
 from spmopt.comp.transactions import load_transactions

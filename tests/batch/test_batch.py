@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 from spmopt.batch.runner import BatchOptions, input_hashes, load_for_batch, plan_batch
 from spmopt.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scenarios" / "demo.yaml"
 FAST = {"territory": {"contiguity": False, "solver": {"time_limit": 5, "mip_gap": 0.02}}}
 NO_SIM = {"simulation": None, "coaching": None}

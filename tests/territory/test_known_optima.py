@@ -36,7 +36,7 @@ from spmopt.territory.inputs import TerritoryInputs
 from spmopt.territory.instances import read_district, read_pmedian, read_pmedian_graph, to_inputs
 from spmopt.territory.model import build_territory_model
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 EXACT = SolverSettings(time_limit=60, mip_gap=0)
 
 

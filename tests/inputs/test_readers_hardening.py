@@ -228,7 +228,7 @@ def test_current_alignment_of_known_territories_gives_no_warning(tmp_path: Path)
 
 
 def test_demo_geometry_declares_utm_16n() -> None:
-    demo = Path(__file__).resolve().parents[1] / "scenarios" / "demo" / "counties.geojson"
+    demo = Path(__file__).resolve().parents[2] / "scenarios" / "demo" / "counties.geojson"
     assert gpd.read_file(demo, rows=1).crs.to_epsg() == 26916
 
 

@@ -12,38 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from cli_helpers import assert_clean_failure
+from comp_helpers import CLI_PLAN as PLAN
 from typer.testing import CliRunner, Result
 
 from spmopt.cli import app
-
-PLAN = """\
-name: tiny
-year_start: 2027-01-01
-payout: quarter
-target_incentive: 1000.00
-roles:
-  manager: {target_incentive: 2000.00}
-  overlay: {target_incentive: 500.00}
-measures:
-  - name: revenue
-    weight: 0.7
-    curve:
-      - {attainment: 0.5, payout: 0.2}
-      - {attainment: 1.0, payout: 1.0}
-      - {attainment: 1.5, payout: 2.0}
-    cap: 2.5
-    bonuses:
-      - {attainment: 1.0, amount: 100.00}
-  - name: margin
-    weight: 0.3
-    credit: {field: margin}
-    quota_scale: 0.5
-    curve:
-      - {attainment: 0.6, payout: 0.0}
-      - {attainment: 1.0, payout: 1.0}
-    gate: {measure: revenue, min_attainment: 0.6}
-clawback_days: 90
-"""
 
 COMMISSION = """\
 name: comm
