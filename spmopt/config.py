@@ -11,6 +11,8 @@ from typing import Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from spmopt.candidate import DESIGNED
+
 
 class StrictModel(BaseModel):
     """Base for every config section: unknown keys rejected, instances immutable."""
@@ -387,9 +389,9 @@ class ScenarioConfig(StrictModel):
             raise ValueError("comp needs a quota section (plans pay on attainment against the quotas it sets)")
         if self.alignments and self.simulation is None:
             raise ValueError("alignments: candidate alignments are compared by simulation; add a simulation section")
-        bad = [n for n in self.alignments if n == "designed" or not n.replace("_", "").replace("-", "").isalnum()]
+        bad = [n for n in self.alignments if n == DESIGNED or not n.replace("_", "").replace("-", "").isalnum()]
         if bad:
-            raise ValueError(f"alignments: '{bad[0]}' is not a usable name (letters, digits, _ or -; not 'designed')")
+            raise ValueError(f"alignments: '{bad[0]}' is not a usable name (letters, digits, _ or -; not '{DESIGNED}')")
         if self.simulation is not None and self.comp is None:
             raise ValueError("simulation needs a comp section (it simulates the year under the candidate plans)")
         if self.coaching is not None and (

@@ -111,3 +111,12 @@ def _feed(digest: hashlib._Hash, value: object) -> None:
             _feed(digest, item)
     else:
         tag(f"{type(value).__name__}:{value!r}")
+
+
+def config_sha256(config: object) -> str:
+    """sha256 of a resolved configuration (a pydantic model) as sorted JSON: the manifest's `config_sha256`,
+    and the batch's key for a finished run."""
+    import json
+
+    text = json.dumps(config.model_dump(mode="json"), sort_keys=True)  # type: ignore[attr-defined]
+    return hashlib.sha256(text.encode()).hexdigest()

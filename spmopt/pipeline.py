@@ -1,41 +1,36 @@
-"""Run a scenario's stages in order (orchestration only: the maths lives in the stage modules)."""
+"""Run a scenario's stages in order (orchestration only: each stage is a function of its config section and the
+typed results before it; this module orders them, consults the cache and records what each did)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pandas as pd
 
 from spmopt.cache import StageCache, stage_key
-from spmopt.coaching.run import CoachingPlan, check_coaching
-from spmopt.comp.plan import load_plan
-from spmopt.comp.run import CompResult, evaluate_scenario_plans
+from spmopt.candidate import DESIGNED
+from spmopt.coaching.run import CoachingPlan, plan_coaching
+from spmopt.comp.plan import CompPlan
+from spmopt.comp.run import CompResult, comp_facts, comp_warnings, evaluate_scenario_plans
 from spmopt.config import ScenarioConfig
-from spmopt.data.loader import PlanningData, load_planning_data, read_candidate_alignment
-from spmopt.errors import InfeasibleModelError, SolverError
-from spmopt.optim.solve import SolveStatus
+from spmopt.data.loader import PlanningData
+from spmopt.data.tables import read_table, require_columns
+from spmopt.decision import decision_table, mark_best
+from spmopt.errors import ConfigError
+from spmopt.folder import mismatched_pair
+from spmopt.manifest import DataFacts, StageRecord
+from spmopt.preparation import Prepared, prepare
 from spmopt.quota.plan import QuotaPlan, set_quotas
 from spmopt.sim.cycle import scenario_lag
-from spmopt.sim.montecarlo import SimulationResult, mark_best
-from spmopt.sim.run import check_simulation, simulate_scenario
-from spmopt.sim.write import sim_facts
-from spmopt.territory.diagnose import explain_infeasibility, precheck
-from spmopt.territory.engine import solve_territory
-from spmopt.territory.inputs import territory_inputs
-from spmopt.territory.plan import TerritoryPlan, extract_territory_plan, moved_share_pct
+from spmopt.sim.montecarlo import SimulationResult
+from spmopt.sim.run import play_simulation, set_up_simulation
+from spmopt.territory.design import TerritoryFacts, design_territories
+from spmopt.territory.plan import TerritoryPlan
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class StageRecord:
-    """What one stage did and how long it took."""
-
-    name: str
-    seconds: float
-    details: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +62,19 @@ class ScenarioResult:
     @property
     def warnings(self) -> tuple[str, ...]:
         """Every stage's warnings, in stage order, each once (candidates' stages repeat what they share)."""
-        return tuple(dict.fromkeys(w for s in self.stages for w in s.details.get("warnings", ())))
+        return tuple(dict.fromkeys(w for s in self.stages for w in s.warnings))
+
+    @property
+    def territory_facts(self) -> TerritoryFacts:
+        """The territory stage's facts (every run designs, or reuses, an alignment)."""
+        record = self.stage("territory")
+        if record is None or not isinstance(record.facts, TerritoryFacts):
+            raise AssertionError("a scenario result always has a territory stage")
+        return record.facts
+
+    def stage(self, name: str, alignment: str | None = None) -> StageRecord | None:
+        """The record of stage `name` on `alignment` (None: the designed alignment)."""
+        return next((r for r in self.stages if r.stage == name and r.alignment == alignment), None)
 
 
 def _quiet(_: str) -> None:
@@ -84,8 +91,11 @@ def _reuse(cache: StageCache | None, stage: str, key: str, progress: Progress) -
     return found
 
 
-def _mark_cached(record: StageRecord, key: str, clock: float) -> StageRecord:
-    return StageRecord(record.name, time.perf_counter() - clock, {**record.details, "cached": True, "cache_key": key})
+def _mark_cached(record: StageRecord, key: str, clock: float, alignment: str | None = None) -> StageRecord:
+    """A stored stage's record as reused now: this run's seconds, and the alignment it is reused for (a stored
+    result may have been computed for another alignment with the same inputs)."""
+    update = {"seconds": time.perf_counter() - clock, "cached": True, "cache_key": key, "alignment": alignment}
+    return record.model_copy(update=update)
 
 
 def territory_key(cfg: ScenarioConfig) -> str:
@@ -136,63 +146,52 @@ def simulation_key(cfg: ScenarioConfig, alignment: pd.Series, table: pd.DataFram
 
 
 def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageCache | None = None) -> ScenarioResult:
-    """Load data, design territories, set quotas, pay plans, simulate; stages whose inputs are unchanged since a
-    run that used the same `cache` are reused. Raises `SpmoptError` subclasses with planner-readable text."""
-    stages: list[StageRecord] = []
+    """Check every input (`prepare`), then run the stages (`run_prepared`). Raises `SpmoptError` subclasses with
+    planner-readable text."""
     clock = time.perf_counter()
-    # Plans are read first so a typo in one fails before minutes of territory solving.
-    plans = [load_plan(p) for p in cfg.comp.plans] if cfg.comp is not None else []
-    if cfg.simulation is not None:
-        check_simulation(cfg, plans)
-    if cfg.coaching is not None:
-        check_coaching(cfg)
-    progress("Loading and checking input data")
-    data = load_planning_data(cfg)
-    # Candidate alignments are read now so a bad file fails before minutes of solving.
-    given = {n: read_candidate_alignment(p, data, f"candidate alignment '{n}'") for n, p in cfg.alignments.items()}
-    facts = {"units": len(data.units), "warnings": list(data.warnings)}
-    stages.append(StageRecord("data", time.perf_counter() - clock, facts))
-    clock = time.perf_counter()
-    key = territory_key(cfg)
-    stored = _reuse(cache, "territory", key, progress)
-    if stored is not None:
-        plan, record = stored
-        record = _mark_cached(record, key, clock)
-    else:
-        plan, record = design_territories(cfg, data, progress)
-        if cache is not None:
-            cache.put("territory", key, (plan, record))
+    return run_prepared(prepare(cfg, progress), progress, cache, time.perf_counter() - clock)
+
+
+def run_prepared(
+    prep: Prepared, progress: Progress = _quiet, cache: StageCache | None = None, prepare_seconds: float = 0.0
+) -> ScenarioResult:
+    """Design territories, set quotas, pay plans, simulate, on a checked scenario; stages whose inputs are
+    unchanged since a run that used the same `cache` are reused."""
+    cfg, data = prep.config, prep.data
+    edges = data.adjacency.number_of_edges() if data.adjacency is not None else 0
+    facts = DataFacts(units=len(data.units), measures=list(data.measures), adjacency_edges=edges)
+    stages = [StageRecord(facts=facts, seconds=prepare_seconds, warnings=list(data.warnings))]
+    plan, record = _territory_stage(prep, cache, progress)
     stages.append(record)
     quotas = None
     if cfg.quota is not None:
         progress("Setting quotas")
         alignment = plan.alignment.set_index("unit_id")["territory_id"]
         reps_of = {t: (None if pd.isna(r) else str(r)) for t, r in plan.centres["rep_id"].items()}
-        quotas, record = _quota_stage(cfg, data, alignment, reps_of, cache, progress)
+        quotas, record = _quota_stage(cfg, data, alignment, reps_of, None, cache, progress)
         stages.append(record)
     comp: tuple[CompResult, ...] = ()
     if cfg.comp is not None and quotas is not None:
         progress(f"Evaluating {len(cfg.comp.plans)} comp plan(s)")
         clock = time.perf_counter()
-        comp = tuple(evaluate_scenario_plans(cfg.comp, plans, alignment, reps_of, quotas.table))
-        from spmopt.comp.write import comp_facts, comp_warnings
-
-        facts = {"plans": comp_facts(list(comp)), "warnings": comp_warnings(list(comp))}
-        stages.append(StageRecord("comp", time.perf_counter() - clock, facts))
+        comp = tuple(evaluate_scenario_plans(cfg.comp, list(prep.plans), alignment, reps_of, quotas.table))
+        seconds = time.perf_counter() - clock
+        stages.append(StageRecord(facts=comp_facts(list(comp)), seconds=seconds, warnings=comp_warnings(list(comp))))
     simulation = coaching = None
     if cfg.simulation is not None and quotas is not None:
-        simulation, coaching, records = _simulation_stage(
-            cfg, data, plans, alignment, quotas.table, "designed", cache, progress
-        )
+        simulation, coaching, records = _simulation_stage(prep, alignment, quotas.table, None, cache, progress)
         stages += records
     candidates = []
-    for name, (alignment, reps_of) in given.items():
-        candidate, records = _alignment_candidate(cfg, data, plans, name, alignment, reps_of, cache, progress)
-        candidates.append(candidate)
+    for given in prep.given:
+        quota, record = _quota_stage(cfg, data, given.alignment, given.reps_of, given.name, cache, progress)
+        stages.append(record)
+        sim, coached, records = _simulation_stage(prep, given.alignment, quota.table, given.name, cache, progress)
         stages += records
+        candidates.append(AlignmentCandidate(given.name, quota, sim, coached))
     decision = None
     if simulation is not None:
-        tables = [simulation.decision, *(c.simulation.decision for c in candidates)]
+        runs = [(simulation, coaching), *((c.simulation, c.coaching) for c in candidates)]
+        tables = [decision_table(s, c.cost if c is not None else 0, cfg.simulation.criterion) for s, c in runs]
         reps = None if data.reps is None else [str(r) for r in data.reps.index]
         decision = mark_best(pd.concat(tables, ignore_index=True), cfg.simulation.criterion, reps=reps)
     return ScenarioResult(
@@ -209,23 +208,19 @@ def run_scenario(cfg: ScenarioConfig, progress: Progress = _quiet, cache: StageC
     )
 
 
-def _alignment_candidate(
-    cfg: ScenarioConfig,
-    data: PlanningData,
-    plans: list,
-    name: str,
-    alignment: pd.Series,
-    reps_of: dict[str, str],
-    cache: StageCache | None,
-    progress: Progress,
-) -> tuple[AlignmentCandidate, list[StageRecord]]:
-    """Quotas and the simulated year (with coaching) of one given alignment; cached like the designed one."""
-    quotas, record = _quota_stage(cfg, data, alignment, reps_of, cache, progress)
-    simulation, coaching, sim_records = _simulation_stage(
-        cfg, data, plans, alignment, quotas.table, name, cache, progress
-    )
-    records = [StageRecord(f"{r.name}[{name}]", r.seconds, r.details) for r in (record, *sim_records)]
-    return AlignmentCandidate(name, quotas, simulation, coaching), records
+def _territory_stage(prep: Prepared, cache: StageCache | None, progress: Progress) -> tuple[TerritoryPlan, StageRecord]:
+    """The designed alignment, reused when the data and territory sections are unchanged."""
+    clock = time.perf_counter()
+    key = territory_key(prep.config)
+    stored = _reuse(cache, "territory", key, progress)
+    if stored is not None:
+        plan, record = stored
+        return plan, _mark_cached(record, key, clock)
+    plan, facts = design_territories(prep.territory, prep.config.territory.solver, prep.data, progress)
+    record = StageRecord(facts=facts, seconds=time.perf_counter() - clock)
+    if cache is not None:
+        cache.put("territory", key, (plan, record))
+    return plan, record
 
 
 def _quota_stage(
@@ -233,92 +228,154 @@ def _quota_stage(
     data: PlanningData,
     alignment: pd.Series,
     reps_of: dict,
+    name: str | None,
     cache: StageCache | None,
     progress: Progress,
 ) -> tuple[QuotaPlan, StageRecord]:
-    """Quotas on an alignment (unit -> territory), reused when nothing they depend on changed."""
+    """Quotas on an alignment (unit -> territory; `name` None for the designed one), reused when nothing they
+    depend on changed."""
     assert cfg.quota is not None
     clock = time.perf_counter()
     key = quota_key(cfg, alignment, reps_of)
     stored = _reuse(cache, "quota", key, progress)
     if stored is not None:
         quotas, record = stored
-        return quotas, _mark_cached(record, key, clock)
+        return quotas, _mark_cached(record, key, clock, name)
     quotas = set_quotas(cfg.quota, data, alignment, reps_of, cfg.seed, progress, lag=scenario_lag(cfg.simulation))
-    record = StageRecord("quota", time.perf_counter() - clock, {**quotas.facts, "warnings": list(quotas.warnings)})
+    record = StageRecord(
+        facts=quotas.facts, alignment=name, seconds=time.perf_counter() - clock, warnings=list(quotas.warnings)
+    )
     if cache is not None:
         cache.put("quota", key, (quotas, record))
     return quotas, record
 
 
 def _simulation_stage(
-    cfg: ScenarioConfig,
-    data: PlanningData,
-    plans: list,
+    prep: Prepared,
     alignment: pd.Series,
     quota_table: pd.DataFrame,
-    name: str,
+    name: str | None,
     cache: StageCache | None,
     progress: Progress,
 ) -> tuple[SimulationResult, CoachingPlan | None, list[StageRecord]]:
-    """Coaching plan and simulated year on one alignment's quotas, reused when nothing they depend on changed."""
-    clock = time.perf_counter()
+    """Coaching plan and simulated year on one alignment's quotas (`name` None for the designed one), reused when
+    nothing they depend on changed."""
+    cfg = prep.config
     key = simulation_key(cfg, alignment, quota_table)
     stored = _reuse(cache, "simulation", key, progress)
     if stored is not None:
+        clock = time.perf_counter()
         simulation, coaching, records = stored
-        return simulation, coaching, [_mark_cached(r, key, clock) for r in records]
-    label = "" if name == "designed" else f" '{name}'"
-    simulation, coaching = simulate_scenario(
+        # A stored year may have been played for another alignment with the same units, reps and quotas.
+        here = DESIGNED if name is None else name
+        simulation = replace(simulation, candidates=tuple(replace(c, alignment=here) for c in simulation.candidates))
+        return simulation, coaching, [_mark_cached(r, key, clock, name) for r in records]
+    label = "" if name is None else f" '{name}'"
+    year = _simulate(
         cfg,
-        data,
+        prep.data,
         alignment,
         quota_table,
-        plans,
+        list(prep.plans),
         progress=lambda done, total: progress(f"Simulating{label}: {done}/{total} replications"),
         message=progress,
-        alignment_name=name,
+        alignment_name=DESIGNED if name is None else name,
     )
-    details = {**sim_facts(simulation), "warnings": list(simulation.warnings)}
-    records = [StageRecord("coaching", 0.0, coaching.facts())] if coaching is not None else []
-    records.append(StageRecord("simulation", time.perf_counter() - clock, details))
+    simulation, coaching = year.simulation, year.coaching
+    assert simulation.facts is not None
+    records = []
+    if coaching is not None:
+        facts, warnings = coaching.facts(), list(coaching.warnings)
+        records.append(StageRecord(facts=facts, alignment=name, seconds=year.coaching_seconds, warnings=warnings))
+    facts, warnings = simulation.facts, list(simulation.warnings)
+    records.append(StageRecord(facts=facts, alignment=name, seconds=year.simulation_seconds, warnings=warnings))
     if cache is not None:
         cache.put("simulation", key, (simulation, coaching, records))
     return simulation, coaching, records
 
 
-def design_territories(
-    cfg: ScenarioConfig, data: PlanningData, progress: Progress = _quiet
-) -> tuple[TerritoryPlan, StageRecord]:
-    """Inputs -> prechecks -> MILP -> HiGHS -> plan, with the infeasibility explained when it occurs."""
+@dataclass(frozen=True, slots=True)
+class SimulatedYear:
+    """One alignment's simulated year, the coaching plan it played, and the seconds each stage took."""
+
+    simulation: SimulationResult
+    coaching: CoachingPlan | None
+    coaching_seconds: float
+    simulation_seconds: float
+
+
+def _simulate(
+    cfg: ScenarioConfig,
+    data: PlanningData,
+    alignment: pd.Series,
+    quota_table: pd.DataFrame,
+    plans: list[CompPlan],
+    progress: Callable[[int, int], None] | None = None,
+    local: bool = False,
+    message: Progress = _quiet,
+    alignment_name: str = DESIGNED,
+) -> SimulatedYear:
+    """Set up the seats, plan coaching against their expected sales (with a coaching section), then play."""
     clock = time.perf_counter()
-    inp = territory_inputs(data, cfg)
-    precheck(inp)
-    settings = cfg.territory.solver
-    solved = solve_territory(inp, settings, progress)
-    report = solved.report
-    if report.status == SolveStatus.INFEASIBLE:
-        # The diagnosis gets what is left of the stage's time limit, so the whole run ends near it; a few
-        # seconds at least, which settles small designs even after a solve that used the whole limit.
-        left = max(settings.time_limit - (time.perf_counter() - clock), 5.0)
-        progress(f"Model is infeasible: finding which requirement conflicts (up to {left:.0f} s)")
-        raise explain_infeasibility(inp, settings, budget_seconds=left)
-    if report.status == SolveStatus.NO_SOLUTION:
-        raise SolverError(
-            f"no alignment found within the time limit of {settings.time_limit:g} s; raise "
-            "territory.solver.time_limit, relax tolerances, or set territory.candidate_sites to prune"
-        )
-    plan = extract_territory_plan(solved, inp, data)
-    if inp.contiguity and "contiguous" in plan.territories and not plan.territories["contiguous"].all():
-        bad = plan.territories.loc[~plan.territories["contiguous"], "territory_id"].tolist()
-        raise InfeasibleModelError(f"internal check failed: territories {bad} are not contiguous")
-    details = {
-        **report.as_dict(),
-        "method": solved.method,
-        **solved.details,
-        "units": len(inp.units),
-        "territories": inp.territories,
-        "moved_share_pct": moved_share_pct(plan.alignment, inp),
-        **plan.objective_breakdown,
-    }
-    return plan, StageRecord("territory", time.perf_counter() - clock, details)
+    setup = set_up_simulation(cfg, data, alignment, quota_table, plans, message)
+    coaching, coaching_seconds = None, 0.0
+    if cfg.coaching is not None:
+        message("Planning coaching (uplift model, managers' hours)")
+        start = time.perf_counter()
+        margin = setup.params.pipeline.margin_ratio
+        coaching = plan_coaching(cfg, setup.inputs.reps, setup.expected_sales(), margin)
+        coaching_seconds = time.perf_counter() - start
+    simulation = play_simulation(cfg, setup, coaching, progress, local, message, alignment_name)
+    return SimulatedYear(simulation, coaching, coaching_seconds, time.perf_counter() - clock - coaching_seconds)
+
+
+def simulate_scenario(
+    cfg: ScenarioConfig,
+    data: PlanningData,
+    alignment: pd.Series,
+    quota_table: pd.DataFrame,
+    plans: list[CompPlan],
+    progress: Callable[[int, int], None] | None = None,
+    local: bool = False,
+    message: Progress = _quiet,
+    alignment_name: str = DESIGNED,
+) -> tuple[SimulationResult, CoachingPlan | None]:
+    """Simulate every plan on `alignment` (unit -> territory) and its quotas, and, with a coaching section, every
+    plan again with the coaching plan (same draws). `local` runs the replications in this process instead of on
+    Dask (tests and notebooks)."""
+    year = _simulate(cfg, data, alignment, quota_table, plans, progress, local, message, alignment_name)
+    return year.simulation, year.coaching
+
+
+def simulate_from_files(
+    prep: Prepared,
+    alignment: Path,
+    quotas: Path,
+    progress: Callable[[int, int], None] | None = None,
+    local: bool = False,
+    message: Callable[[str], None] = lambda _: None,
+) -> tuple[SimulationResult, CoachingPlan | None]:
+    """Simulate on an alignment and quotas written by an earlier `spmopt run` (alignment.csv, quotas.csv)."""
+    cfg, data = prep.config, prep.data
+    if cfg.comp is None:
+        raise ConfigError("simulation needs the scenario's comp section (the candidate plans)")
+    frame = read_table(alignment, "alignment")
+    require_columns(frame, ["unit_id", "territory_id"], alignment, "alignment")
+    series = pd.Series(frame["territory_id"].astype(str).to_numpy(), index=frame["unit_id"].astype(str).to_numpy())
+    missing = data.units.index.difference(series.index)
+    if len(missing):
+        raise ConfigError(f"{alignment}: no territory for {len(missing)} unit(s), e.g. {', '.join(missing[:5])}")
+    table = read_table(quotas, "quotas")
+    require_columns(table, ["territory_id", "rep_id"], quotas, "quotas")
+    table = table.astype({"territory_id": str})
+    unknown = sorted(set(series.to_numpy()) - set(table["territory_id"]))
+    if unknown:
+        raise ConfigError(f"{quotas}: no quota row for territory {unknown[0]} of {alignment}")
+    plans = list(prep.plans)
+    result, coaching = simulate_scenario(
+        cfg, data, series.loc[data.units.index], table, plans, progress, local, message
+    )
+    mismatch = mismatched_pair(alignment, quotas)
+    if mismatch is not None:
+        result = replace(result, warnings=(mismatch, *result.warnings))
+    return result, coaching

@@ -1,7 +1,8 @@
-"""The scenario reference, rendered from the schema: every key with its type, default and the field's docstring.
+"""The scenario reference, rendered from the schema: every key with its type, default and the field's docstring;
+and the JSON schemas of the scenario and of the manifest a run writes.
 
-`python -m spmopt.schema_doc` rewrites `docs/scenario-reference.md` and `models/scenario.schema.json`; a test
-keeps both equal to what the schema says, so the documentation cannot drift from the code.
+`python -m spmopt.schema_doc` rewrites `docs/scenario-reference.md`, `models/scenario.schema.json` and
+`models/manifest.schema.json`; a test keeps them equal to what the code says, so they cannot drift.
 """
 
 from __future__ import annotations
@@ -19,11 +20,19 @@ from spmopt.config import ScenarioConfig, kinds
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "scenario-reference.md"
 SCHEMA = ROOT / "models" / "scenario.schema.json"
+MANIFEST_SCHEMA = ROOT / "models" / "manifest.schema.json"
 
 
 def json_schema() -> str:
     """The scenario's JSON schema (field docstrings as descriptions), as stable text."""
     return json.dumps(ScenarioConfig.model_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def manifest_schema() -> str:
+    """The manifest's JSON schema (`spmopt.manifest.Manifest`), as stable text."""
+    from spmopt.manifest import Manifest
+
+    return json.dumps(Manifest.model_json_schema(), indent=2, sort_keys=True) + "\n"
 
 
 def reference() -> str:
@@ -82,7 +91,8 @@ def main() -> None:
     REFERENCE.parent.mkdir(parents=True, exist_ok=True)
     REFERENCE.write_text(reference(), encoding="utf-8")
     SCHEMA.write_text(json_schema(), encoding="utf-8")
-    sys.stdout.write(f"wrote {REFERENCE} and {SCHEMA}\n")
+    MANIFEST_SCHEMA.write_text(manifest_schema(), encoding="utf-8")
+    sys.stdout.write(f"wrote {REFERENCE}, {SCHEMA} and {MANIFEST_SCHEMA}\n")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ independent re-statement of the effort rule."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -77,6 +78,15 @@ def context(
     """The plan's context with every quota at `quota_share` x the synthetic seats' expected sales."""
     rows = quota_rows(inputs, plan, round(quota_share * ANNUAL * 100))
     return plan_context(plan, inputs, params, rows, reference_rate)
+
+
+def contexts(inputs: SimInputs, params: BehaviourParams, plans: Sequence[CompPlan], annual: float) -> list[PlanContext]:
+    """The plans' contexts with every quota at `annual` (currency units); the first plan is the baseline (its on-track
+    marginal pay sets the money cost of effort for all)."""
+    rows = [quota_rows(inputs, p, round(annual * 100)) for p in plans]
+    first = plan_context(plans[0], inputs, params, rows[0])
+    rest = zip(plans[1:], rows[1:], strict=True)
+    return [first] + [plan_context(p, inputs, params, r, first.reference_rate) for p, r in rest]
 
 
 def with_revenue(plan: CompPlan, **update: object) -> CompPlan:

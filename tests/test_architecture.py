@@ -45,3 +45,69 @@ def test_the_graph_sees_a_cycle_when_there_is_one() -> None:
     graph = import_graph()
     graph.add_edge("spmopt.config", "spmopt.pipeline")  # config is the bottom layer: this closes a loop
     assert any(len(c) > 1 for c in nx.strongly_connected_components(graph))
+
+
+LAYERS = (
+    ("errors", "facts", "hashing", "folder", "candidate", "cache", "cluster"),
+    ("config",),
+    ("scenario",),
+    ("data",),
+    ("optim",),
+    ("territory",),
+    ("quota",),
+    ("comp",),
+    ("coaching",),
+    ("sim",),
+    ("decision", "manifest", "preparation"),
+    ("pipeline",),
+    ("report",),
+    ("batch",),
+    ("synthetic", "schema_doc"),
+    ("cli",),
+    ("__main__",),
+)
+"""The data flow, bottom up: a module may import its own layer and lower ones only. Coaching sits below the
+simulation because the simulator plays the coaching plan's uplift."""
+
+
+def rank(module: str) -> int:
+    top = module.split(".")[1] if module.count(".") else module
+    return next(k for k, layer in enumerate(LAYERS) if top in layer)
+
+
+def upward(graph: nx.DiGraph) -> list[str]:
+    out = []
+    for a, b in graph.edges:
+        same = a.split(".")[:2] == b.split(".")[:2]
+        if not same and a != "spmopt" and rank(a) < rank(b):
+            out.append(f"{a} -> {b}")
+    return sorted(out)
+
+
+def test_every_package_has_a_layer() -> None:
+    tops = {m.split(".")[1] for m in import_graph().nodes if m.count(".")}
+    assert not [t for t in tops if not any(t in layer for layer in LAYERS)]
+
+
+def test_the_import_graph_runs_one_way_from_the_cli_down_to_config() -> None:
+    assert upward(import_graph()) == []
+
+
+def test_the_layer_check_sees_an_upward_import() -> None:
+    graph = import_graph()
+    graph.add_edge("spmopt.quota.plan", "spmopt.sim.run")  # quota setting must not depend on the simulator
+    assert upward(graph) == ["spmopt.quota.plan -> spmopt.sim.run"]
+
+
+LONG = 600
+"""Lines above which a module must say in its docstring why it is one module ("One module, though long: ...")."""
+
+
+def test_long_modules_say_why_they_are_one_module() -> None:
+    unexplained = []
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        docstring = ast.get_docstring(ast.parse(text)) or ""
+        if text.count("\n") > LONG and "though long" not in docstring:
+            unexplained.append(f"{module_name(path)} ({text.count(chr(10))} lines)")
+    assert unexplained == []

@@ -244,7 +244,7 @@ def test_cached_rerun_after_an_edit_equals_a_fresh_run(warm_cache: Path, tmp_pat
     cfg = load_scenario(path, FAST)
     cached = run_scenario(cfg, cache=StageCache(tmp_path / "run" / "cache"))
     fresh = run_scenario(cfg)
-    assert not [s.name for s in cached.stages if s.details.get("cached")]  # each edit reaches every stage
+    assert not [s.stage for s in cached.stages if s.cached]  # each edit reaches every stage
     pd.testing.assert_frame_equal(cached.territory.alignment, fresh.territory.alignment)
     pd.testing.assert_frame_equal(cached.quota.table, fresh.quota.table)
-    pd.testing.assert_frame_equal(cached.simulation.decision, fresh.simulation.decision)
+    pd.testing.assert_frame_equal(cached.decision, fresh.decision)

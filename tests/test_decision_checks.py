@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spmopt.sim.montecarlo import SimulationResult, decision_table, mark_best
+from spmopt.candidate import DESIGNED, candidates_of
+from spmopt.decision import decision_table, mark_best
+from spmopt.sim.montecarlo import SimulationResult
 
 REPS = ("R01", "R02", "R03", "R12-NEW")
 
@@ -85,9 +87,11 @@ def test_min_criteria_skip_flagged_candidates_too() -> None:
     assert marked.loc[marked["best"], "candidate"].tolist() == ["q"]
 
 
-def fake_result(reps: tuple[str, ...], roi_mean: float, bound: float) -> SimulationResult:
-    """A result with two plans (with and without coaching) and the summary rows the decision table reads."""
-    plans = ("p", "p+coaching")
+def fake_result(reps: tuple[str, ...], roi_mean: float, bound: float, alignment: str = DESIGNED) -> SimulationResult:
+    """A result with two candidates (plan p with and without coaching) and the summary rows the decision table
+    reads."""
+    candidates = candidates_of(["p"], alignment, coaching=True)
+    plans = tuple(c.variant for c in candidates)
     summary = pd.DataFrame(
         [
             {"plan": p, "metric": m, "mean": 10.0 + k, "sd": 1.0, "ci_low": 9.0 + k, "ci_high": 11.0 + k, "n": 30}
@@ -112,15 +116,14 @@ def fake_result(reps: tuple[str, ...], roi_mean: float, bound: float) -> Simulat
         histogram=empty,
         seat_months=empty,
         coaching_roi=roi,
+        candidates=candidates,
     )
 
 
 def test_decision_table_carries_the_checks_inputs_and_flags() -> None:
-    designed = decision_table(
-        fake_result(REPS, roi_mean=250.0, bound=10.0), ["p+coaching"], 100, "max_margin_after_pay"
-    )
+    designed = decision_table(fake_result(REPS, roi_mean=250.0, bound=10.0), 100, "max_margin_after_pay")
     current = decision_table(
-        fake_result(REPS[:3], roi_mean=3.0, bound=10.0), ["p+coaching"], 100, "max_margin_after_pay", "current"
+        fake_result(REPS[:3], roi_mean=3.0, bound=10.0, alignment="current"), 100, "max_margin_after_pay"
     )
     row = designed.set_index("candidate").loc["p+coaching"]
     assert row["territories"] == 4
@@ -139,7 +142,7 @@ def test_a_coached_candidates_interval_carries_the_spread_over_parameter_draws()
     spread = "2.5-97.5 percentiles over replications (parameter draws)"
     gain = {"plan": "p", "metric": "net_gain", "mean": 5.0, "ci_low": 2.0, "ci_high": 9.0, "interval": spread}
     roi = pd.concat([result.coaching_roi, pd.DataFrame([gain]).assign(parameters="draws")], ignore_index=True)
-    table = decision_table(replace(result, coaching_roi=roi), ["p+coaching"], 100, "max_margin_after_pay")
+    table = decision_table(replace(result, coaching_roi=roi), 100, "max_margin_after_pay")
     row = table.set_index("candidate").loc["p+coaching"]
     # Summary half-width 1 (simulation noise) and the gain's 3 below / 4 above, in quadrature.
     assert row["margin_after_pay"] == 11.0 - 1.0

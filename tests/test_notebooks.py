@@ -1,7 +1,8 @@
 """The notebooks in notebooks/ are stored clean and use only spmopt's public API.
 
-Executing them is nbmake's job: `pytest` collects notebooks/*.ipynb (pyproject: testpaths and --nbmake) and runs
-each one top to bottom in a fresh kernel, with the notebook's folder as the working directory.
+Executing them is nbmake's job: `pytest --full` collects notebooks/*.ipynb (pyproject: testpaths and --nbmake) and
+runs each one top to bottom in a fresh kernel, with the notebook's folder as the working directory (the fast default
+run, plain `pytest`, deselects them: tests/conftest.py marks them slow).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_bad_input import make_instance, scenario
+from inputs.test_bad_input import make_instance, scenario
 from typer.testing import CliRunner
 
 from spmopt.cli import app

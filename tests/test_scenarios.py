@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,8 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from spmopt.cli import app
+from spmopt.coaching.run import CoachingFacts
 from spmopt.data.loader import load_planning_data
+from spmopt.manifest import read_manifest
+from spmopt.quota.plan import QuotaFacts
 from spmopt.scenario import load_scenario
+from spmopt.sim.facts import SimulationFacts
+from spmopt.territory.design import TerritoryFacts
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -49,7 +53,7 @@ def test_georgia_adjacency_is_connected_and_queen_is_superset_of_rook() -> None:
 
 def test_demo_data_regenerate_exactly(tmp_path: Path) -> None:
     pytest.importorskip("libpysal")
-    from spmopt.data.synthetic import DEMO_SEED, write_georgia_demo
+    from spmopt.synthetic import DEMO_SEED, write_georgia_demo
 
     for path in write_georgia_demo(tmp_path, DEMO_SEED):
         shipped = ROOT / "scenarios" / "demo" / path.name
@@ -88,27 +92,29 @@ def test_demo_runs_end_to_end(demo_run: tuple[Path, list[str]]) -> None:
     assert (terr["workload_dev_pct"].abs() <= 15 + 1e-6).all()
     # Totals reconcile: territory totals add up to the units' totals.
     assert terr["potential"].sum() == pytest.approx(units["potential"].sum())
-    manifest = json.loads((out / "manifest.json").read_text())
-    stage = next(s for s in manifest["stages"] if s["stage"] == "territory")
-    assert stage["status"] in ("optimal", "feasible")
-    assert stage["gap"] is not None
-    assert stage["objective"] >= stage["bound"] - 1e-6
+    manifest = read_manifest(out)
+    stage = manifest.stage("territory")
+    assert isinstance(stage, TerritoryFacts)
+    assert stage.status in ("optimal", "feasible")
+    assert stage.gap is not None
+    assert stage.objective >= stage.bound - 1e-6
     # Rep-based and contiguous: the rooted method, which says what stopped it and whether the clock decided.
-    assert stage["method"] == "rooted"
-    assert stage["stopped_by"] in ("gap", "round_limit", "node_limit", "time_limit")
-    assert stage["reproducible"] == (stage["stopped_by"] != "time_limit" and not stage["clock_stopped"])
-    assert set(manifest["inputs"].values())
-    assert all(len(h) == 64 for h in manifest["inputs"].values())
-    assert manifest["outputs"]["alignment.csv"]
+    assert stage.method == "rooted"
+    assert stage.stopped_by in ("gap", "round_limit", "node_limit", "time_limit")
+    assert stage.reproducible == (stage.stopped_by != "time_limit" and not stage.clock_stopped)
+    assert set(manifest.inputs.values())
+    assert all(len(h) == 64 for h in manifest.inputs.values())
+    assert manifest.outputs["alignment.csv"]
     quotas = pd.read_csv(out / "quotas.csv")
-    quota = next(s for s in manifest["stages"] if s["stage"] == "quota")
-    assert quotas["annual_quota"].sum() == quota["quota_total"]
+    quota = manifest.stage("quota")
+    assert isinstance(quota, QuotaFacts)
+    assert quotas["annual_quota"].sum() == quota.quota_total
     assert (quotas["annual_quota"] % 1000 == 0).all()
     assert (quotas.filter(regex=r"^quota_m\d\d$").sum(axis=1) == quotas["annual_quota"]).all()
     assert set(quotas["territory_id"]) == set(terr["territory_id"])
     # Calibrated to 60% of reps at quota, confirmed by the seeded Monte-Carlo check.
-    assert quota["predicted_share_at_quota"] >= 0.6
-    assert abs(quota["monte_carlo_share_at_quota"] - 0.6) <= 2 * quota["monte_carlo_ci95_half_width"] + 0.005
+    assert quota.predicted_share_at_quota >= 0.6
+    assert abs(quota.monte_carlo_share_at_quota - 0.6) <= 2 * quota.monte_carlo_ci95_half_width + 0.005
     last = quotas["last_year_sales"].to_numpy()
     full_year = quotas["annual_quota"].to_numpy() / quotas["ramp_factor"].to_numpy()
     assert (full_year >= 0.95 * last - 1000).all()
@@ -129,10 +135,11 @@ def test_demo_runs_end_to_end(demo_run: tuple[Path, list[str]]) -> None:
         assert Decimal(row["credited_direct_total"]) + Decimal(row["uncredited_total"]) == total
     assert set(pd.read_csv(out / "comp" / "commission" / "payees.csv")["role"]) == {"rep"}
     # The simulation: both plans, 30 paired replications; the tidy tables add up to the summary.
-    sim = next(s for s in manifest["stages"] if s["stage"] == "simulation")
-    assert sim["replications"] == 30
-    assert sim["plans"] == ["target_incentive", "commission"]
-    assert len(sim["behaviour_sha256"]) == 64
+    sim = manifest.stage("simulation")
+    assert isinstance(sim, SimulationFacts)
+    assert sim.replications == 30
+    assert sim.plans == ["target_incentive", "commission"]
+    assert len(sim.behaviour_sha256) == 64
     reps = pd.read_csv(out / "simulation" / "replications.csv")
     months = pd.read_csv(out / "simulation" / "seat_months.csv")
     summary = pd.read_csv(out / "simulation" / "summary.csv")
@@ -153,9 +160,10 @@ def test_demo_runs_end_to_end(demo_run: tuple[Path, list[str]]) -> None:
     coaching = pd.read_csv(out / "coaching.csv")
     assert coaching.groupby("manager_id")["hours_per_month"].sum().le(6 + 1e-9).all()
     assert coaching["hours_per_month"].le(4).all()
-    fitted = next(s for s in manifest["stages"] if s["stage"] == "coaching")
-    assert fitted["method"] == "two-way fixed effects"
-    assert fitted["max_uplift_ci"][0] < 0.12 < fitted["max_uplift_ci"][1]
+    fitted = manifest.stage("coaching")
+    assert isinstance(fitted, CoachingFacts)
+    assert fitted.method == "two-way fixed effects"
+    assert fitted.max_uplift_ci[0] < 0.12 < fitted.max_uplift_ci[1]
     decision = pd.read_csv(out / "decision.csv")
     assert decision["best"].sum() == 1
     assert len(decision) == 8  # (designed, current) x (two plans) x (with, without coaching)
@@ -171,17 +179,16 @@ def test_demo_runs_end_to_end(demo_run: tuple[Path, list[str]]) -> None:
     before = {n: (out / n).read_bytes() for n in ("alignment.csv", "quotas.csv", "decision.csv", "coaching.csv")}
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0, again.output
-    rerun = json.loads((out / "manifest.json").read_text())
-    cached = {s["stage"]: s.get("cached", False) for s in rerun["stages"]}
-    hits = {stage for stage, hit in cached.items() if hit}
+    rerun = read_manifest(out)
+    hits = {(s.stage, s.alignment) for s in rerun.stages if s.cached}
     assert hits == {
-        "territory",
-        "quota",
-        "coaching",
-        "simulation",
-        "quota[current]",
-        "coaching[current]",
-        "simulation[current]",
+        ("territory", None),
+        ("quota", None),
+        ("coaching", None),
+        ("simulation", None),
+        ("quota", "current"),
+        ("coaching", "current"),
+        ("simulation", "current"),
     }
     for name, content in before.items():
         assert (out / name).read_bytes() == content, name

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from spmopt.cli import app
 from spmopt.errors import ConfigError
+from spmopt.manifest import read_manifest
 from spmopt.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,14 +198,17 @@ def report_anchors(sections: frozenset[str]) -> dict[str, bool]:
     }
 
 
-def expected_stages(sections: frozenset[str]) -> list[str]:
+def expected_stages(sections: frozenset[str]) -> list[tuple[str, str | None]]:
+    """(stage, candidate alignment) of every stage record, in order (None: the designed alignment)."""
     stages = ["data", "territory"]
     stages += [s for s in ("quota", "comp") if s in sections]
     stages += ["coaching"] if "coaching" in sections else []
     stages += ["simulation"] if "simulation" in sections else []
+    records: list[tuple[str, str | None]] = [(s, None) for s in stages]
     if "alignments" in sections:
-        stages += ["quota[current]", *(["coaching[current]"] if "coaching" in sections else []), "simulation[current]"]
-    return stages
+        current = ["quota", *(["coaching"] if "coaching" in sections else []), "simulation"]
+        records += [(s, "current") for s in current]
+    return records
 
 
 @pytest.fixture(autouse=True)
@@ -236,10 +240,10 @@ def test_every_allowed_combination_writes_a_complete_report(
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     missing = expected_files(sections) - written
     assert not missing, f"not written: {sorted(missing)}"
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert expected_files(sections) - {"manifest.json"} <= set(manifest["outputs"])
-    assert [s["stage"] for s in manifest["stages"]] == expected_stages(sections)
-    assert not [w for w in manifest["warnings"] if "not drawn" in w or "Not drawn" in w], manifest["warnings"]
+    manifest = read_manifest(out)
+    assert expected_files(sections) - {"manifest.json"} <= set(manifest.outputs)
+    assert [(s.stage, s.alignment) for s in manifest.stages] == expected_stages(sections)
+    assert not [w for w in manifest.warnings if "not drawn" in w or "Not drawn" in w], manifest.warnings
     html = (out / "report.html").read_text(encoding="utf-8")
     for anchor, present in report_anchors(sections).items():
         assert (f'<section id="{anchor}">' in html) == present, f"section '{anchor}' should be present: {present}"

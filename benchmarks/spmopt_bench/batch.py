@@ -20,7 +20,6 @@ but a design stopped by the time limit depends on how far the search got, which 
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import tempfile
@@ -33,6 +32,9 @@ from pathlib import Path
 import yaml
 
 from spmopt.batch.runner import BatchOptions, Outcome, plan_batch, run_batch, run_task
+from spmopt.errors import SpmoptError
+from spmopt.manifest import Manifest, StageRecord, read_manifest
+from spmopt.territory.design import TerritoryFacts
 from spmopt_bench.paths import SCENARIOS
 
 DEMO = SCENARIOS / "demo.yaml"
@@ -125,15 +127,31 @@ def write_variants(folder: Path, variants: Sequence[Variant]) -> list[Path]:
     return files
 
 
-def _manifest(folder: Path) -> dict:
+def _manifest(folder: Path) -> Manifest | None:
+    """The folder's manifest, None when the run wrote none (or one this spmopt cannot read)."""
     try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        return read_manifest(folder)
+    except (SpmoptError, OSError):
+        return None
 
 
-def _territory(manifest: dict) -> dict:
-    return next((s for s in manifest.get("stages", []) if s.get("stage") == "territory"), {})
+def _stages(folder: Path) -> list[StageRecord]:
+    manifest = _manifest(folder)
+    return [] if manifest is None else list(manifest.stages)
+
+
+def _label(record: StageRecord) -> str:
+    """A stage's name, with the candidate alignment it ran on when not the designed one: 'quota[current]'."""
+    return record.stage if record.alignment is None else f"{record.stage}[{record.alignment}]"
+
+
+def _territory(manifest: Manifest) -> TerritoryFacts | None:
+    facts = manifest.stage("territory")
+    return facts if isinstance(facts, TerritoryFacts) else None
+
+
+def _status_gap(facts: TerritoryFacts | None) -> list[object]:
+    return [None, None] if facts is None else [facts.status, facts.gap]
 
 
 def run_serial(files: Sequence[Path], out_dir: Path, overrides: Sequence[str], progress: Progress) -> list[Outcome]:
@@ -171,22 +189,22 @@ def agreement(serial_dir: Path, batch_dir: Path, names: Sequence[str]) -> dict[s
     optimal_both = 0
     for name in names:
         a, b = _manifest(serial_dir / name), _manifest(batch_dir / name)
-        if not a or not b:
+        if a is None or b is None:
             unexpected.append({"scenario": name, "reason": "missing output folder in one run"})
             continue
-        differ = [f for f in COMPARED if a["outputs"].get(f) != b["outputs"].get(f)]
-        for f in (f for f in COMPARED if f in a["outputs"] or f in b["outputs"]):
+        differ = [f for f in COMPARED if a.outputs.get(f) != b.outputs.get(f)]
+        for f in (f for f in COMPARED if f in a.outputs or f in b.outputs):
             present[f] += 1
             identical[f] += f not in differ
         ta, tb = _territory(a), _territory(b)
-        optimal = ta.get("status") == "optimal" and tb.get("status") == "optimal"
+        optimal = ta is not None and tb is not None and ta.status == "optimal" and tb.status == "optimal"
         optimal_both += optimal
         if differ:
             entry = {
                 "scenario": name,
                 "files": differ,
-                "territory_serial": [ta.get("status"), ta.get("gap")],
-                "territory_batch": [tb.get("status"), tb.get("gap")],
+                "territory_serial": _status_gap(ta),
+                "territory_batch": _status_gap(tb),
             }
             (unexpected if optimal or "alignment.csv" not in differ else explained).append(entry)
     return {
@@ -203,9 +221,9 @@ def cache_hits(batch_dir: Path, names: Sequence[str]) -> dict[str, int]:
     """Stages the batch took from the shared cache instead of computing, by stage."""
     hits = Counter()
     for name in names:
-        for stage in _manifest(batch_dir / name).get("stages", []):
-            if stage.get("cached"):
-                hits[stage["stage"]] += 1
+        for record in _stages(batch_dir / name):
+            if record.cached:
+                hits[_label(record)] += 1
     return dict(hits)
 
 
@@ -215,10 +233,10 @@ def stage_seconds(run_dir: Path, outcomes: Sequence[Outcome]) -> dict[str, float
     per_stage: dict[str, list[float]] = {}
     rest = []
     for outcome in (o for o in outcomes if o.status == "done" and o.seconds is not None):
-        stages = _manifest(run_dir / outcome.name).get("stages", [])
-        for stage in stages:
-            per_stage.setdefault(stage["stage"], []).append(float(stage["seconds"]))
-        rest.append(outcome.seconds - sum(float(stage["seconds"]) for stage in stages))
+        stages = _stages(run_dir / outcome.name)
+        for record in stages:
+            per_stage.setdefault(_label(record), []).append(record.seconds)
+        rest.append(outcome.seconds - sum(record.seconds for record in stages))
     means = {name: round(sum(v) / len(v), 2) for name, v in per_stage.items()}
     return {**means, "outputs_and_overhead": round(sum(rest) / max(len(rest), 1), 2)}
 
@@ -243,7 +261,7 @@ def per_scenario(
     """Each variant's settings, both runs' seconds and status, and the stages the batch reused."""
     rows = []
     for v, s, b in zip(variants, serial, batch, strict=True):
-        manifest = _manifest(batch_dir / v.name)
+        stages = _stages(batch_dir / v.name)
         rows.append(
             {
                 **asdict(v),
@@ -252,7 +270,7 @@ def per_scenario(
                 "batch_status": b.status,
                 "batch_seconds": None if b.seconds is None else round(b.seconds, 2),
                 "batch_worker": b.worker,
-                "batch_cached_stages": [st["stage"] for st in manifest.get("stages", []) if st.get("cached")],
+                "batch_cached_stages": [_label(r) for r in stages if r.cached],
                 "error": s.error or b.error,
             }
         )

@@ -7,7 +7,6 @@ run a minute ago, and every figure on the page can be checked against the CSV it
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from spmopt.batch.runner import Outcome, counts, write_text_atomic
+from spmopt.manifest import read_manifest
+from spmopt.territory.design import TerritoryFacts
 
 CSV_NAME = "comparison.csv"
 HTML_NAME = "comparison.html"
@@ -62,14 +63,14 @@ class Comparison:
 
 def _manifest_figures(folder: Path) -> dict[str, object]:
     """Territory status and gap, moved share, and the stage seconds of the run that wrote the folder."""
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    stages = manifest.get("stages", [])
-    territory = next((s for s in stages if s.get("stage") == "territory"), {})
+    manifest = read_manifest(folder)
+    territory = manifest.stage("territory")
+    assert isinstance(territory, TerritoryFacts), f"{folder}: a run folder always records its territory stage"
     return {
-        "territory_status": territory.get("status"),
-        "territory_gap": territory.get("gap"),
-        "moved_share_pct": territory.get("moved_share_pct"),
-        "seconds": round(sum(float(s.get("seconds", 0.0)) for s in stages), 3),
+        "territory_status": territory.status,
+        "territory_gap": territory.gap,
+        "moved_share_pct": territory.moved_share_pct,
+        "seconds": round(sum(r.seconds for r in manifest.stages), 3),
     }
 
 

@@ -33,7 +33,8 @@ from spmopt.config import ScenarioConfig
 from spmopt.data.loader import input_files
 from spmopt.errors import ConfigError, SpmoptError
 from spmopt.folder import check_output_folder
-from spmopt.hashing import code_fingerprint, sha256_file
+from spmopt.hashing import code_fingerprint, config_sha256, sha256_file
+from spmopt.manifest import read_manifest
 from spmopt.scenario import load_scenario
 
 Status = Literal["pending", "done", "skipped", "failed"]
@@ -173,11 +174,6 @@ def load_for_batch(file: Path, overrides: Sequence[str]) -> ScenarioConfig:
     return load_scenario(file, [*overrides, *batch_overrides(cfg)])
 
 
-def config_sha256(cfg: ScenarioConfig) -> str:
-    """The manifest's `config_sha256`: sha256 of the resolved configuration as sorted JSON."""
-    return hashlib.sha256(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-
-
 def input_hashes(cfg: ScenarioConfig) -> dict[str, str]:
     """sha256 of every input file the scenario reads, without loading any of them.
 
@@ -194,14 +190,14 @@ def run_key(cfg: ScenarioConfig) -> RunKey:
 def is_current(target: Path, key: RunKey) -> bool:
     """True when `target` holds a finished run with exactly this configuration, inputs and code."""
     try:
-        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+        manifest = read_manifest(target)
+    except SpmoptError:
+        return False  # no folder, an unfinished one, or one another spmopt wrote: run it again
     return (
-        isinstance(manifest, dict)
-        and manifest.get("config_sha256") == key.config_sha256
-        and manifest.get("inputs") == key.inputs
-        and manifest.get("code_fingerprint") == key.code_fingerprint
+        manifest.command == "run"
+        and manifest.config_sha256 == key.config_sha256
+        and manifest.inputs == key.inputs
+        and manifest.code_fingerprint == key.code_fingerprint
     )
 
 

@@ -28,7 +28,7 @@ import pyomo.environ as pyo
 from spmopt.coaching.uplift import UpliftModel
 from spmopt.config import SolverSettings
 from spmopt.errors import InfeasibleModelError, SolverError
-from spmopt.optim.solve import SolveReport, SolveStatus, solve
+from spmopt.optim.solve import SolveReport, SolveStatus, Termination, solve
 
 MAX_BREAKPOINTS = 97
 """Above this many slots in a rep's band, breakpoints are spread evenly instead (value exact at them only)."""
@@ -150,7 +150,7 @@ def allocate(
         table["why"] = (
             f"the uplift model ({model.method}) estimates no gain from coaching (u_max {model.max_uplift:.3f})"
         )
-        return table, SolveReport(SolveStatus.OPTIMAL, "not needed", None, None, 0.0, 0.0, 0.0)
+        return table, SolveReport(SolveStatus.OPTIMAL, Termination.NOT_NEEDED, None, None, 0.0, 0.0, 0.0)
     settings = settings or SolverSettings(time_limit=60, mip_gap=0.0)
     m = build_coaching_model(inp, model)
     report = solve(m, settings)

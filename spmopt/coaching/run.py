@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from spmopt.coaching.allocate import CoachingInputs, allocate
 from spmopt.coaching.evidence import BOUND_SOURCE, WORK_HOURS, default_opportunity_cost, return_bound
+from spmopt.coaching.paths import CoachingPaths
 from spmopt.coaching.shrink import months_below, shrink, with_coverage, with_prior_draws
 from spmopt.coaching.uplift import Triple, UpliftModel, fit, read_history
 from spmopt.comp.crediting import read_hierarchy
 from spmopt.config import ScenarioConfig
 from spmopt.errors import ConfigError, DataError
+from spmopt.facts import Facts
 from spmopt.optim.solve import SolveReport
-from spmopt.sim.replication import CoachingPaths
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,45 +60,85 @@ class CoachingPlan:
     """Highest plausible return on `cost` (`evidence.return_bound`)."""
     warnings: tuple[str, ...] = ()
 
-    def facts(self) -> dict[str, object]:
+    def facts(self) -> CoachingFacts:
         m, table = self.model, self.table
         hours_year = float(table["hours_per_year"].sum())
         beyond = float((table["beyond_history_hours"] * table["months_coached"]).sum())
-        return {
-            "method": m.method,
-            "uncertainty": m.uncertainty,
-            "max_uplift": round(m.max_uplift, 4),
-            "max_uplift_ci": [round(m.max_uplift_low, 4), round(m.max_uplift_high, 4)],
-            "decay": round(m.decay, 4),
-            "decay_ci": _pair(m.decay_low, m.decay_high),
-            "half_stock": round(m.half_stock, 4),
-            "half_stock_ci": _pair(m.half_stock_low, m.half_stock_high),
-            "fitted": None if m.fitted is None else [round(v, 4) for v in m.fitted],
-            "fitted_low": None if m.fitted_low is None else [round(v, 4) for v in m.fitted_low],
-            "fitted_high": None if m.fitted_high is None else [round(v, 4) for v in m.fitted_high],
-            "evidence_weights": None if m.weights is None else [round(v, 3) for v in m.weights],
-            "parameter_draws": len(m.draws),
-            "observations": m.observations,
-            "covered_hours_per_month": None if m.covered_hours is None else round(m.covered_hours, 3),
-            "hours_beyond_history_pct": round(100 * beyond / hours_year, 2) if hours_year else 0.0,
-            "hours_per_month": float(table["hours_per_month"].sum()),
-            "hours_per_year": hours_year,
-            "reps_coached": int((table["hours_per_month"] > 0).sum()),
-            "expected_uplift": float(table["expected_uplift"].sum()),
-            "hour_wage": self.hour_cost.wage / 100,
-            "hour_opportunity_cost": round(self.hour_cost.opportunity / 100, 2),
-            "hour_opportunity_cost_source": self.hour_cost.source,
-            "cost": self.cost / 100,
-            "return_bound": round(self.return_bound, 3),
-            "return_bound_source": BOUND_SOURCE,
-            "status": str(self.report.status),
-            "gap": self.report.gap,
-            "warnings": list(self.warnings),
-        }
+        return CoachingFacts(
+            method=m.method,
+            uncertainty=m.uncertainty,
+            max_uplift=round(m.max_uplift, 4),
+            max_uplift_ci=(round(m.max_uplift_low, 4), round(m.max_uplift_high, 4)),
+            decay=round(m.decay, 4),
+            decay_ci=_pair(m.decay_low, m.decay_high),
+            half_stock=round(m.half_stock, 4),
+            half_stock_ci=_pair(m.half_stock_low, m.half_stock_high),
+            fitted=None if m.fitted is None else [round(v, 4) for v in m.fitted],
+            fitted_low=None if m.fitted_low is None else [round(v, 4) for v in m.fitted_low],
+            fitted_high=None if m.fitted_high is None else [round(v, 4) for v in m.fitted_high],
+            evidence_weights=None if m.weights is None else [round(v, 3) for v in m.weights],
+            parameter_draws=len(m.draws),
+            observations=m.observations,
+            covered_hours_per_month=None if m.covered_hours is None else round(m.covered_hours, 3),
+            hours_beyond_history_pct=round(100 * beyond / hours_year, 2) if hours_year else 0.0,
+            hours_per_month=float(table["hours_per_month"].sum()),
+            hours_per_year=hours_year,
+            reps_coached=int((table["hours_per_month"] > 0).sum()),
+            expected_uplift=float(table["expected_uplift"].sum()),
+            hour_wage=self.hour_cost.wage / 100,
+            hour_opportunity_cost=round(self.hour_cost.opportunity / 100, 2),
+            hour_opportunity_cost_source=self.hour_cost.source,
+            cost=self.cost / 100,
+            return_bound=round(self.return_bound, 3),
+            return_bound_source=BOUND_SOURCE,
+            status=str(self.report.status),
+            gap=self.report.gap,
+        )
 
 
-def _pair(low: float | None, high: float | None) -> list[float] | None:
-    return None if low is None or high is None else [round(low, 4), round(high, 4)]
+class CoachingFacts(Facts):
+    """What the coaching stage did: the uplift model with its intervals, the hours allocated, their cost."""
+
+    stage: Literal["coaching"] = "coaching"
+    method: str
+    """fitted (from coaching history, shrunk towards the prior) or prior."""
+    uncertainty: str
+    max_uplift: float
+    """Largest monthly sales uplift coaching can give (0.05 = +5%)."""
+    max_uplift_ci: tuple[float, float]
+    decay: float
+    """Share of the coaching stock kept from one month to the next."""
+    decay_ci: tuple[float, float] | None = None
+    half_stock: float
+    """Coaching stock (hours) giving half the largest uplift."""
+    half_stock_ci: tuple[float, float] | None = None
+    fitted: list[float] | None = None
+    fitted_low: list[float] | None = None
+    fitted_high: list[float] | None = None
+    evidence_weights: list[float] | None = None
+    parameter_draws: int
+    observations: int
+    covered_hours_per_month: float | None = None
+    """Largest monthly hours the history covers."""
+    hours_beyond_history_pct: float
+    hours_per_month: float
+    hours_per_year: float
+    reps_coached: int
+    expected_uplift: float
+    hour_wage: float
+    hour_opportunity_cost: float
+    hour_opportunity_cost_source: str
+    cost: float
+    """Hours given in the plan year x (wage + opportunity cost), currency units."""
+    return_bound: float
+    return_bound_source: str
+    status: str
+    """Status of the allocation MILP."""
+    gap: float | None = None
+
+
+def _pair(low: float | None, high: float | None) -> tuple[float, float] | None:
+    return None if low is None or high is None else (round(low, 4), round(high, 4))
 
 
 def uplift_model(cfg: ScenarioConfig, reps: set[str]) -> UpliftModel:
@@ -116,9 +158,10 @@ def _model_and_history(cfg: ScenarioConfig, reps: set[str]) -> tuple[UpliftModel
     return with_coverage(fitted, history), history
 
 
-def plan_coaching(cfg: ScenarioConfig, reps: tuple[str, ...], value: np.ndarray) -> CoachingPlan:
+def plan_coaching(cfg: ScenarioConfig, reps: tuple[str, ...], value: np.ndarray, margin: float) -> CoachingPlan:
     """Allocate every manager's hours over their reps; `value` is each rep's expected annual sales in cents
-    (a full year; the months before a new hire's start are taken off here)."""
+    (a full year; the months before a new hire's start are taken off here), `margin` the expected margin per
+    unit of sales (the simulation's product mix: `BehaviourParams.pipeline.margin_ratio`)."""
     c, comp = cfg.coaching, cfg.comp
     if c is None or comp is None or comp.crediting.hierarchy is None:
         raise ConfigError("coaching needs the coaching section and comp.crediting.hierarchy")
@@ -128,7 +171,6 @@ def plan_coaching(cfg: ScenarioConfig, reps: tuple[str, ...], value: np.ndarray)
     start = start_months(cfg, reps)
     months = 12.0 - np.maximum(start - 1, 0)
     full_year = np.asarray(value, dtype=float)
-    margin = margin_ratio(cfg)
     hour_cost = hour_costs(cfg, full_year, margin)
     inputs = CoachingInputs(
         reps=reps,
@@ -193,16 +235,6 @@ def monthly_hours(hours: np.ndarray, start: np.ndarray) -> np.ndarray:
     """(reps, 12) hours given each plan-year month: none before a rep's start month, then `hours` a month."""
     month = np.arange(1, 13)
     return np.where(month[None, :] >= np.maximum(start, 1)[:, None], hours[:, None], 0.0)
-
-
-def margin_ratio(cfg: ScenarioConfig) -> float:
-    """Expected margin per unit of sales: the behaviour file's product mix (1 without a simulation section)."""
-    if cfg.simulation is None:
-        return 1.0
-    from spmopt.sim.params import load_behaviour
-
-    products = load_behaviour(cfg.simulation.behaviour).pipeline.products.values()
-    return float(sum(p.share * p.margin for p in products))
 
 
 def hour_costs(cfg: ScenarioConfig, value: np.ndarray, margin: float) -> HourCost:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -33,9 +34,26 @@ from spmopt.comp.transactions import Transactions, load_transactions
 from spmopt.config import CompConfig
 from spmopt.data.tables import read_table, require_columns
 from spmopt.errors import DataError
+from spmopt.facts import Facts
 
 SHOWN = 5
 """Failures (or warnings) of one kind listed by name before the rest are counted."""
+
+
+class Reconciliation(Facts):
+    """The totals a plan's evaluation must reconcile to, as exact money text, and what failed to."""
+
+    transactions_total: str
+    credited_direct_total: str
+    uncredited_total: str
+    statement_lines_total: str
+    payments_total: str
+    earned_total: str
+    owed_back_total: str
+    draw_guarantees_total: str
+    reconciled: bool
+    """True only when every check holds."""
+    failures: list[str] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +65,7 @@ class CompResult:
     inputs: CompInputs
     evaluation: Evaluation
     kpis: PlanKpis
-    reconciliation: dict[str, object]
+    reconciliation: Reconciliation
     warnings: tuple[str, ...] = ()
     """Legal but likely wrong: falling payout curves, payees with credit but a zero quota."""
 
@@ -109,10 +127,9 @@ def evaluate_plan(
     reps = np.array([r == "rep" for r in inp.roles])
     kpis = plan_kpis(plan, ev, inp.credit, inp.quota, inp.target_incentive, np.where(reps, inp.revenue, 0))
     facts = reconcile(tx, ledger, ev, plan, inp, rules)
-    if facts["reconciled"] is not True:
-        failures = "; ".join(facts["failures"])
-        totals = {k: v for k, v in facts.items() if k not in ("reconciled", "failures")}
-        raise DataError(f"{plan.source}: reconciliation failed: {failures} (totals: {totals})")
+    if not facts.reconciled:
+        totals = facts.model_dump(exclude={"reconciled", "failures"})
+        raise DataError(f"{plan.source}: reconciliation failed: {'; '.join(facts.failures)} (totals: {totals})")
     warnings = (*plan_warnings(plan), *tx.warnings, *zero_quota_warnings(plan, inp, ev))
     return CompResult(plan, ledger, inp, ev, kpis, facts, warnings)
 
@@ -232,7 +249,7 @@ def evaluate_scenario_plans(
 
 def reconcile(
     tx: Transactions, ledger: CreditLedger, ev: Evaluation, plan: CompPlan, inp: CompInputs, rules: CreditingRules
-) -> dict[str, object]:
+) -> Reconciliation:
     """Every total two ways, and every paid figure traced back to credit lines:
 
     * transactions = direct credit + uncredited;
@@ -249,17 +266,7 @@ def reconcile(
     lines = sum(exact_sum(a) for a in (ev.lines, ev.spif_lines, ev.adjustment, ev.draw))
     paid, earned, owed = exact_sum(ev.payment), exact_sum(ev.earned), exact_sum(ev.unrecovered)
     direct = ledger.direct_total()
-    facts: dict[str, object] = {
-        "transactions_total": money(transactions),
-        "credited_direct_total": money(direct),
-        "uncredited_total": money(uncredited),
-        "statement_lines_total": money(lines),
-        "payments_total": money(paid),
-        "earned_total": money(earned),
-        "owed_back_total": money(owed),
-        "draw_guarantees_total": money(paid - earned - owed),
-    }
-    failures = []
+    failures: list[str] = []
     if transactions != direct + uncredited:
         failures.append(
             f"transactions {money(transactions)} != credited {money(direct)} + uncredited {money(uncredited)}"
@@ -271,9 +278,18 @@ def reconcile(
     failures += _rollup_failures(ledger, rules)
     failures += _spif_failures(plan, ledger, inp, ev)
     failures += _bonus_failures(plan, inp, ev)
-    if failures:
-        return {**facts, "reconciled": False, "failures": failures}
-    return {**facts, "reconciled": True}
+    return Reconciliation(
+        transactions_total=money(transactions),
+        credited_direct_total=money(direct),
+        uncredited_total=money(uncredited),
+        statement_lines_total=money(lines),
+        payments_total=money(paid),
+        earned_total=money(earned),
+        owed_back_total=money(owed),
+        draw_guarantees_total=money(paid - earned - owed),
+        reconciled=not failures,
+        failures=failures,
+    )
 
 
 def _listed(what: str, items: list[str]) -> list[str]:
@@ -445,3 +461,41 @@ def _no_quota_rule(m: Measure) -> str:
     if first.start == 0:
         return f"commission at the first tier's rate {first.rate}, which starts at 0"
     return f"no commission: the first tier starts at attainment {first.start}"
+
+
+class PlanFacts(Facts):
+    """One plan's evaluation in the manifest: KPIs, reconciliation, credit exceptions and warnings."""
+
+    kpis: PlanKpis
+    reconciliation: Reconciliation
+    uncredited_transactions: int
+    credit_lines: int
+    warnings: list[str] = []
+
+
+class CompFacts(Facts):
+    """What the comp stage did: every plan's facts, by plan name."""
+
+    stage: Literal["comp"] = "comp"
+    plans: dict[str, PlanFacts]
+
+
+def comp_facts(results: list[CompResult]) -> CompFacts:
+    """Manifest facts of a comp evaluation: per plan, its KPIs, reconciliation, credit exceptions and warnings."""
+    return CompFacts(
+        plans={
+            r.plan.name: PlanFacts(
+                kpis=r.kpis,
+                reconciliation=r.reconciliation,
+                uncredited_transactions=len(r.ledger.uncredited),
+                credit_lines=len(r.ledger.lines),
+                warnings=list(r.warnings),
+            )
+            for r in results
+        }
+    )
+
+
+def comp_warnings(results: list[CompResult]) -> list[str]:
+    """Every plan's warnings, in plan order, once each (plans share the transactions' warnings)."""
+    return list(dict.fromkeys(w for r in results for w in r.warnings))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +12,13 @@ from spmopt.comp.crediting import CreditLedger
 from spmopt.comp.kpi import payout_curves
 from spmopt.comp.run import CompResult
 from spmopt.comp.statements import money, payee_summary, statements
-from spmopt.folder import atomic_write_folder, output_hashes
-from spmopt.hashing import package_versions, sha256_file
 
 
 def comp_summary(results: list[CompResult]) -> pd.DataFrame:
     """One row of KPIs per plan."""
-    return pd.DataFrame([{"plan": r.plan.name, **r.kpis.as_dict(), **r.reconciliation} for r in results])
+    totals = [r.reconciliation.model_dump(exclude={"failures"}) for r in results]
+    rows = [{"plan": r.plan.name, **r.kpis.as_dict(), **t} for r, t in zip(results, totals, strict=True)]
+    return pd.DataFrame(rows)
 
 
 def register_comp_files(results: list[CompResult], writers: dict[str, Callable[[Path], None]]) -> None:
@@ -27,44 +26,6 @@ def register_comp_files(results: list[CompResult], writers: dict[str, Callable[[
     for r in results:
         _plan_files(r, writers, prefix=f"comp/{r.plan.name}/")
     writers["comp_summary.csv"] = lambda p: comp_summary(results).to_csv(p, index=False)
-
-
-def comp_facts(results: list[CompResult]) -> dict[str, object]:
-    """Manifest facts of a comp evaluation: per plan, its KPIs, reconciliation, credit exceptions and warnings."""
-    return {
-        r.plan.name: {
-            "kpis": r.kpis.as_dict(),
-            "reconciliation": r.reconciliation,
-            "uncredited_transactions": len(r.ledger.uncredited),
-            "credit_lines": len(r.ledger.lines),
-            "warnings": list(r.warnings),
-        }
-        for r in results
-    }
-
-
-def comp_warnings(results: list[CompResult]) -> list[str]:
-    """Every plan's warnings, in plan order, once each (plans share the transactions' warnings)."""
-    return list(dict.fromkeys(w for r in results for w in r.warnings))
-
-
-def write_comp_outputs(results: list[CompResult], out_dir: Path, inputs: list[Path]) -> list[Path]:
-    """`spmopt comp evaluate`'s folder: the plans' files, comp_summary.csv and manifest.json."""
-    writers: dict[str, Callable[[Path], None]] = {}
-    register_comp_files(results, writers)
-
-    def manifest(folder: Path) -> dict[str, object]:
-        return {
-            "command": "comp evaluate",
-            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "versions": package_versions(),
-            "inputs": {str(p): sha256_file(p) for p in inputs},
-            "plans": comp_facts(results),
-            "warnings": comp_warnings(results),
-            "outputs": output_hashes(folder),
-        }
-
-    return atomic_write_folder(out_dir, writers, manifest)
 
 
 def _plan_files(result: CompResult, write: dict, prefix: str = "") -> None:

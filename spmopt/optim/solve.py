@@ -1,9 +1,32 @@
-"""Solve a Pyomo model with HiGHS and report what happened: the only module that touches the solver.
+"""Solve a model with HiGHS and report what happened: the only module that touches the solver.
 
-Uses Pyomo's persistent HiGHS interface (appsi), which accepts a MIP start. "Why the solver
-stopped" (termination) is kept apart from "is there a solution"; both map onto spmopt's own
-`SolveStatus`. A time limit with an incumbent is FEASIBLE with its gap, not an error; the caller
-decides what an infeasible or solution-less result means to the user.
+Two facts are kept apart, as Pyomo's `pyomo.contrib.solver` keeps them: why the solver stopped
+(`Termination`) and what kind of answer it left (`SolveStatus`). Solver outcomes reach spmopt only
+through the mapping tables below (HiGHS model statuses, Pyomo termination conditions), and each
+termination has a severity (ok / warning / error) that decides whether the run can be used at all:
+"the call returned" is not "the model was solved". A time limit with an incumbent is FEASIBLE with
+its gap, not an error; the caller decides what an infeasible or solution-less result means to the user.
+
+Pyomo models go through the `pyomo.contrib.solver` HiGHS interface with
+`raise_exception_on_nonoptimal_result=False, load_solutions=False`, and the solution is loaded only
+when HiGHS holds a feasible one. A warm-started solve (`solve(..., warm_start=True)`) is the one
+exception: it still uses the older `pyomo.contrib.appsi` HiGHS interface, because the
+`pyomo.contrib.solver` one (Pyomo 6.10) cannot take a MIP start through its public API:
+
+* it has no warm-start option (its Gurobi and SCIP interfaces have `warmstart_discrete_vars`, HiGHS none);
+* setting the start by hand works (`highspy.Highs.setSolution` after `set_instance`, before `solve`), but
+  only through two private attributes: the underlying highspy object (`_solver_model`) and the map from
+  Pyomo variables to HiGHS columns (`_pyomo_var_to_solver_var_map`);
+* HiGHS's own `read_solution_file` option, which `solver_options` could pass, lists values by column, and
+  the column order is again private to the interface (it passes HiGHS no names).
+
+appsi's `config.warmstart` is public and does exactly this. When `pyomo.contrib.solver` gains a HiGHS
+warm start, `_solve_warm` should move onto it.
+
+Models already in arrays (`SparseMILP`, `IncrementalMilp`) are passed to highspy directly.
+
+One module, though long, by design: it is the only one that touches HiGHS or Pyomo's solver interfaces
+(solver isolation), and each mapping table sits beside the calls whose outcomes it translates.
 """
 
 from __future__ import annotations
@@ -20,12 +43,16 @@ from typing import TypeVar
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.timing import HierarchicalTimer
-from pyomo.contrib.appsi.base import TerminationCondition
-from pyomo.contrib.appsi.solvers.highs import Highs
+from pyomo.contrib.appsi.base import TerminationCondition as AppsiTermination
+from pyomo.contrib.appsi.solvers.highs import Highs as AppsiHighs
+from pyomo.contrib.solver.common.results import SolutionStatus
+from pyomo.contrib.solver.common.results import TerminationCondition as PyomoTermination
+from pyomo.contrib.solver.solvers.highs import Highs
 from scipy import sparse
 
 from spmopt.config import SolverSettings
 from spmopt.errors import SolverError
+from spmopt.optim.deadline import Deadline
 
 T = TypeVar("T")
 STOP_GRACE = 2.0
@@ -45,13 +72,148 @@ class SolveStatus(StrEnum):
     """Stopped by a limit before any solution was found."""
 
 
-_INFEASIBLE = {TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded}
-_ERROR = {
-    TerminationCondition.error,
-    TerminationCondition.unbounded,
-    TerminationCondition.interrupted,
-    TerminationCondition.licensingProblems,
+class Termination(StrEnum):
+    """Why a solve or a search stopped; what it found is its `SolveStatus`."""
+
+    OPTIMAL = "optimal"
+    """The solver proved its answer optimal within the requested gap (HiGHS calls both cases optimal)."""
+    GAP_REACHED = "gap_reached"
+    """An spmopt search proved its best plan within the requested gap of its own bound."""
+    TIME_LIMIT = "time_limit"
+    """The clock: the time limit, or spmopt's safety net on a solver that overran it."""
+    NODE_LIMIT = "node_limit"
+    """The branch-and-bound node limit (a work limit: the same stop under any machine load)."""
+    ROUND_LIMIT = "round_limit"
+    """spmopt's limit on the re-solve rounds of a cut loop (a work limit)."""
+    ITERATION_LIMIT = "iteration_limit"
+    """An iteration limit of the solver (simplex, interior point) or of spmopt's local search passes."""
+    SOLUTION_LIMIT = "solution_limit"
+    """HiGHS's limit on improving solutions or leaves (HiGHS reports its node limit the same way)."""
+    OBJECTIVE_LIMIT = "objective_limit"
+    """An objective bound or target given to the solver was reached."""
+    LOCAL_OPTIMUM = "local_optimum"
+    """A heuristic search found no improving move left; nothing is proven beyond the reported gap."""
+    STOPPED_AT_SOLUTION = "stopped_at_solution"
+    """spmopt stopped HiGHS at a solution it rejects (a cut loop then adds rows and solves again)."""
+    NOT_NEEDED = "not_needed"
+    """No solve was needed: the answer follows from the inputs alone."""
+    INFEASIBLE = "infeasible"
+    """Proven that no solution satisfies every constraint."""
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
+    """Presolve found the model infeasible or unbounded without telling which (spmopt's never are unbounded)."""
+    UNBOUNDED = "unbounded"
+    """The objective can improve without limit: a modelling defect for every spmopt model."""
+    INTERRUPTED = "interrupted"
+    """Stopped from outside the search (a user interrupt)."""
+    MEMORY_LIMIT = "memory_limit"
+    """The solver ran out of memory."""
+    ERROR = "error"
+    """The solver failed (load, presolve, solve or postsolve error, licensing, numerical breakdown)."""
+    UNKNOWN = "unknown"
+    """The solver stopped without saying why."""
+
+
+class Severity(StrEnum):
+    """How a termination bears on using the run (linopy's ok / warning / error)."""
+
+    OK = "ok"
+    """It ended by design or at a limit: whatever it found may be used."""
+    WARNING = "warning"
+    """It worked, but has no usable answer to give (infeasible) or cannot say why it stopped."""
+    ERROR = "error"
+    """It failed: nothing it returned may be used."""
+
+
+SEVERITY: dict[Termination, Severity] = {
+    Termination.OPTIMAL: Severity.OK,
+    Termination.GAP_REACHED: Severity.OK,
+    Termination.TIME_LIMIT: Severity.OK,
+    Termination.NODE_LIMIT: Severity.OK,
+    Termination.ROUND_LIMIT: Severity.OK,
+    Termination.ITERATION_LIMIT: Severity.OK,
+    Termination.SOLUTION_LIMIT: Severity.OK,
+    Termination.OBJECTIVE_LIMIT: Severity.OK,
+    Termination.LOCAL_OPTIMUM: Severity.OK,
+    Termination.STOPPED_AT_SOLUTION: Severity.OK,
+    Termination.NOT_NEEDED: Severity.OK,
+    Termination.INFEASIBLE: Severity.WARNING,
+    Termination.INFEASIBLE_OR_UNBOUNDED: Severity.WARNING,
+    Termination.UNKNOWN: Severity.WARNING,
+    # linopy calls an unbounded model a warning; no spmopt objective can be unbounded, so it is a defect here.
+    Termination.UNBOUNDED: Severity.ERROR,
+    Termination.INTERRUPTED: Severity.ERROR,
+    Termination.MEMORY_LIMIT: Severity.ERROR,
+    Termination.ERROR: Severity.ERROR,
 }
+"""Severity of every termination."""
+
+HIGHS_TERMINATION: dict[str, Termination] = {
+    "kNotset": Termination.ERROR,
+    "kLoadError": Termination.ERROR,
+    "kModelError": Termination.ERROR,
+    "kPresolveError": Termination.ERROR,
+    "kSolveError": Termination.ERROR,
+    "kPostsolveError": Termination.ERROR,
+    "kModelEmpty": Termination.ERROR,  # spmopt never means to hand HiGHS an empty model
+    "kOptimal": Termination.OPTIMAL,
+    "kInfeasible": Termination.INFEASIBLE,
+    "kUnboundedOrInfeasible": Termination.INFEASIBLE_OR_UNBOUNDED,
+    "kUnbounded": Termination.UNBOUNDED,
+    "kObjectiveBound": Termination.OBJECTIVE_LIMIT,
+    "kObjectiveTarget": Termination.OBJECTIVE_LIMIT,
+    "kTimeLimit": Termination.TIME_LIMIT,
+    "kIterationLimit": Termination.ITERATION_LIMIT,
+    "kUnknown": Termination.UNKNOWN,
+    "kSolutionLimit": Termination.SOLUTION_LIMIT,
+    "kInterrupt": Termination.INTERRUPTED,
+    "kMemoryLimit": Termination.MEMORY_LIMIT,
+    "kHighsInterrupt": Termination.INTERRUPTED,
+}
+"""`highspy.HighsModelStatus` member name -> termination (names, so importing this module does not load highspy)."""
+
+PYOMO_TERMINATION: dict[PyomoTermination, Termination] = {
+    PyomoTermination.convergenceCriteriaSatisfied: Termination.OPTIMAL,
+    PyomoTermination.maxTimeLimit: Termination.TIME_LIMIT,
+    # Pyomo folds HiGHS's kSolutionLimit (node, leaf and improving-solution limits) into this one.
+    PyomoTermination.iterationLimit: Termination.ITERATION_LIMIT,
+    PyomoTermination.objectiveLimit: Termination.OBJECTIVE_LIMIT,
+    PyomoTermination.minStepLength: Termination.ERROR,
+    PyomoTermination.unbounded: Termination.UNBOUNDED,
+    PyomoTermination.provenInfeasible: Termination.INFEASIBLE,
+    PyomoTermination.locallyInfeasible: Termination.INFEASIBLE,
+    PyomoTermination.infeasibleOrUnbounded: Termination.INFEASIBLE_OR_UNBOUNDED,
+    PyomoTermination.error: Termination.ERROR,
+    PyomoTermination.interrupted: Termination.INTERRUPTED,
+    PyomoTermination.licensingProblems: Termination.ERROR,
+    PyomoTermination.emptyModel: Termination.ERROR,
+    PyomoTermination.unknown: Termination.UNKNOWN,
+}
+"""`pyomo.contrib.solver` termination condition -> termination."""
+
+APPSI_TERMINATION: dict[AppsiTermination, Termination] = {
+    AppsiTermination.optimal: Termination.OPTIMAL,
+    AppsiTermination.maxTimeLimit: Termination.TIME_LIMIT,
+    AppsiTermination.maxIterations: Termination.ITERATION_LIMIT,
+    AppsiTermination.objectiveLimit: Termination.OBJECTIVE_LIMIT,
+    AppsiTermination.minStepLength: Termination.ERROR,
+    AppsiTermination.unbounded: Termination.UNBOUNDED,
+    AppsiTermination.infeasible: Termination.INFEASIBLE,
+    AppsiTermination.infeasibleOrUnbounded: Termination.INFEASIBLE_OR_UNBOUNDED,
+    AppsiTermination.error: Termination.ERROR,
+    AppsiTermination.interrupted: Termination.INTERRUPTED,
+    AppsiTermination.licensingProblems: Termination.ERROR,
+    AppsiTermination.unknown: Termination.UNKNOWN,
+}
+"""`pyomo.contrib.appsi` termination condition -> termination (the warm-started path)."""
+
+
+def solve_status(termination: Termination, has_solution: bool) -> SolveStatus:
+    """What kind of answer a run left, from why it stopped and whether it holds a feasible point."""
+    if termination in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
+        return SolveStatus.INFEASIBLE
+    if not has_solution:
+        return SolveStatus.NO_SOLUTION
+    return SolveStatus.OPTIMAL if termination is Termination.OPTIMAL else SolveStatus.FEASIBLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +221,7 @@ class SolveReport:
     """Typed account of one solve (times in seconds)."""
 
     status: SolveStatus
-    termination: str
+    termination: Termination
     objective: float | None
     bound: float | None
     gap: float | None
@@ -76,10 +238,10 @@ class SolveReport:
     """Branch-and-bound nodes explored (array path)."""
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-ready mapping for manifests."""
+        """JSON-ready mapping for manifests (enums as their plain string values)."""
         return {
             "status": self.status.value,
-            "termination": self.termination,
+            "termination": self.termination.value,
             "objective": self.objective,
             "bound": self.bound,
             "gap": self.gap,
@@ -124,49 +286,86 @@ def use_threads(threads: int | None) -> None:
 def solve(model: pyo.ConcreteModel, settings: SolverSettings, warm_start: bool = False) -> SolveReport:
     """Solve `model` and load the solution into it when one exists; never raises for infeasibility.
 
-    With `warm_start`, the model's current variable values are handed to HiGHS as a MIP start.
+    With `warm_start`, the model's current variable values are handed to HiGHS as a MIP start (through
+    appsi, see the module docstring). Raises `SolverError` when the termination's severity is error.
     """
+    use_threads(settings.threads)
+    if warm_start:
+        return _solve_warm(model, settings)
     solver = Highs()
+    if not solver.available():
+        raise SolverError("HiGHS is not available: install the 'highspy' package")
+    timer = HierarchicalTimer()
+    timer.start("total")
+    results = interruptible(
+        lambda: solver.solve(
+            model,
+            time_limit=settings.time_limit,
+            rel_gap=settings.mip_gap,
+            threads=settings.threads,
+            solver_options={"random_seed": 0},
+            raise_exception_on_nonoptimal_result=False,
+            load_solutions=False,
+            timer=timer,
+        )
+    )
+    term = PYOMO_TERMINATION[results.termination_condition]
+    has_solution = results.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
+    if has_solution and SEVERITY[term] is not Severity.ERROR:
+        timer.start("load")
+        results.solution_loader.load_vars()
+        timer.stop("load")
+    timer.stop("total")
+    return _pyomo_report(term, has_solution, results.incumbent_objective, results.objective_bound, timer, solver)
+
+
+def _solve_warm(model: pyo.ConcreteModel, settings: SolverSettings) -> SolveReport:
+    """`solve` with the model's current values as a MIP start, through appsi's public `warmstart` option."""
+    solver = AppsiHighs()
     if not solver.available():
         raise SolverError("HiGHS is not available: install the 'highspy' package")
     solver.config.time_limit = settings.time_limit
     solver.config.mip_gap = settings.mip_gap
     solver.config.load_solution = False
-    solver.config.warmstart = warm_start
+    solver.config.warmstart = True
     options: dict[str, object] = {"random_seed": 0}
     if settings.threads is not None:
         options["threads"] = settings.threads
-    use_threads(settings.threads)
     solver.highs_options = options
     timer = HierarchicalTimer()
     timer.start("total")
     results = interruptible(lambda: solver.solve(model, timer=timer))
+    term = APPSI_TERMINATION[results.termination_condition]
     has_solution = results.best_feasible_objective is not None
-    if has_solution:
+    if has_solution and SEVERITY[term] is not Severity.ERROR:
         timer.start("load")
         results.solution_loader.load_vars()
         timer.stop("load")
     timer.stop("total")
-    term = results.termination_condition
-    if term in _ERROR:
-        raise SolverError(f"HiGHS stopped with '{term.name}'; the model could not be solved")
-    if term == TerminationCondition.optimal and has_solution:
-        status = SolveStatus.OPTIMAL
-    elif term in _INFEASIBLE:
-        status = SolveStatus.INFEASIBLE
-    elif has_solution:
-        status = SolveStatus.FEASIBLE
-    else:
-        status = SolveStatus.NO_SOLUTION
+    return _pyomo_report(
+        term, has_solution, results.best_feasible_objective, results.best_objective_bound, timer, solver
+    )
+
+
+def _pyomo_report(
+    term: Termination,
+    has_solution: bool,
+    objective: float | None,
+    bound: float | None,
+    timer: HierarchicalTimer,
+    solver: Highs | AppsiHighs,
+) -> SolveReport:
+    if SEVERITY[term] is Severity.ERROR:
+        raise SolverError(f"HiGHS stopped with '{term}'; the model could not be solved")
     total = timer.get_total_time("total")
     optimize = _timer_total(timer, "total.optimize")
-    objective = results.best_feasible_objective
-    bound = results.best_objective_bound
     if bound is not None and not math.isfinite(bound):
         bound = None
+    if not has_solution:
+        objective = None
     return SolveReport(
-        status=status,
-        termination=term.name,
+        status=solve_status(term, has_solution),
+        termination=term,
         objective=objective,
         bound=bound,
         gap=relative_gap(objective, bound),
@@ -255,7 +454,6 @@ class IncrementalMilp:
     def __init__(self, problem: SparseMILP, threads: int | None = None, relax: bool = False) -> None:
         import highspy
 
-        self._highspy = highspy
         self._h = highspy.Highs()
         self._h.setOptionValue("output_flag", False)
         self._h.setOptionValue("random_seed", 0)
@@ -265,7 +463,7 @@ class IncrementalMilp:
         self._listeners: tuple = (None, None)
         self._halt = False
         self._subscribed = False
-        self._deadline: float | None = None
+        self._deadline: Deadline | None = None
         self._clock_stop = False
         a = sparse.csc_array(problem.matrix)
         a.sort_indices()
@@ -318,10 +516,21 @@ class IncrementalMilp:
         self._halt = True
 
     def _on_interrupt(self, event) -> None:
-        late = self._deadline is not None and time.perf_counter() > self._deadline
+        late = self._deadline is not None and self._deadline.expired()
         self._clock_stop = self._clock_stop or (late and not self._halt)
         # Written every time: HiGHS keeps the flag from one run to the next.
         event.data_in.user_interrupt = self._halt or late
+
+    def _termination(self, term: Termination, node_limit: int | None) -> Termination:
+        """Why the last run stopped, with the stops spmopt itself asked for told apart from HiGHS's own `term`."""
+        if self._clock_stop:
+            return Termination.TIME_LIMIT
+        if term is Termination.SOLUTION_LIMIT and node_limit is not None:
+            # HiGHS reports its node, leaf and improving-solution limits alike; only the node limit is set here.
+            return Termination.NODE_LIMIT
+        if term is Termination.INTERRUPTED and self._halt:
+            return Termination.STOPPED_AT_SOLUTION
+        return term
 
     @property
     def n_row(self) -> int:
@@ -362,7 +571,6 @@ class IncrementalMilp:
         so a cut loop can learn from all of them, not only the last. `node_limit` stops branch and
         bound after that many nodes: a limit that, unlike the clock, gives the same answer under any load.
         """
-        highspy = self._highspy
         h = self._h
         h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
         h.setOptionValue("mip_rel_gap", float(mip_gap))
@@ -380,32 +588,20 @@ class IncrementalMilp:
             self._subscribed = True
         self._listeners = (on_solution, stop_after)
         self._halt = self._clock_stop = False
-        clock = time.perf_counter()
-        self._deadline = clock + max(time_limit, 0.01) + 1.0
+        # The safety net waits a second past HiGHS's own limit, so HiGHS stops itself whenever it can.
+        self._deadline = Deadline.after(max(time_limit, 0.01) + 1.0)
         try:
             interruptible(h.run, stop=self._stop)
         finally:
             self._listeners = (None, None)
-        solve_seconds = time.perf_counter() - clock
-        model_status = h.getModelStatus()
+        solve_seconds = self._deadline.elapsed()
         info = h.getInfo()
-        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        status_name = "Time limit reached" if self._clock_stop else h.modelStatusToString(model_status)
-        if model_status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-            status, has_solution = SolveStatus.INFEASIBLE, False
-        elif model_status == highspy.HighsModelStatus.kOptimal and has_solution:
-            status = SolveStatus.OPTIMAL
-        elif has_solution:
-            status = SolveStatus.FEASIBLE
-        elif model_status in (
-            highspy.HighsModelStatus.kTimeLimit,
-            highspy.HighsModelStatus.kInterrupt,
-            highspy.HighsModelStatus.kSolutionLimit,
-            highspy.HighsModelStatus.kIterationLimit,
-        ):
-            status = SolveStatus.NO_SOLUTION
-        else:
-            raise SolverError(f"HiGHS stopped with '{status_name}'; the model could not be solved")
+        reported = HIGHS_TERMINATION[h.getModelStatus().name]
+        status = solve_status(reported, info.primal_solution_status == 2)  # kSolutionStatusFeasible
+        term = self._termination(reported, node_limit)
+        has_solution = status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+        if SEVERITY[term] is not Severity.OK and not has_solution and status is not SolveStatus.INFEASIBLE:
+            raise SolverError(f"HiGHS stopped with '{term}'; the model could not be solved")
         x = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_solution else None
         objective = float(info.objective_function_value) if has_solution else None
         bound = float(info.mip_dual_bound) if self._mip else objective
@@ -414,7 +610,7 @@ class IncrementalMilp:
         version = ".".join(str(v) for v in (h.versionMajor(), h.versionMinor(), h.versionPatch()))
         report = SolveReport(
             status=status,
-            termination=status_name,
+            termination=term,
             objective=objective,
             bound=bound,
             gap=relative_gap(objective, bound),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ import pandas as pd
 from spmopt.config import QuotaConfig
 from spmopt.data.loader import PlanningData
 from spmopt.errors import ConfigError, SpmoptError
+from spmopt.facts import Facts, SolveFacts
 from spmopt.quota.attainment import (
     Dispersion,
     analytic_total,
@@ -42,13 +44,62 @@ ROUNDING_WARN_SHARE = 0.05
 """Warn when rounding to the granularity moves a quota by more than this share of its unrounded value."""
 
 
+class DispersionFacts(Facts):
+    """Sigma of log territory sales the quotas were calibrated with, and where it came from."""
+
+    sigma: float
+    source: str
+    territories: int
+    """Territories the estimate rests on (0 when given)."""
+
+
+class LagFacts(Facts):
+    """The simulated sales cycle a new rep's ramp allows for."""
+
+    mean_days: float
+    source: str
+
+
+class QuotaFacts(Facts):
+    """What the quota stage did: totals, calibration, dispersion and the rounding solves."""
+
+    stage: Literal["quota"] = "quota"
+    method: str
+    basis: str
+    """How fair share was computed (potential, history or their blend)."""
+    target: int
+    """Company target (currency units)."""
+    quota_total: int
+    over_assignment_pct: float
+    granularity: int
+    forecast_total: int
+    dispersion: DispersionFacts
+    pipeline_lag: LagFacts | None = None
+    target_share: float | None = None
+    """Share of reps the total was calibrated to put at quota (None: the target was used as given)."""
+    predicted_share_at_quota: float
+    monte_carlo_share_at_quota: float
+    monte_carlo_ci95_half_width: float
+    monte_carlo_draws: int
+    index_min: float
+    """Lowest quota / potential index over territories."""
+    index_max: float
+    equal_difficulty_level: float
+    max_rounding_error_pct: float
+    territories_at_bound: int
+    allocations_solved: int
+    solves: list[SolveFacts]
+    """The rounding MILP solves of the chosen total."""
+    solve_seconds_total: float
+
+
 @dataclass(frozen=True, slots=True)
 class QuotaPlan:
     """Quotas per territory and the facts a planner needs to defend them."""
 
     table: pd.DataFrame
     """One row per territory: quotas, per-period quotas and their reasons (written as quotas.csv)."""
-    facts: dict[str, object]
+    facts: QuotaFacts
     """Totals, calibration, dispersion, solves: the manifest's quota section."""
     warnings: tuple[str, ...] = field(default=())
 
@@ -60,7 +111,7 @@ class _Allocation:
     steps: dict[str, int]
     continuous: dict[str, float]
     level: float
-    solves: tuple[dict[str, object], ...] = ()
+    solves: tuple[SolveFacts, ...] = ()
 
 
 def set_quotas(
@@ -92,7 +143,7 @@ def set_quotas(
                 check_bounds(inp, total_steps, "the quota total")
                 continuous, level = equal_difficulty(inp, total_steps)
                 rounding = round_quotas(inp, continuous, total_steps, cfg.solver)
-                solves = tuple(r.as_dict() for r in rounding.reports)
+                solves = tuple(SolveFacts(**r.as_dict()) for r in rounding.reports)
                 allocations[total_steps] = _Allocation(rounding.steps, continuous, level, solves)
         return allocations[total_steps]
 
@@ -119,34 +170,32 @@ def set_quotas(
     )
     total = g * total_steps
     warnings += _sanity_warnings(cfg, inp, total, table)
-    facts: dict[str, object] = {
-        "method": cfg.method,
-        "basis": inp.basis_text,
-        "target": cfg.target,
-        "quota_total": total,
-        "over_assignment_pct": round(100 * (total / cfg.target - 1), 3),
-        "granularity": g,
-        "forecast_total": forecast_total,
-        "dispersion": {
-            "sigma": round(dispersion.sigma, 6),
-            "source": dispersion.source,
-            "territories": dispersion.territories,
-        },
-        **({"pipeline_lag": {"mean_days": round(lag.mean_days, 2), "source": lag.source}} if lag is not None else {}),
-        "target_share": cfg.attainment.target_share,
-        "predicted_share_at_quota": round(share_at(total_steps), 6),
-        "monte_carlo_share_at_quota": round(mc_share, 6),
-        "monte_carlo_ci95_half_width": round(mc_half, 6),
-        "monte_carlo_draws": cfg.attainment.draws,
-        "index_min": float(table["quota_potential_index"].min()),
-        "index_max": float(table["quota_potential_index"].max()),
-        "equal_difficulty_level": round(level, 8),
-        "max_rounding_error_pct": round(100 * max(abs(steps[t] - c) / c for t, c in continuous.items() if c > 0), 5),
-        "territories_at_bound": int(table["set_by"].str.startswith(("upper bound", "lower bound")).sum()),
-        "allocations_solved": len(allocations),
-        "solves": list(chosen.solves),
-        "solve_seconds_total": round(sum(float(r["solve_seconds"]) for a in allocations.values() for r in a.solves), 4),
-    }
+    facts = QuotaFacts(
+        method=cfg.method,
+        basis=inp.basis_text,
+        target=cfg.target,
+        quota_total=total,
+        over_assignment_pct=round(100 * (total / cfg.target - 1), 3),
+        granularity=g,
+        forecast_total=forecast_total,
+        dispersion=DispersionFacts(
+            sigma=round(dispersion.sigma, 6), source=dispersion.source, territories=dispersion.territories
+        ),
+        pipeline_lag=None if lag is None else LagFacts(mean_days=round(lag.mean_days, 2), source=lag.source),
+        target_share=cfg.attainment.target_share,
+        predicted_share_at_quota=round(share_at(total_steps), 6),
+        monte_carlo_share_at_quota=round(mc_share, 6),
+        monte_carlo_ci95_half_width=round(mc_half, 6),
+        monte_carlo_draws=cfg.attainment.draws,
+        index_min=float(table["quota_potential_index"].min()),
+        index_max=float(table["quota_potential_index"].max()),
+        equal_difficulty_level=round(level, 8),
+        max_rounding_error_pct=round(100 * max(abs(steps[t] - c) / c for t, c in continuous.items() if c > 0), 5),
+        territories_at_bound=int(table["set_by"].str.startswith(("upper bound", "lower bound")).sum()),
+        allocations_solved=len(allocations),
+        solves=list(chosen.solves),
+        solve_seconds_total=round(sum(r.solve_seconds for a in allocations.values() for r in a.solves), 4),
+    )
     return QuotaPlan(table=table, facts=facts, warnings=tuple(warnings))
 
 

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from spmopt.candidate import DESIGNED, Candidate, alignment_folder
 from spmopt.errors import SpmoptError
+from spmopt.facts import SolveFacts
 from spmopt.report import charts
 from spmopt.report.leaderboard import recommended_leaderboard
 from spmopt.report.map import map_warnings
 from spmopt.report.numbers import Column, Table, table
 from spmopt.report.page import png_data_uri, render
 from spmopt.report.run_files import RunFiles, read_run
-from spmopt.report.summary import METRIC_UNIT, Recommendation, recommendation, sim_plan
+from spmopt.report.summary import METRIC_UNIT, Recommendation, recommendation
+from spmopt.territory.design import TerritoryFacts
 
 _METRIC_TITLE = {
     "margin_after_pay": "margin after incentive pay",
@@ -67,16 +69,16 @@ def _build(run: RunFiles, rec: Recommendation | None) -> tuple[str, list[str]]:
     problems = map_warnings(folder / "map.png") + _chart_problems(sections)
     html = render(
         "report.html.j2",
-        title=f"{run.manifest.get('scenario', folder.name)}: planning recommendation",
-        version=run.manifest.get("versions", {}).get("spmopt", ""),
-        created=run.manifest.get("created_utc", datetime.now(UTC).isoformat(timespec="seconds")),
+        title=f"{run.manifest.scenario or folder.name}: planning recommendation",
+        version=run.manifest.versions.get("spmopt", ""),
+        created=run.manifest.created_utc,
         description=run.config.get("description") or "",
         rec=rec,
         territory=_territory_facts(run),
         sections=sections,
         appendix=_appendix(run),
         # A report rebuilt from a finished folder finds these already in the manifest: show each once.
-        warnings=list(dict.fromkeys([*run.manifest.get("warnings", []), *problems])),
+        warnings=list(dict.fromkeys([*run.manifest.warnings, *problems])),
         currency=_currency(run),
     )
     return html, problems
@@ -109,17 +111,18 @@ def _tolerances(run: RunFiles) -> dict[str, float]:
 
 def _territory_facts(run: RunFiles) -> dict[str, object]:
     stage = run.stage("territory")
+    assert isinstance(stage, TerritoryFacts), "a run folder always records its territory stage"
     terr = run.territories
     deviation = {m: float(terr[f"{m}_dev_pct"].abs().max()) for m in _tolerances(run) if f"{m}_dev_pct" in terr}
     return {
         "territories": len(terr),
         "units": int(terr["units"].sum()),
-        "status": stage.get("status", "n/a"),
-        "gap": stage.get("gap"),
+        "status": stage.status,
+        "gap": stage.gap,
         "deviation": deviation,
         "tolerance": {m: 100 * t for m, t in _tolerances(run).items()},
         "contiguous": bool(terr["contiguous"].all()) if "contiguous" in terr else None,
-        "moved_share_pct": stage.get("moved_share_pct"),
+        "moved_share_pct": stage.moved_share_pct,
     }
 
 
@@ -193,11 +196,11 @@ def _territory_section(run: RunFiles) -> Section:
 
 
 def _quota_section(run: RunFiles, rec: Recommendation | None) -> Section | None:
-    name = rec.alignment if rec is not None and rec.alignment in run.quotas else "designed"
+    name = rec.alignment if rec is not None and rec.alignment in run.quotas else DESIGNED
     quotas = run.quotas.get(name)
     if quotas is None:
         return None
-    source = "quotas.csv" if name == "designed" else f"alignments/{name}/quotas.csv"
+    source = f"{alignment_folder(name)}quotas.csv"
     columns = [
         Column("territory_id", "territory"),
         Column("rep_id", "rep"),
@@ -253,12 +256,12 @@ def _comp_section(run: RunFiles) -> Section | None:
 
 
 def _simulation_section(run: RunFiles, rec: Recommendation | None) -> Section | None:
-    name = rec.alignment if rec is not None else "designed"
+    name = rec.alignment if rec is not None else DESIGNED
     sim = run.simulation.get(name)
     if sim is None:
         return None
     plans = list(dict.fromkeys(sim.summary["plan"]))
-    focus = [sim_plan(rec.plan, rec.coaching)] if rec is not None else plans[:1]
+    focus = [Candidate(rec.plan, rec.coaching).variant] if rec is not None else plans[:1]
     focus += [p for p in plans if p not in focus][:1]
     quotas = run.quotas.get(name)
     monthly = None
@@ -300,11 +303,11 @@ def _simulation_section(run: RunFiles, rec: Recommendation | None) -> Section | 
 
 
 def _coaching_section(run: RunFiles, rec: Recommendation | None) -> Section | None:
-    name = rec.alignment if rec is not None and rec.alignment in run.coaching else "designed"
+    name = rec.alignment if rec is not None and rec.alignment in run.coaching else DESIGNED
     coaching = run.coaching.get(name)
     if coaching is None:
         return None
-    source = "coaching.csv" if name == "designed" else f"alignments/{name}/coaching.csv"
+    source = f"{alignment_folder(name)}coaching.csv"
     columns = [
         Column("rep_id", "rep"),
         Column("manager_id", "manager"),
@@ -380,30 +383,33 @@ def _leaderboard_section(run: RunFiles, rec: Recommendation | None) -> Section |
 
 
 def _appendix(run: RunFiles) -> dict[str, object]:
+    m = run.manifest
     stages = []
-    for s in run.manifest.get("stages", []):
-        gap = s.get("gap")
+    for r in m.stages:
+        f = r.facts
+        solve = f if isinstance(f, SolveFacts) else None
+        gap = solve.gap if solve is not None else getattr(f, "gap", None)
         stages.append(
             {
-                "stage": s.get("stage"),
-                "status": s.get("status", ""),
-                "objective": _round(s.get("objective")),
-                "bound": _round(s.get("bound")),
+                "stage": r.stage if r.alignment is None else f"{r.stage} [{r.alignment}]",
+                "status": getattr(f, "status", ""),
+                "objective": _round(solve.objective if solve is not None else None),
+                "bound": _round(solve.bound if solve is not None else None),
                 "gap": "" if gap is None else f"{100 * gap:.3f}%",
-                "seconds": f"{s.get('seconds', 0):.2f}",
-                "cached": "yes" if s.get("cached") else "",
+                "seconds": f"{r.seconds:.2f}",
+                "cached": "yes" if r.cached else "",
             }
         )
     return {
         "stages": stages,
-        "seed": run.manifest.get("seed"),
-        "created": run.manifest.get("created_utc"),
-        "scenario_file": run.manifest.get("scenario_file"),
-        "scenario_sha256": run.manifest.get("scenario_sha256"),
-        "config_sha256": run.manifest.get("config_sha256"),
-        "code_fingerprint": run.manifest.get("code_fingerprint"),
-        "versions": run.manifest.get("versions", {}),
-        "inputs": {Path(k).name: v for k, v in run.manifest.get("inputs", {}).items()},
+        "seed": m.seed,
+        "created": m.created_utc,
+        "scenario_file": m.scenario_file,
+        "scenario_sha256": m.scenario_sha256,
+        "config_sha256": m.config_sha256,
+        "code_fingerprint": m.code_fingerprint,
+        "versions": m.versions,
+        "inputs": {Path(k).name: v for k, v in m.inputs.items()},
     }
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from spmopt.candidate import DESIGNED, Candidate
 from spmopt.report.run_files import RunFiles
-from spmopt.report.summary import Recommendation, sim_plan
+from spmopt.report.summary import Recommendation
 
 
 def recommended_leaderboard(run: RunFiles, rec: Recommendation | None) -> pd.DataFrame | None:
@@ -15,8 +16,8 @@ def recommended_leaderboard(run: RunFiles, rec: Recommendation | None) -> pd.Dat
     if rec is None or rec.alignment not in run.simulation or rec.alignment not in run.quotas:
         return None
     sim = run.simulation[rec.alignment]
-    payees = run.payees.get(rec.plan) if rec.alignment == "designed" else None
-    return leaderboard(sim.seat_months, sim_plan(rec.plan, rec.coaching), run.quotas[rec.alignment], payees)
+    payees = run.payees.get(rec.plan) if rec.alignment == DESIGNED else None
+    return leaderboard(sim.seat_months, Candidate(rec.plan, rec.coaching).variant, run.quotas[rec.alignment], payees)
 
 
 def leaderboard(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,8 +9,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from spmopt.candidate import alignment_folder
+from spmopt.comp.run import CompResult, comp_facts, comp_warnings
+from spmopt.comp.write import register_comp_files
 from spmopt.folder import atomic_write_folder, output_hashes
-from spmopt.hashing import code_fingerprint, package_versions, sha256_file
+from spmopt.hashing import code_fingerprint, config_sha256, package_versions, sha256_file
+from spmopt.manifest import BridgedEdge, Manifest, StageRecord
 from spmopt.pipeline import ScenarioResult
 from spmopt.report.map import draw_alignment_map
 
@@ -32,8 +35,6 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
     if result.quota is not None:
         writers["quotas.csv"] = lambda p: result.quota.table.to_csv(p, index=False)
     if result.comp:
-        from spmopt.comp.write import register_comp_files
-
         register_comp_files(list(result.comp), writers)
     if result.simulation is not None:
         from spmopt.sim.write import register_sim_files
@@ -42,7 +43,7 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
         if result.decision is not None:
             writers["decision.csv"] = lambda p: result.decision.to_csv(p, index=False)
     for candidate in result.candidates:
-        folder = f"alignments/{candidate.name}"
+        folder = alignment_folder(candidate.name).rstrip("/")
         writers[f"{folder}/quotas.csv"] = lambda p, c=candidate: c.quota.table.to_csv(p, index=False)
         sub: dict[str, Callable[[Path], None]] = {}
         from spmopt.sim.write import register_sim_files
@@ -62,29 +63,34 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
 
 
 def _map_title(result: ScenarioResult) -> str:
-    details = next(s.details for s in result.stages if s.name == "territory")
-    gap = details.get("gap")
-    gap_text = f", gap {100 * gap:.2f}%" if isinstance(gap, float) else ""
-    return f"{result.config.name}: {details['territories']} territories ({details['status']}{gap_text})"
+    facts = result.territory_facts
+    gap_text = f", gap {100 * facts.gap:.2f}%" if facts.gap is not None else ""
+    return f"{result.config.name}: {facts.territories} territories ({facts.status}{gap_text})"
 
 
 def _manifest(result: ScenarioResult, folder: Path, scenario_path: Path | None) -> dict[str, object]:
     cfg = result.config
-    return {
-        "scenario": cfg.name,
-        "scenario_file": str(scenario_path) if scenario_path else None,
-        "scenario_sha256": sha256_file(scenario_path) if scenario_path and scenario_path.is_file() else None,
-        "config_sha256": _config_hash(result),
-        "seed": cfg.seed,
-        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": package_versions(),
-        "code_fingerprint": code_fingerprint(),
-        "inputs": result.data.input_hashes,
-        "bridged_edges": bridged_frame(result.data.bridged_edges).to_dict(orient="records"),
-        "stages": [{"stage": s.name, "seconds": round(s.seconds, 4), **s.details} for s in result.stages],
-        "warnings": list(result.warnings),
-        "outputs": output_hashes(folder),
-    }
+    manifest = Manifest(
+        command="run",
+        scenario=cfg.name,
+        scenario_file=str(scenario_path) if scenario_path else None,
+        scenario_sha256=sha256_file(scenario_path) if scenario_path and scenario_path.is_file() else None,
+        config_sha256=config_sha256(cfg),
+        seed=cfg.seed,
+        created_utc=_now(),
+        versions=package_versions(),
+        code_fingerprint=code_fingerprint(),
+        inputs=result.data.input_hashes,
+        bridged_edges=[BridgedEdge(unit_a=a, unit_b=b, km=km) for a, b, km in result.data.bridged_edges],
+        stages=[r.model_copy(update={"seconds": round(r.seconds, 4)}) for r in result.stages],
+        warnings=list(result.warnings),
+        outputs=output_hashes(folder),
+    )
+    return manifest.model_dump(mode="json")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def bridged_frame(edges: tuple[tuple[str, str, float], ...]) -> pd.DataFrame:
@@ -92,18 +98,19 @@ def bridged_frame(edges: tuple[tuple[str, str, float], ...]) -> pd.DataFrame:
     return pd.DataFrame(list(edges), columns=["unit_a", "unit_b", "km"])
 
 
-def _config_hash(result: ScenarioResult) -> str:
-    import hashlib
-
-    text = json.dumps(result.config.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def write_simulation_outputs(
-    sim, coaching, cfg, data, out_dir: Path, scenario_path: Path | None, extra_inputs: list[Path]
+    sim,
+    coaching,
+    decision: pd.DataFrame,
+    cfg,
+    data,
+    out_dir: Path,
+    scenario_path: Path | None,
+    extra_inputs: list[Path],
 ) -> list[Path]:
-    """The simulation's files alone (a simulation on an earlier run's alignment and quotas)."""
-    from spmopt.sim.write import register_sim_files, sim_facts
+    """The simulation's files and its decision table alone (a simulation on an earlier run's alignment and
+    quotas)."""
+    from spmopt.sim.write import register_sim_files
 
     writers: dict[str, Callable[[Path], None]] = {
         "config.resolved.yaml": lambda p: p.write_text(
@@ -111,22 +118,52 @@ def write_simulation_outputs(
         ),
     }
     register_sim_files(sim, coaching, writers)
+    writers["decision.csv"] = lambda p: decision.to_csv(p, index=False)
 
     def manifest(folder: Path) -> dict[str, object]:
         inputs = dict(data.input_hashes)
         inputs.update({str(p): sha256_file(p) for p in extra_inputs})
-        return {
-            "scenario": cfg.name,
-            "scenario_file": str(scenario_path) if scenario_path else None,
-            "seed": cfg.seed,
-            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "versions": package_versions(),
-            "inputs": inputs,
-            "stages": ([{"stage": "coaching", **coaching.facts()}] if coaching is not None else [])
-            + [{"stage": "simulation", **sim_facts(sim)}],
-            "warnings": list(sim.warnings),
-            "outputs": output_hashes(folder),
-        }
+        stages = []
+        if coaching is not None:
+            stages.append(StageRecord(facts=coaching.facts(), seconds=0.0, warnings=list(coaching.warnings)))
+        seconds = sim.facts.prepare_seconds + sim.facts.simulate_seconds
+        stages.append(StageRecord(facts=sim.facts, seconds=seconds, warnings=list(sim.warnings)))
+        manifest = Manifest(
+            command="simulate",
+            scenario=cfg.name,
+            scenario_file=str(scenario_path) if scenario_path else None,
+            scenario_sha256=sha256_file(scenario_path) if scenario_path and scenario_path.is_file() else None,
+            config_sha256=config_sha256(cfg),
+            seed=cfg.seed,
+            created_utc=_now(),
+            versions=package_versions(),
+            code_fingerprint=code_fingerprint(),
+            inputs=inputs,
+            stages=stages,
+            warnings=list(dict.fromkeys([*sim.warnings, *(coaching.warnings if coaching is not None else ())])),
+            outputs=output_hashes(folder),
+        )
+        return manifest.model_dump(mode="json")
 
     inputs = [*cfg.input_paths(), *extra_inputs, *([scenario_path] if scenario_path else [])]
     return atomic_write_folder(out_dir, writers, manifest, inputs=inputs)
+
+
+def write_comp_outputs(results: list[CompResult], out_dir: Path, inputs: list[Path]) -> list[Path]:
+    """`spmopt comp evaluate`'s folder: the plans' files, comp_summary.csv and manifest.json."""
+    writers: dict[str, Callable[[Path], None]] = {}
+    register_comp_files(results, writers)
+
+    def manifest(folder: Path) -> dict[str, object]:
+        stage = StageRecord(facts=comp_facts(results), seconds=0.0, warnings=comp_warnings(results))
+        return Manifest(
+            command="comp evaluate",
+            created_utc=_now(),
+            versions=package_versions(),
+            inputs={str(p): sha256_file(p) for p in inputs},
+            stages=[stage],
+            warnings=comp_warnings(results),
+            outputs=output_hashes(folder),
+        ).model_dump(mode="json")
+
+    return atomic_write_folder(out_dir, writers, manifest)

@@ -3,14 +3,16 @@ run wrote (never from objects in memory), so every figure they show is the figur
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from spmopt.candidate import DESIGNED, alignment_folder
 from spmopt.errors import SpmoptError
+from spmopt.facts import Facts
+from spmopt.manifest import Manifest, read_manifest
 
 _MONEY_TEXT = {"payments_total", "credited_direct_total", "uncredited_total", "transactions_total"}
 
@@ -35,7 +37,7 @@ class RunFiles:
     """The tables and facts of one `spmopt run` output folder."""
 
     folder: Path
-    manifest: dict
+    manifest: Manifest
     config: dict
     territories: pd.DataFrame
     alignment: pd.DataFrame
@@ -52,9 +54,9 @@ class RunFiles:
     simulation: dict[str, SimulationFiles] = field(default_factory=dict)
     """Simulated year per alignment, keyed like `quotas`."""
 
-    def stage(self, name: str) -> dict:
-        """The manifest's record of one stage ({} when the run had no such stage)."""
-        return next((s for s in self.manifest.get("stages", []) if s.get("stage") == name), {})
+    def stage(self, name: str) -> Facts | None:
+        """The facts of one stage on the designed alignment (None when the run had no such stage)."""
+        return self.manifest.stage(name)
 
 
 def _csv(path: Path, **kwargs: object) -> pd.DataFrame:
@@ -87,17 +89,15 @@ def _simulation(folder: Path, relative: str) -> SimulationFiles | None:
 def read_run(folder: Path) -> RunFiles:
     """Every table of a run folder that exists; a folder without manifest.json is not a run."""
     folder = Path(folder)
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        raise SpmoptError(f"{folder}: not an spmopt run folder (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = read_manifest(folder)
     config_path = folder / "config.resolved.yaml"
     config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
     ids = {"unit_id": str, "territory_id": str, "rep_id": str}
     quotas: dict[str, pd.DataFrame] = {}
     coaching: dict[str, pd.DataFrame] = {}
     simulation: dict[str, SimulationFiles] = {}
-    for name, sub in [("designed", ""), *((p.name, f"alignments/{p.name}/") for p in _candidates(folder))]:
+    for name in [DESIGNED, *(p.name for p in _candidates(folder))]:
+        sub = alignment_folder(name)
         if (q := _optional(folder / f"{sub}quotas.csv", dtype={"territory_id": str, "rep_id": str})) is not None:
             quotas[name] = q
         if (c := _optional(folder / f"{sub}coaching.csv", dtype={"rep_id": str})) is not None:

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from spmopt.candidate import Candidate
+from spmopt.decision import CRITERIA
 from spmopt.report.numbers import Figure, cell, shown
 from spmopt.report.run_files import RunFiles, SimulationFiles
-from spmopt.sim.montecarlo import CRITERIA, interval
+from spmopt.sim.montecarlo import interval
 
 CRITERION_TEXT = {
     "max_margin_after_pay": "the highest expected margin after incentive pay (and coaching cost)",
@@ -78,11 +80,6 @@ def candidate_label(alignment: str, plan: str, coaching: bool) -> str:
     return f"{alignment} alignment, {plan} plan, {'with' if coaching else 'without'} coaching"
 
 
-def sim_plan(plan: str, coaching: bool) -> str:
-    """The plan label the simulation files use for a candidate."""
-    return f"{plan}+coaching" if coaching else plan
-
-
 def _estimate(frame: pd.DataFrame, source: str, key: dict, column: str, unit: str, low: str, high: str) -> Estimate:
     return Estimate(
         cell(frame, source, key, column, unit),
@@ -113,7 +110,7 @@ def _paired_lead(run: RunFiles, best: pd.Series, other: pd.Series, metric: str, 
         sim = run.simulation.get(row["alignment"])
         if sim is None:
             return None
-        rows = sim.replications[sim.replications["plan"] == sim_plan(row["plan"], bool(row["coaching"]))]
+        rows = sim.replications[sim.replications["plan"] == Candidate(row["plan"], bool(row["coaching"])).variant]
         return rows.set_index("replication")[metric]
 
     gap = sign * (float(best[metric]) - float(other[metric]))
@@ -184,7 +181,7 @@ def recommendation(run: RunFiles) -> Recommendation | None:
     candidate, coaching = best["candidate"], bool(best["coaching"])
     score = _decision_estimate(decision, candidate, metric, METRIC_UNIT[metric])
     sim = run.simulation.get(best["alignment"])
-    plan = sim_plan(best["plan"], coaching)
+    plan = Candidate(best["plan"], coaching).variant
     attainment = band = roi = net = None
     replications = 0
     if sim is not None:

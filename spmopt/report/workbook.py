@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from spmopt.candidate import DESIGNED
 from spmopt.report.leaderboard import recommended_leaderboard
 from spmopt.report.run_files import RunFiles
 from spmopt.report.summary import Recommendation
@@ -48,7 +49,7 @@ def workbook_sheets(run: RunFiles, rec: Recommendation | None) -> dict[str, pd.D
 
 
 def _sheet(kind: str, name: str) -> str:
-    label = kind if name == "designed" else f"{kind} {name}"
+    label = kind if name == DESIGNED else f"{kind} {name}"
     return label[:31]  # Excel's limit on sheet names
 
 
@@ -73,14 +74,18 @@ def _recommendation(rec: Recommendation) -> pd.DataFrame:
 
 def _facts(run: RunFiles) -> pd.DataFrame:
     rows: list[tuple[str, str, object]] = []
-    for stage in run.manifest.get("stages", []):
-        for key in ("status", "objective", "bound", "gap", "seconds", "cached"):
-            if key in stage:
-                rows.append((str(stage["stage"]), key, stage[key]))
+    m = run.manifest
+    for record in m.stages:
+        name = record.stage if record.alignment is None else f"{record.stage} [{record.alignment}]"
+        facts = record.facts.model_dump()
+        for key in ("status", "objective", "bound", "gap"):
+            if key in facts:
+                rows.append((name, key, facts[key]))
+        rows += [(name, "seconds", record.seconds), (name, "cached", record.cached)]
     for key in ("seed", "scenario_file", "scenario_sha256", "config_sha256", "code_fingerprint", "created_utc"):
-        rows.append(("run", key, run.manifest.get(key)))
-    rows += [("input sha256", name, digest) for name, digest in run.manifest.get("inputs", {}).items()]
-    rows += [("version", name, v) for name, v in run.manifest.get("versions", {}).items()]
+        rows.append(("run", key, getattr(m, key)))
+    rows += [("input sha256", name, digest) for name, digest in m.inputs.items()]
+    rows += [("version", name, v) for name, v in m.versions.items()]
     return pd.DataFrame(rows, columns=["section", "item", "value"])
 
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from spmopt.cluster import dask_client
+from spmopt.coaching.paths import CoachingPaths
 from spmopt.sim.incentives import PlanContext
 from spmopt.sim.inputs import SimInputs
 from spmopt.sim.params import BehaviourParams
-from spmopt.sim.replication import CoachingPaths, PlanYear, simulate_replication
+from spmopt.sim.replication import PlanYear, simulate_replication
 
 Progress = Callable[[int, int], None]
 

@@ -112,6 +112,11 @@ class Pipeline(Section):
         return products
 
     @property
+    def margin_ratio(self) -> float:
+        """Expected margin per unit of sales over the product mix."""
+        return float(sum(p.share * p.margin for p in self.products.values()))
+
+    @property
     def win_probability(self) -> float:
         """Probability that an opportunity passes every stage (before a rep's skill factor)."""
         p = 1.0

@@ -1,15 +1,18 @@
-"""The simulation stage: scenario + designed alignment + quotas + plans -> replications -> `SimulationResult`."""
+"""The simulation stage: an alignment's seats and quotas + the plans (+ a coaching plan) -> replications ->
+`SimulationResult`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from spmopt.coaching.run import CoachingPlan, plan_coaching
+from spmopt.candidate import DESIGNED, candidates_of
+from spmopt.coaching.run import CoachingPlan
 from spmopt.comp.plan import CompPlan
 from spmopt.config import ScenarioConfig, SimulationConfig
 from spmopt.data.loader import PlanningData
@@ -17,9 +20,10 @@ from spmopt.errors import ConfigError
 from spmopt.hashing import sha256_file
 from spmopt.quota.attainment import predicted_share, share_mismatch_warning
 from spmopt.sim.analytic import matched_behaviour
-from spmopt.sim.incentives import check_plan, plan_contexts
-from spmopt.sim.inputs import sim_inputs
-from spmopt.sim.montecarlo import SimulationResult, coaching_returns, decision_table, summarise
+from spmopt.sim.facts import SimulationFacts
+from spmopt.sim.incentives import PlanContext, check_plan, plan_contexts
+from spmopt.sim.inputs import SimInputs, sim_inputs
+from spmopt.sim.montecarlo import SimulationResult, coaching_returns, summarise
 from spmopt.sim.parallel import Job, Progress, run_dask, run_local
 from spmopt.sim.params import BehaviourParams, load_behaviour
 
@@ -51,21 +55,34 @@ def check_simulation(cfg: ScenarioConfig, plans: list[CompPlan]) -> BehaviourPar
     return params
 
 
-def simulate_scenario(
+@dataclass(frozen=True, slots=True)
+class SimulationSetup:
+    """What every replication of one alignment shares: the seats and their opportunity rates, the behaviour with
+    its dispersion matched to the quota stage's, each plan's engine-priced incentives. The coaching stage values
+    a manager's hours against the seats' expected sales from here."""
+
+    inputs: SimInputs
+    params: BehaviourParams
+    contexts: tuple[PlanContext, ...]
+    plans: tuple[CompPlan, ...]
+    quota_table: pd.DataFrame
+    warnings: tuple[str, ...]
+    seconds: float
+
+    def expected_sales(self) -> np.ndarray:
+        """Each rep's expected annual sales in cents at normal effort (a full year)."""
+        return self.inputs.expected_amount(self.params.pipeline.win_probability)
+
+
+def set_up_simulation(
     cfg: ScenarioConfig,
     data: PlanningData,
     alignment: pd.Series,
     quota_table: pd.DataFrame,
     plans: list[CompPlan],
-    progress: Progress | None = None,
-    local: bool = False,
     message: Callable[[str], None] = lambda _: None,
-    alignment_name: str = "designed",
-) -> tuple[SimulationResult, CoachingPlan | None]:
-    """Simulate every plan of the scenario on its alignment (unit -> territory) and quotas, and, with a coaching
-    section, every plan again with the coaching plan (same draws), with its return and the decision table.
-
-    `local` runs the replications in this process instead of on Dask (tests and notebooks)."""
+) -> SimulationSetup:
+    """The seats of `alignment` (unit -> territory) with their quotas, and each plan priced by the comp engine."""
     sim, comp, quota = cfg.simulation, cfg.comp, cfg.quota
     if sim is None or comp is None or quota is None:
         raise ConfigError("simulation needs the scenario's simulation, comp and quota sections")
@@ -86,63 +103,64 @@ def simulate_scenario(
     )
     # One dispersion: seats' normal-effort years spread as far as the quota stage's sigma says (quota table).
     params, spread = matched_behaviour(params, inputs)
-    contexts = plan_contexts(plans, inputs, params, comp, quota_table)
-    coaching = None
-    if cfg.coaching is not None:
-        message("Planning coaching (uplift model, managers' hours)")
-        coaching = plan_coaching(cfg, inputs.reps, inputs.expected_amount(params.pipeline.win_probability))
-    prepare = time.perf_counter() - clock
+    contexts = tuple(plan_contexts(plans, inputs, params, comp, quota_table))
+    seconds = time.perf_counter() - clock
+    return SimulationSetup(inputs, params, contexts, tuple(plans), quota_table, tuple(spread), seconds)
+
+
+def play_simulation(
+    cfg: ScenarioConfig,
+    setup: SimulationSetup,
+    coaching: CoachingPlan | None = None,
+    progress: Progress | None = None,
+    local: bool = False,
+    message: Callable[[str], None] = lambda _: None,
+    alignment_name: str = DESIGNED,
+) -> SimulationResult:
+    """Every plan through the scenario's replications, and with a coaching plan every plan again coached (same
+    draws), with the coaching return. `local` runs the replications in this process instead of on Dask."""
+    sim = cfg.simulation
+    if sim is None:
+        raise ConfigError("simulation needs the scenario's simulation section")
+    inputs, params, plans = setup.inputs, setup.params, setup.plans
     uplift = coaching.uplift if coaching is not None else None
-    job = Job(inputs, tuple(contexts), params, cfg.seed, sim.mode == "fixed_effort", uplift)
+    job = Job(inputs, setup.contexts, params, cfg.seed, sim.mode == "fixed_effort", uplift)
     variants = len(plans) * (2 if coaching is not None else 1)
     message(f"Simulating {sim.replications:,} replications x {variants} candidates")
     clock = time.perf_counter()
-    years, facts, timing = _play(job, sim, variants, local, progress, message)
+    years, executor, timing = _play(job, sim, variants, local, progress, message)
     seconds = time.perf_counter() - clock
     names = [p.name for p in plans]
-    coached = [f"{n}+coaching" for n in names] if coaching is not None else []
-    result = summarise(names + coached, inputs.seats, inputs.reps, years, keep_months=True)
+    candidates = candidates_of(names, alignment_name, coaching is not None)
+    result = summarise([c.variant for c in candidates], inputs.seats, inputs.reps, years, keep_months=True)
     events = int(result.replications["events"].sum())
-    facts = {
-        **facts,
-        "mode": sim.mode,
-        "replications": sim.replications,
-        "plans": [p.name for p in plans],
-        "seats": len(inputs.seats),
-        "behaviour_file": str(sim.behaviour),
-        "behaviour_sha256": sha256_file(Path(sim.behaviour)),
-        "behaviour_version": params.version,
-        "dispersion_sigma": inputs.dispersion,
-        "skill_sigma": round(params.reps.skill_sigma.value, 6),
-        "seed": cfg.seed,
-        "prepare_seconds": round(prepare, 3),
-        "simulate_seconds": round(seconds, 3),
-        "events": events,
-        "events_per_second": round(events / seconds, 1) if seconds > 0 else None,
-        "headline": headline(result),
-    }
-    result = SimulationResult(
-        plans=result.plans,
-        seats=result.seats,
-        reps=result.reps,
-        replications=result.replications,
-        summary=result.summary,
-        differences=result.differences,
-        histogram=result.histogram,
-        seat_months=result.seat_months,
-        facts=facts,
-        warnings=(
-            *params.warnings(),
-            *spread,
-            *share_check(quota_table, result, names[0]),
-            *timing,
-            *params.pay_warnings({p: _revenue_and_pay(result, p) for p in names}),
-        ),
-        coaching_roi=coaching_returns(names, years, coaching.cost) if coaching is not None else pd.DataFrame(),
+    facts = SimulationFacts(
+        **executor,
+        mode=sim.mode,
+        replications=sim.replications,
+        plans=names,
+        seats=len(inputs.seats),
+        behaviour_file=str(sim.behaviour),
+        behaviour_sha256=sha256_file(Path(sim.behaviour)),
+        behaviour_version=params.version,
+        dispersion_sigma=inputs.dispersion,
+        skill_sigma=round(params.reps.skill_sigma.value, 6),
+        seed=cfg.seed,
+        prepare_seconds=round(setup.seconds, 3),
+        simulate_seconds=round(seconds, 3),
+        events=events,
+        events_per_second=round(events / seconds, 1) if seconds > 0 else None,
+        headline=headline(result),
     )
-    cost = coaching.cost if coaching is not None else 0
-    decision = decision_table(result, coached, cost, sim.criterion, alignment_name)
-    return replace(result, decision=decision), coaching
+    warnings = (
+        *params.warnings(),
+        *setup.warnings,
+        *share_check(setup.quota_table, result, names[0]),
+        *timing,
+        *params.pay_warnings({p: _revenue_and_pay(result, p) for p in names}),
+    )
+    roi = coaching_returns(names, years, coaching.cost) if coaching is not None else pd.DataFrame()
+    return replace(result, facts=facts, candidates=candidates, warnings=warnings, coaching_roi=roi)
 
 
 def _revenue_and_pay(result: SimulationResult, plan: str) -> tuple[float, float]:
@@ -214,51 +232,12 @@ def _duration(seconds: float) -> str:
     return f"{hours:,.0f} h{days}"
 
 
-def headline(result: SimulationResult) -> dict[str, dict[str, list[float]]]:
-    """Per plan: [mean, ci_low, ci_high] of cost, revenue, cost of sales and share at quota (manifest)."""
-    out: dict[str, dict[str, list[float]]] = {}
+def headline(result: SimulationResult) -> dict[str, dict[str, tuple[float, float, float]]]:
+    """Per plan: (mean, ci_low, ci_high) of cost, revenue, cost of sales and share at quota (manifest)."""
+    out: dict[str, dict[str, tuple[float, float, float]]] = {}
     for plan in result.plans:
         out[plan] = {}
         for metric in ("payout", "revenue", "cost_of_sales_pct", "share_at_quota", "effort_mean", "leavers"):
             m = result.metric(plan, metric)
-            out[plan][metric] = [round(m["mean"], 4), round(m["ci_low"], 4), round(m["ci_high"], 4)]
+            out[plan][metric] = (round(m["mean"], 4), round(m["ci_low"], 4), round(m["ci_high"], 4))
     return out
-
-
-def simulate_from_files(
-    cfg: ScenarioConfig,
-    alignment: Path,
-    quotas: Path,
-    progress: Progress | None = None,
-    local: bool = False,
-    message: Callable[[str], None] = lambda _: None,
-) -> tuple[SimulationResult, CoachingPlan | None, PlanningData]:
-    """Simulate on an alignment and quotas written by an earlier `spmopt run` (alignment.csv, quotas.csv)."""
-    from spmopt.comp.plan import load_plan
-    from spmopt.data.loader import load_planning_data
-    from spmopt.data.tables import read_table, require_columns
-    from spmopt.folder import mismatched_pair
-
-    if cfg.comp is None:
-        raise ConfigError("simulation needs the scenario's comp section (the candidate plans)")
-    plans = [load_plan(p) for p in cfg.comp.plans]
-    data = load_planning_data(cfg)
-    frame = read_table(alignment, "alignment")
-    require_columns(frame, ["unit_id", "territory_id"], alignment, "alignment")
-    series = pd.Series(frame["territory_id"].astype(str).to_numpy(), index=frame["unit_id"].astype(str).to_numpy())
-    missing = data.units.index.difference(series.index)
-    if len(missing):
-        raise ConfigError(f"{alignment}: no territory for {len(missing)} unit(s), e.g. {', '.join(missing[:5])}")
-    table = read_table(quotas, "quotas")
-    require_columns(table, ["territory_id", "rep_id"], quotas, "quotas")
-    table = table.astype({"territory_id": str})
-    unknown = sorted(set(series.to_numpy()) - set(table["territory_id"]))
-    if unknown:
-        raise ConfigError(f"{quotas}: no quota row for territory {unknown[0]} of {alignment}")
-    result, coaching = simulate_scenario(
-        cfg, data, series.loc[data.units.index], table, plans, progress, local, message
-    )
-    mismatch = mismatched_pair(alignment, quotas)
-    if mismatch is not None:
-        result = replace(result, warnings=(mismatch, *result.warnings))
-    return result, coaching, data

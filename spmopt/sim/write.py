@@ -14,10 +14,8 @@ from spmopt.sim.montecarlo import SimulationResult, plan_returns, sensitivity_ta
 def register_sim_files(
     result: SimulationResult, coaching: CoachingPlan | None, writers: dict[str, Callable[[Path], None]]
 ) -> None:
-    """Add the simulation's files (under `simulation/`), the decision table and the coaching plan to an output
-    folder's writers."""
+    """Add the simulation's files (under `simulation/`) and the coaching plan to an output folder's writers."""
     tables = {
-        "decision.csv": result.decision,
         "simulation/summary.csv": result.summary,
         "simulation/differences.csv": result.differences,
         "simulation/replications.csv": result.replications,
@@ -30,8 +28,3 @@ def register_sim_files(
         tables["simulation/coaching_sensitivity.csv"] = sensitivity_table(result.coaching_roi)
     for name, frame in tables.items():
         writers[name] = lambda p, frame=frame: frame.to_csv(p, index=False)
-
-
-def sim_facts(result: SimulationResult) -> dict[str, object]:
-    """The manifest's simulation section."""
-    return {**result.facts, "warnings": list(result.warnings)}

@@ -6,13 +6,17 @@ kernel MIP supply an incumbent; LP and Lagrangian (0-1 knapsack) reduced-cost ar
 pairs and centres that cannot be in any better solution, so the MIP on what remains is exact for the
 full problem. Large instances get neighbourhood MIPs instead, with the LP bound reported.
 See models/territory/capacitated.md for the algebra and why each reduction is exact.
+
+One module, though long: every reduction (pricing, reduced-cost and Lagrangian fixing) is exact only
+against the formulation `_formulation` builds and the incumbent the heuristics supply, and keeping them
+together keeps that argument checkable in one place. The section rules below (pair sets, formulation and
+pricing, MIP and heuristics, Lagrangian bound) are where it would split if it grows.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +24,16 @@ from scipy import sparse
 
 from spmopt.config import SolverSettings
 from spmopt.errors import ConfigError
-from spmopt.optim.solve import SolveReport, SolveStatus, SparseMILP, relative_gap, solve_lp_duals, solve_milp
+from spmopt.optim.deadline import Deadline
+from spmopt.optim.solve import (
+    SolveReport,
+    SolveStatus,
+    SparseMILP,
+    Termination,
+    relative_gap,
+    solve_lp_duals,
+    solve_milp,
+)
 from spmopt.territory.alignment import Alignment
 from spmopt.territory.inputs import TerritoryInputs
 
@@ -125,10 +138,10 @@ def core_from_inputs(inp: TerritoryInputs) -> CapacitatedCore:
 
 def solve_capacitated(inp: TerritoryInputs, settings: SolverSettings) -> Alignment:
     """Solve the capacitated chosen-centre design; the report's bound is valid for every eligible pair."""
-    clock = time.perf_counter()
+    deadline = Deadline.after(settings.time_limit)
     core = core_from_inputs(inp)
-    build = time.perf_counter() - clock
-    budget = settings.model_copy(update={"time_limit": max(settings.time_limit - build, 0.05)})
+    build = deadline.elapsed()
+    budget = settings.model_copy(update={"time_limit": deadline.left(at_least=0.05)})
     result = solve_core(core, budget)
     site_of: dict[str, str] = {}
     if result.median is not None:
@@ -143,26 +156,25 @@ def solve_capacitated(inp: TerritoryInputs, settings: SolverSettings) -> Alignme
 
 def solve_core(core: CapacitatedCore, settings: SolverSettings) -> CoreResult:
     """LP with pricing, heuristic incumbent, reduced-cost fixing, then the MIP (see module docstring)."""
-    clock = time.perf_counter()
-    deadline = clock + settings.time_limit
+    deadline = Deadline.after(settings.time_limit)
     facts: dict[str, object] = {"points": core.n, "eligible_pairs": len(core.row)}
     pool = _usable_pairs(core)
     facts["usable_pairs"] = int(pool.sum())
     reason = _obviously_infeasible(core, pool)
     if reason:
         facts["infeasible"] = reason
-        return CoreResult(None, _report(SolveStatus.INFEASIBLE, "infeasible", None, None, clock), facts)
+        return CoreResult(None, _report(SolveStatus.INFEASIBLE, Termination.INFEASIBLE, None, None, deadline), facts)
 
     work = _nearest(core, pool, NEAREST if core.n > LARGE_POINTS else NEAREST_SMALL)
     lp, work, z, rounds = _priced_lp(core, pool, work, deadline, settings.threads)
     facts.update(lp_rounds=rounds, working_pairs=int(work.sum()))
     if lp is None:
         # The LP over the working set did not finish; nothing valid to report without a bound.
-        return CoreResult(None, _report(SolveStatus.NO_SOLUTION, "time limit", None, None, clock), facts)
+        return CoreResult(None, _report(SolveStatus.NO_SOLUTION, Termination.TIME_LIMIT, None, None, deadline), facts)
     if lp == "infeasible":
         facts["infeasible"] = "the LP relaxation over every usable pair is infeasible"
-        return CoreResult(None, _report(SolveStatus.INFEASIBLE, "infeasible", None, None, clock), facts)
-    facts.update(lp_bound=z, lp_seconds=round(time.perf_counter() - clock, 2))
+        return CoreResult(None, _report(SolveStatus.INFEASIBLE, Termination.INFEASIBLE, None, None, deadline), facts)
+    facts.update(lp_bound=z, lp_seconds=round(deadline.elapsed(), 2))
     rc = _reduced_costs(core, pool, work, lp)
 
     large = core.n > LARGE_POINTS
@@ -170,38 +182,41 @@ def solve_core(core: CapacitatedCore, settings: SolverSettings) -> CoreResult:
     source = "location-allocation"
     facts.update(
         location_allocation_objective=ub if median is not None else None,
-        location_allocation_seconds=round(time.perf_counter() - clock, 2),
+        location_allocation_seconds=round(deadline.elapsed(), 2),
     )
     if not large:
         kernel_median, kernel_ub = _kernel_search(core, pool, lp, rc, median, deadline, settings)
         if kernel_median is not None and kernel_ub < ub - _TOL:
             median, ub, source = kernel_median, kernel_ub, "kernel"
+    # Why the search stopped if no final MIP runs: the large path ends when no neighbourhood improves or on the
+    # clock; without a plan, location-allocation (and with it the large path) found none within its time.
+    term = Termination.TIME_LIMIT
     if large and median is not None:
-        median, ub, moves, tried = _neighbourhood_search(core, pool, median, deadline, settings)
+        median, ub, moves, tried, converged = _neighbourhood_search(core, pool, median, deadline, settings)
         facts.update(neighbourhood_moves=moves, neighbourhoods_solved=tried)
         source = "neighbourhood" if moves else source
+        term = Termination.LOCAL_OPTIMUM if converged else Termination.TIME_LIMIT
     facts.update(
         heuristic=source,
         heuristic_objective=ub if median is not None else None,
-        heuristic_seconds=round(time.perf_counter() - clock, 2),
+        heuristic_seconds=round(deadline.elapsed(), 2),
     )
     ub_for_fixing = ub if median is not None else math.inf
     keep, open_fixed = _fix_by_reduced_cost(core, pool, rc, z, ub_for_fixing)
     facts["pairs_after_lp_fixing"] = int(keep.sum())
     lag_bound = -math.inf
     if median is not None and not large and _knapsack_ready(core):
-        budget = time.perf_counter() + LAGRANGE_SHARE * (deadline - time.perf_counter())
-        lag = _lagrangian(core, pool, lp.u, ub, budget)
+        lag = _lagrangian(core, pool, lp.u, ub, deadline.share(LAGRANGE_SHARE))
         lag_bound = lag.bound
         keep &= lag.keep
         open_fixed |= lag.open
         facts.update(
             lagrangian_bound=lag.bound,
             lagrangian_iterations=lag.iterations,
-            lagrangian_seconds=round(time.perf_counter() - clock, 2),
+            lagrangian_seconds=round(deadline.elapsed(), 2),
         )
     facts.update(pairs_after_fixing=int(keep.sum()), centres_fixed_open=int(open_fixed.sum()))
-    remaining = deadline - time.perf_counter()
+    remaining = deadline.left()
     # HiGHS does not stop inside presolve and the root LP of a large model, so a big exact MIP with
     # little time left would overrun the limit; the working set is used instead.
     exact = int(keep.sum()) <= min(MAX_EXACT_PAIRS, remaining / MIP_SECONDS_PER_PAIR)
@@ -211,8 +226,8 @@ def solve_core(core: CapacitatedCore, settings: SolverSettings) -> CoreResult:
     facts["mip_pairs"] = int(mip_pairs.sum())
     facts["mip_exact"] = exact
 
-    remaining = deadline - time.perf_counter()
-    best, best_obj, term, mip_status = median, (ub if median is not None else None), "heuristic", None
+    remaining = deadline.left()
+    best, best_obj, mip_status = median, (ub if median is not None else None), None
     bound = max(z, lag_bound)
     if (
         not large
@@ -229,21 +244,31 @@ def solve_core(core: CapacitatedCore, settings: SolverSettings) -> CoreResult:
             bound = max(bound, _restricted_bound(res.report.bound, z, rc, pool & ~mip_pairs, best_obj))
         if exact and mip_status == SolveStatus.INFEASIBLE and median is None:
             facts["infeasible"] = "no assignment satisfies the capacities"
-            return CoreResult(None, _report(SolveStatus.INFEASIBLE, "infeasible", None, None, clock), facts)
+            return CoreResult(
+                None, _report(SolveStatus.INFEASIBLE, Termination.INFEASIBLE, None, None, deadline), facts
+            )
         term = res.report.termination
+        if term is Termination.OPTIMAL and not exact:
+            term = Termination.LOCAL_OPTIMUM  # optimal over the working pairs only, not proven for all of them
     facts["mip_status"] = mip_status.value if mip_status is not None else None
     if best is None:
-        return CoreResult(None, _report(SolveStatus.NO_SOLUTION, term, None, bound, clock), facts)
+        return CoreResult(None, _report(SolveStatus.NO_SOLUTION, term, None, bound, deadline), facts)
     obj = _score(core, best)
     if np.all(core.cost == np.round(core.cost)):
         bound = math.ceil(bound - 1e-6 * max(1.0, abs(bound)))  # integer costs: the optimum is an integer
     bound = min(bound, obj)
     gap = relative_gap(obj, bound)
-    status = SolveStatus.OPTIMAL if gap is not None and gap <= settings.mip_gap + 1e-12 else SolveStatus.FEASIBLE
-    return CoreResult(best, _report(status, term, obj, bound, clock), facts)
+    proven = gap is not None and gap <= settings.mip_gap + 1e-12
+    if proven:
+        # A final MIP over every pair that proved optimality says so; otherwise the proof is the bounds' own.
+        term = Termination.OPTIMAL if term is Termination.OPTIMAL else Termination.GAP_REACHED
+    status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+    return CoreResult(best, _report(status, term, obj, bound, deadline), facts)
 
 
-def _report(status: SolveStatus, term: str, obj: float | None, bound: float | None, clock: float) -> SolveReport:
+def _report(
+    status: SolveStatus, term: Termination, obj: float | None, bound: float | None, deadline: Deadline
+) -> SolveReport:
     from spmopt.optim.solve import highs_version
 
     return SolveReport(
@@ -252,7 +277,7 @@ def _report(status: SolveStatus, term: str, obj: float | None, bound: float | No
         objective=obj,
         bound=bound,
         gap=relative_gap(obj, bound),
-        solve_seconds=time.perf_counter() - clock,
+        solve_seconds=deadline.elapsed(),
         handover_seconds=0.0,
         solver_version=highs_version(),
     )
@@ -394,7 +419,7 @@ class _Lp:
 
 
 def _priced_lp(
-    core: CapacitatedCore, pool: np.ndarray, work: np.ndarray, deadline: float, threads: int | None
+    core: CapacitatedCore, pool: np.ndarray, work: np.ndarray, deadline: Deadline, threads: int | None
 ) -> tuple[_Lp | str | None, np.ndarray, float, int]:
     """Solve the LP over the working set and add every usable pair of negative reduced cost until none is left.
 
@@ -407,12 +432,12 @@ def _priced_lp(
     while True:
         rounds += 1
         model = _formulation(core, work)
-        left = deadline - time.perf_counter()
+        left = deadline.left()
         if left <= 0.05:
             return None, work, math.nan, rounds
         duals = solve_lp_duals(model.milp, SolverSettings(time_limit=left, mip_gap=0.0, threads=threads))
         if duals is None:
-            if time.perf_counter() >= deadline - 0.05:
+            if deadline.left() <= 0.05:
                 return None, work, math.nan, rounds
             if work.sum() == pool.sum():
                 return "infeasible", work, math.nan, rounds
@@ -522,7 +547,7 @@ def _kernel_search(
     lp: _Lp,
     rc: np.ndarray,
     start: np.ndarray | None,
-    deadline: float,
+    deadline: Deadline,
     settings: SolverSettings,
 ) -> tuple[np.ndarray | None, float]:
     """MIP restricted to a kernel of promising centres (LP support, then by LP value and reduced cost)."""
@@ -539,15 +564,14 @@ def _kernel_search(
     mask &= _nearest(core, mask, KERNEL_NEAREST)
     if start is not None:
         mask |= _pairs_of(core, pool, start)
-    left = deadline - time.perf_counter()
-    res = _solve_mip(core, mask, np.zeros(core.n, dtype=bool), start, KERNEL_SHARE * left, settings)
+    res = _solve_mip(core, mask, np.zeros(core.n, dtype=bool), start, KERNEL_SHARE * deadline.left(), settings)
     if res.median is None:
         return None, math.inf
     return res.median, res.objective
 
 
 def _location_allocation(
-    core: CapacitatedCore, pool: np.ndarray, lp: _Lp, deadline: float, threads: int | None
+    core: CapacitatedCore, pool: np.ndarray, lp: _Lp, deadline: Deadline, threads: int | None
 ) -> tuple[np.ndarray | None, float]:
     """Open the p centres with the largest LP value, then alternate capacitated assignment and re-centring."""
     diag = pool & (core.row == core.col)
@@ -559,14 +583,14 @@ def _location_allocation(
 
 
 def _locate_from(
-    core: CapacitatedCore, pool: np.ndarray, centres: np.ndarray, deadline: float, share: float, threads: int | None
+    core: CapacitatedCore, pool: np.ndarray, centres: np.ndarray, deadline: Deadline, share: float, threads: int | None
 ) -> tuple[np.ndarray | None, float]:
     """Alternate capacitated assignment to `centres` and re-centring while it improves, within `share` of the time."""
     lookup = _cost_matrix(core)
     best, best_obj = None, math.inf
-    span = max(deadline - time.perf_counter(), 0.0)
+    span = deadline.left(at_least=0.0)
     for _ in range(3 if core.n > LARGE_POINTS else 10):
-        left = deadline - time.perf_counter()
+        left = deadline.left()
         if left < (1.0 - share) * span:
             break
         median = _assign(core, pool, centres, min(left * 0.3, 30.0, share * span), threads)
@@ -596,23 +620,25 @@ def _assign(
 
 
 def _neighbourhood_search(
-    core: CapacitatedCore, pool: np.ndarray, median: np.ndarray, deadline: float, settings: SolverSettings
-) -> tuple[np.ndarray, float, int, int]:
+    core: CapacitatedCore, pool: np.ndarray, median: np.ndarray, deadline: Deadline, settings: SolverSettings
+) -> tuple[np.ndarray, float, int, int, bool]:
     """Re-solve, one at a time, the sub-problems formed by a centre's nearest centres and their units.
 
     Each sub-problem keeps its number of centres and its units' total demand, so any improvement
-    found there is an improvement of the whole assignment.
+    found there is an improvement of the whole assignment. The last value says whether the search
+    converged (a full sweep without improvement) rather than ran out of time.
     """
     lookup = sparse.csr_array((core.cost[pool] + 1.0, (core.row[pool], core.col[pool])), shape=(core.n, core.n))
     median = median.copy()
     size = max(2, math.ceil(NEIGHBOUR_UNITS * core.p / core.n))
     rng = np.random.default_rng(0)
-    moves, tried, improved = 0, 0, True
-    while improved and time.perf_counter() < deadline - 0.1:
+    moves, tried, improved, cut_short = 0, 0, True, False
+    while improved and deadline.left() > 0.1:
         improved = False
         for seed in rng.permutation(np.unique(median)).tolist():
-            left = deadline - time.perf_counter()
+            left = deadline.left()
             if left < 0.1:
+                cut_short = True
                 break
             if median[seed] != seed:
                 continue  # no longer a centre
@@ -648,7 +674,7 @@ def _neighbourhood_search(
                 median[units] = units[res.median]
                 moves += 1
                 improved = True
-    return median, _score(core, median), moves, tried
+    return median, _score(core, median), moves, tried, not (improved or cut_short)
 
 
 def _recentre(core: CapacitatedCore, lookup: sparse.csr_array, median: np.ndarray) -> np.ndarray:
@@ -749,7 +775,7 @@ class _Subproblems:
         return g, items
 
 
-def _lagrangian(core: CapacitatedCore, pool: np.ndarray, u0: np.ndarray, ub: float, budget: float) -> _Lagrange:
+def _lagrangian(core: CapacitatedCore, pool: np.ndarray, u0: np.ndarray, ub: float, budget: Deadline) -> _Lagrange:
     """Subgradient ascent on L(u) = sum_i u_i + (sum of the p smallest g_j(u)), then fixing at the best u.
 
     L(u) is a lower bound for every u (the assignment rows are relaxed, the capacity knapsacks kept
@@ -759,7 +785,7 @@ def _lagrangian(core: CapacitatedCore, pool: np.ndarray, u0: np.ndarray, ub: flo
     u, best_u, best_val = u0.copy(), u0.copy(), -math.inf
     step, stall, it = 1.0, 0, 0
     tol = _TOL * max(1.0, abs(ub))
-    while time.perf_counter() < budget and step > 0.01:
+    while not budget.expired() and step > 0.01:
         it += 1
         g, _ = sub.values(u)
         if not np.isfinite(np.sort(g)[core.p - 1]):

@@ -22,7 +22,8 @@ import numpy as np
 from scipy import sparse
 
 from spmopt.config import SolverSettings
-from spmopt.optim.solve import IncrementalMilp, SolveReport, SolveStatus, SparseMILP, relative_gap
+from spmopt.optim.deadline import Deadline
+from spmopt.optim.solve import IncrementalMilp, SolveReport, SolveStatus, SparseMILP, Termination, relative_gap
 from spmopt.territory.alignment import Alignment, Progress, quiet, score_alignment
 from spmopt.territory.districts_heuristic import balanced_districts
 from spmopt.territory.inputs import TerritoryInputs
@@ -69,11 +70,11 @@ def solve_contiguous(inp: TerritoryInputs, settings: SolverSettings, progress: P
         from spmopt.territory.exact import solve_exact
 
         return solve_exact(inp, settings, progress)
-    clock = time.perf_counter()
+    deadline = Deadline.after(settings.time_limit)
     layout = district_layout(inp)
     problem = district_milp(inp, layout)
     milp = IncrementalMilp(problem, threads=settings.threads)
-    build_seconds = time.perf_counter() - clock
+    build_seconds = deadline.elapsed()
     progress(
         f"District model: {len(layout.pairs)} assignment columns, {len(layout.edges)} edges, "
         f"symmetry broken: {layout.symmetry_broken}"
@@ -89,7 +90,7 @@ def solve_contiguous(inp: TerritoryInputs, settings: SolverSettings, progress: P
         progress(f"Start ({seed['method']}): {seed['objective']} in {seed['seconds']:.1f} s")
     elif inp.contiguity:
         seed_limit = min(max(SEED_SHARE * settings.time_limit, 0.5), SEED_CAP)
-        seed_limit = min(seed_limit, max(settings.time_limit - (time.perf_counter() - clock), 0.05))
+        seed_limit = min(seed_limit, deadline.left(at_least=0.05))
         seed = _shortest_path_seed(layout, problem, settings, seed_limit)
         progress(f"Shortest-path seed: {seed['objective']} in {seed['seconds']:.1f} s")
     best_x: np.ndarray | None = None
@@ -98,6 +99,7 @@ def solve_contiguous(inp: TerritoryInputs, settings: SolverSettings, progress: P
     rounds = 0
     cuts = 0
     last: SolveReport | None = None
+    stop = Termination.TIME_LIMIT
     proven = False
     pending: dict[tuple[int, int], list[int]] = {}
     incumbent: dict[str, object] = {"x": None, "value": math.inf}
@@ -117,12 +119,14 @@ def solve_contiguous(inp: TerritoryInputs, settings: SolverSettings, progress: P
             pending.setdefault((i, j), separator)
 
     while True:
-        remaining = settings.time_limit - (time.perf_counter() - clock)
+        remaining = deadline.left()
         if remaining <= 0.05:
+            stop = Termination.TIME_LIMIT
             break
         rounds += 1
         result = milp.solve(remaining, settings.mip_gap, start=incumbent["x"], on_solution=learn)
         last = result.report
+        stop = last.termination
         if last.status == SolveStatus.INFEASIBLE:
             break
         if last.bound is not None:
@@ -144,13 +148,15 @@ def solve_contiguous(inp: TerritoryInputs, settings: SolverSettings, progress: P
         progress(f"Round {rounds}: {len(rows)} separator rows (best {best_value:g}, bound {bound:g})")
         _add_rows(milp, layout, rows)
     best_x, best_value = incumbent["x"], incumbent["value"]
-    elapsed = time.perf_counter() - clock
+    elapsed = deadline.elapsed()
     site_of_ids: dict[str, str] = {}
     if best_x is not None:
         picked = _decode(layout, best_x)
         site_of_ids = {layout.units[i]: layout.units[j] for i, j in picked.items()}
         best_value = score_alignment(inp, site_of_ids)
-    report = _report(last, best_value if best_x is not None else None, bound, proven, elapsed, build_seconds, settings)
+    report = _report(
+        last, stop, best_value if best_x is not None else None, bound, proven, elapsed, build_seconds, settings
+    )
     return Alignment(
         site_of=site_of_ids,
         report=report,
@@ -527,6 +533,7 @@ def _add_rows(milp: IncrementalMilp, layout: DistrictLayout, found: list[tuple[i
 
 def _report(
     last: SolveReport | None,
+    stop: Termination,
     objective: float | None,
     bound: float,
     proven: bool,
@@ -534,7 +541,10 @@ def _report(
     build_seconds: float,
     settings: SolverSettings,
 ) -> SolveReport:
-    """One account of the loop: the best contiguous alignment against the largest relaxation bound."""
+    """One account of the loop: the best contiguous alignment against the largest relaxation bound.
+
+    `stop` is why the loop ended; a plan proven by the gap alone reports that rather than how the last solve ended.
+    """
     finite_bound = bound if math.isfinite(bound) else None
     if objective is not None and finite_bound is not None:
         finite_bound = min(finite_bound, objective)
@@ -544,11 +554,13 @@ def _report(
         status = SolveStatus.INFEASIBLE if infeasible else SolveStatus.NO_SOLUTION
     elif proven or (gap is not None and gap <= settings.mip_gap):
         status = SolveStatus.OPTIMAL
+        if stop is not Termination.OPTIMAL:
+            stop = Termination.GAP_REACHED
     else:
         status = SolveStatus.FEASIBLE
     return SolveReport(
         status=status,
-        termination=last.termination if last is not None else "time limit",
+        termination=stop,
         objective=objective,
         bound=finite_bound,
         gap=gap,

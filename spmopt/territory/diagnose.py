@@ -6,6 +6,10 @@ that must move, homes and locks that wall a territory in). Each check is linear 
 units and edges, so all of them together stay well under a second on thousands of units. After an
 infeasible solve, `explain_infeasibility` re-solves with one requirement family dropped at a time,
 within a time budget, and names those whose removal makes the model feasible.
+
+One module, though long: the pre-checks and the probes answer one question for one caller (why is this
+design infeasible, in planners' words), share the message helpers, and run in an order that is itself the
+contract (the simplest cause is named first). Most of the length is those messages.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import networkx as nx
 
 from spmopt.config import SolverSettings
 from spmopt.errors import InfeasibleModelError
+from spmopt.optim.deadline import Deadline
 from spmopt.optim.solve import SolveStatus, solve
 from spmopt.territory.inputs import Band, TerritoryInputs
 from spmopt.territory.model import build_territory_model
@@ -536,7 +541,7 @@ def explain_infeasibility(
     except InfeasibleModelError as exc:
         return exc
     budget = settings.time_limit if budget_seconds is None else budget_seconds
-    deadline = time.perf_counter() + budget
+    deadline = Deadline.after(budget)
     probes = [(name, relaxed) for name, relaxed in _relaxations(inp) if _passes_precheck(relaxed)]
     # Smallest models first: time a quick probe leaves over goes to the larger ones after it.
     sizes = {name: _model_size(relaxed) for name, relaxed in probes}
@@ -545,12 +550,12 @@ def explain_infeasibility(
     for done, (name, relaxed) in enumerate(sorted(probes, key=lambda p: sizes[p[0]])):
         waiting, size = len(probes) - done, sizes[name]
         outcome[name] = None
-        if deadline - time.perf_counter() - size * rate < MIN_PROBE_SECONDS:
+        if deadline.left() - size * rate < MIN_PROBE_SECONDS:
             continue
         clock = time.perf_counter()
         model = build_territory_model(relaxed)
         built = time.perf_counter() - clock
-        left = deadline - time.perf_counter() - _HANDOVER_PER_BUILD * built
+        left = deadline.left() - _HANDOVER_PER_BUILD * built
         limit = min(max(left / waiting, MIN_PROBE_SECONDS), left, PROBE_SECONDS)
         if limit < MIN_PROBE_SECONDS / 2:
             continue

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from spmopt.optim.deadline import Deadline
 
 HOT, COLD = 2.0, 0.05
 """Anneal temperatures (in cut edges) at the first and last step, geometric in between."""
@@ -47,8 +48,7 @@ def balanced_districts(
     max_restarts: int = 1000,
 ) -> HeuristicDistricts:
     """Restarted annealing within `budget` seconds: each district's weight in [lower, upper], few cut edges."""
-    clock = time.perf_counter()
-    deadline = clock + budget
+    deadline = Deadline.after(budget)
     adj = [list(a) for a in adjacency]
     w = [float(v) for v in weight]
     n = len(adj)
@@ -57,7 +57,7 @@ def balanced_districts(
     restarts = 0
     if n < k or k < 1:
         return HeuristicDistricts(None, None, 0, 0.0)
-    while restarts < max_restarts and time.perf_counter() < deadline:
+    while restarts < max_restarts and not deadline.expired():
         rng = random.Random(restarts)
         restarts += 1
         label = _grow(adj, w, k, rng)
@@ -66,7 +66,7 @@ def balanced_districts(
         found, cut = _anneal(adj, w, k, lower, upper, label, connected, rng, SWEEPS * n * k, deadline)
         if found is not None and cut < best_cut:
             best, best_cut = found, cut
-    seconds = time.perf_counter() - clock
+    seconds = deadline.elapsed()
     if best is None:
         return HeuristicDistricts(None, None, restarts, seconds)
     return HeuristicDistricts(tuple(best), int(best_cut), restarts, seconds)
@@ -165,7 +165,7 @@ def _anneal(
     connected: bool,
     rng: random.Random,
     iterations: int,
-    deadline: float,
+    deadline: Deadline,
 ) -> tuple[list[int] | None, float]:
     """Boundary moves accepted by the Metropolis rule on cut + mu * violation / (U - L); best balanced state."""
     n = len(adj)
@@ -181,7 +181,7 @@ def _anneal(
     best_cut = cut if viol <= 0 else math.inf
     hot, cold = HOT, COLD
     for step in range(iterations):
-        if step % 512 == 0 and time.perf_counter() > deadline:
+        if step % 512 == 0 and deadline.expired():
             break
         temperature = hot * (cold / hot) ** (step / iterations)
         # the balance penalty stiffens as the anneal cools, so late states are balanced

@@ -23,11 +23,11 @@ design gives the same plan whatever the machine load; the deadline is only a saf
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from spmopt.optim.deadline import Deadline
 from spmopt.territory.arrays import TerritoryArrays
 from spmopt.territory.heuristic_moves import kick, local_search, rebuild
 from spmopt.territory.heuristic_start import grow, initial_centres, recentre, repair
@@ -87,8 +87,7 @@ def design_heuristic(
     Returns the plan with the least violation, then the least cost; `feasible` says whether every band,
     lock, cap and (under contiguity) connection holds.
     """
-    clock = time.perf_counter()
-    deadline = clock + time_limit
+    deadline = Deadline.after(time_limit)
     cost = _distance_cost(arr)
     s = Search(arr, cost, deadline)
     rng = np.random.default_rng(effort.seed)
@@ -131,7 +130,7 @@ def design_heuristic(
         cost=f,
         violation=v,
         feasible=bool(feasible),
-        seconds=time.perf_counter() - clock,
+        seconds=deadline.elapsed(),
         details={"starts": tried, "moves": s.moves, "timed_out": s.timed_out()},
     )
 

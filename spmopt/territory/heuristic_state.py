@@ -6,11 +6,11 @@ keeps them exact under single moves and swaps, and answers the contiguity questi
 
 from __future__ import annotations
 
-import time
 from collections import deque
 
 import numpy as np
 
+from spmopt.optim.deadline import Deadline
 from spmopt.territory.arrays import TerritoryArrays
 
 NEAREST_SLOTS = 6
@@ -22,7 +22,7 @@ EPS_F = 1e-9
 class Search:
     """Mutable search state over one design (shared by the heuristic's modules only)."""
 
-    def __init__(self, arr: TerritoryArrays, cost: np.ndarray, deadline: float) -> None:
+    def __init__(self, arr: TerritoryArrays, cost: np.ndarray, deadline: Deadline) -> None:
         self.arr = arr
         self.C = cost
         self.deadline = deadline
@@ -249,7 +249,7 @@ class Search:
         return len(seen) == len(members)
 
     def timed_out(self) -> bool:
-        return time.perf_counter() > self.deadline
+        return self.deadline.expired()
 
 
 def better(dv: float, df: float) -> bool:

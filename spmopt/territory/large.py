@@ -13,13 +13,16 @@ The exact flow model does not scale to tens of thousands of units. This method:
 The objective is compactness plus the disruption penalty (price per point of the measure moved), as in
 `model.set_objective`. The gap against the LP bound is certified for the design on the eligible pairs.
 See models/territory/large.md for the argument and the references.
+
+One module, though long: every phase edits the same working alignment (`_State`, with its running band
+totals and moved weight) and is ordered by the certificate above. `_State` and `contiguous_submilp` are
+also what `rooted.polish` reuses; they are the seam for a module of their own if a third method needs them.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -28,7 +31,8 @@ from scipy import sparse
 
 from spmopt.config import SolverSettings
 from spmopt.errors import ConfigError, InfeasibleModelError, SolverError
-from spmopt.optim.solve import SolveReport, SolveStatus, SparseMILP, relative_gap, solve_milp
+from spmopt.optim.deadline import Deadline
+from spmopt.optim.solve import SolveReport, SolveStatus, SparseMILP, Termination, relative_gap, solve_milp
 from spmopt.territory.alignment import Alignment, Progress, quiet, score_alignment
 from spmopt.territory.inputs import TerritoryInputs
 
@@ -522,19 +526,20 @@ def neighbour_territories(st: _State, sites: set[int]) -> set[int]:
     return out - sites
 
 
-def improve(st: _State, deadline: float, contiguity: bool = True, max_passes: int = 50) -> dict[str, int]:
+def improve(st: _State, deadline: Deadline, contiguity: bool = True, max_passes: int = 50) -> dict[str, object]:
     """Single-unit moves between adjacent territories keeping both connected, never taking the moved weight past
     the cap: lexicographic in (total band violation + moved weight over the cap, sum a_i d_ij + price * moved);
-    first-improvement sweeps until no move helps or time runs out. The cap term lets the search repair a
-    regrown alignment that moved too much."""
+    first-improvement sweeps until no move helps, `max_passes` sweeps are done, or time runs out. The cap term
+    lets the search repair a regrown alignment that moved too much. `stopped_by` says which of the three
+    ended it (a `Termination` value)."""
     nb_bands = len(st.val)
     moves = passes = 0
     for passes in range(1, max_passes + 1):  # noqa: B007
         st.moved = st.moved_total()  # drop the drift of a sweep's running sum
         moved = 0
         for i in range(st.n):
-            if time.perf_counter() > deadline:
-                return {"passes": passes, "moves": moves}
+            if deadline.expired():
+                return {"passes": passes, "moves": moves, "stopped_by": Termination.TIME_LIMIT.value}
             a = st.lab[i]
             if st.fixed[i] >= 0:
                 continue
@@ -565,8 +570,8 @@ def improve(st: _State, deadline: float, contiguity: bool = True, max_passes: in
                 moved += 1
         moves += moved
         if moved == 0:
-            break
-    return {"passes": passes, "moves": moves}
+            return {"passes": passes, "moves": moves, "stopped_by": Termination.LOCAL_OPTIMUM.value}
+    return {"passes": passes, "moves": moves, "stopped_by": Termination.ITERATION_LIMIT.value}
 
 
 def out_of_band(st: _State) -> set[int]:
@@ -609,7 +614,7 @@ def _resolve_broken(
     ix: LargeIndex,
     st: _State,
     settings: SolverSettings,
-    deadline: float,
+    deadline: Deadline,
     progress: Progress,
 ) -> list[dict[str, object]]:
     """Mend broken (split or out-of-band) territories one neighbourhood at a time: re-solve the territory and
@@ -618,7 +623,7 @@ def _resolve_broken(
     order = root_order(inp, ix)
     rounds: list[dict[str, object]] = []
     gap = max(settings.mip_gap, RELAXATION_GAP)
-    while time.perf_counter() < deadline - 1.0:
+    while deadline.left() > 1.0:
         bad = broken_territories(st) | out_of_band(st)
         if not bad:
             break
@@ -627,7 +632,7 @@ def _resolve_broken(
         for _ in range(4):
             region |= bad & neighbour_territories(st, region)
             problem, cols = contiguous_submilp(st, region, order, inp.contiguity)
-            limit = max(min(deadline - time.perf_counter() - 1.0, settings.time_limit), 1.0)
+            limit = max(min(deadline.left() - 1.0, settings.time_limit), 1.0)
             result = solve_milp(problem, settings.model_copy(update={"time_limit": limit, "mip_gap": gap}))
             rounds.append(
                 {
@@ -666,8 +671,7 @@ def solve_large(inp: TerritoryInputs, settings: SolverSettings, progress: Progre
             "the large-design method handles fixed rep sites with the distance objective; "
             "use the exact method for this scenario"
         )
-    clock = time.perf_counter()
-    deadline = clock + settings.time_limit
+    deadline = Deadline.after(settings.time_limit)
     n, k = len(inp.units), len(inp.sites)
     ix = index_inputs(inp)
     _check_cap(inp, ix)
@@ -681,7 +685,7 @@ def solve_large(inp: TerritoryInputs, settings: SolverSettings, progress: Progre
                 "adjacency or drop contiguity"
             )
     problem = assignment_milp(ix, n, k)
-    build = time.perf_counter() - clock
+    build = deadline.elapsed()
     progress(f"LP of the balanced assignment without contiguity: {len(ix.pu)} pairs, {n} units, {k} territories")
     lp = solve_milp(problem, settings, relax=True)
     if lp.report.status == SolveStatus.INFEASIBLE:
@@ -728,11 +732,12 @@ def solve_large(inp: TerritoryInputs, settings: SolverSettings, progress: Progre
     if share is not None:
         objective += inp.disruption.penalty_per_point * share
     gap = relative_gap(objective, bound)
-    status = SolveStatus.OPTIMAL if gap is not None and gap <= settings.mip_gap else SolveStatus.FEASIBLE
-    seconds = time.perf_counter() - clock
+    proven = gap is not None and gap <= settings.mip_gap
+    seconds = deadline.elapsed()
     report = SolveReport(
-        status=status,
-        termination="LP bound; rounding, contiguous neighbourhood re-solves and local search",
+        status=SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE,
+        # the local search is the last phase: whatever stopped it stopped the method, unless the bound proves the plan
+        termination=Termination.GAP_REACHED if proven else Termination(stats["stopped_by"]),
         objective=objective,
         bound=bound,
         gap=gap,
@@ -747,6 +752,7 @@ def solve_large(inp: TerritoryInputs, settings: SolverSettings, progress: Progre
         report=report,
         method="large",
         details={
+            "approach": "LP bound; rounding, contiguous neighbourhood re-solves and local search",
             "lp": lp.report.as_dict(),
             "rounded_value": rounded_value,
             "restored_to_meet_cap": restored,

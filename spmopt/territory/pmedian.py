@@ -11,6 +11,11 @@ Four steps, each a valid piece of an optimality proof:
    the model is solved again. Every bound reported is valid for the full, unreduced problem.
 
 See `models/territory/pmedian.md` for the formulation and why each reduction is exact.
+
+One module, though long: the four steps are one optimality proof, read top to bottom in the order of
+pmedian.md, and each later step is exact only given the earlier ones (the fixings of step 2 are what let
+step 3 truncate). They share the cost matrix type, the cutoff and the incumbent arithmetic; split, the
+steps would import one another's private helpers.
 """
 
 from __future__ import annotations
@@ -24,7 +29,16 @@ from scipy import sparse
 
 from spmopt.config import SolverSettings
 from spmopt.errors import ConfigError, DataError, InfeasibleModelError, SolverError
-from spmopt.optim.solve import SolveReport, SolveStatus, SparseMILP, highs_version, relative_gap, solve_milp
+from spmopt.optim.deadline import Deadline
+from spmopt.optim.solve import (
+    SolveReport,
+    SolveStatus,
+    SparseMILP,
+    Termination,
+    highs_version,
+    relative_gap,
+    solve_milp,
+)
 from spmopt.territory.alignment import Alignment, Progress, quiet
 from spmopt.territory.inputs import TerritoryInputs
 
@@ -161,7 +175,7 @@ def greedy_open(c: np.ndarray, p: int, big: float) -> np.ndarray:
     return np.flatnonzero(is_open)
 
 
-def swap_search(c: np.ndarray, open_: np.ndarray, big: float, deadline: float) -> tuple[np.ndarray, int]:
+def swap_search(c: np.ndarray, open_: np.ndarray, big: float, deadline: Deadline) -> tuple[np.ndarray, int]:
     """Best-improvement swaps (close r, open f) until none lowers the cost; all p(m-p) swaps priced per pass.
 
     delta(r, f) = sum_i min(0, c_if - d1_i) + sum_{i: nearest(i)=r} max(0, min(c_if, d2_i) - d1_i).
@@ -173,7 +187,7 @@ def swap_search(c: np.ndarray, open_: np.ndarray, big: float, deadline: float) -
     if p == m:
         return open_, passes
     rows = np.arange(n)
-    while time.perf_counter() < deadline:
+    while not deadline.expired():
         passes += 1
         d1, c1, d2 = _nearest_two(c, open_, big)
         gain = np.minimum(c - d1[:, None], 0.0).sum(axis=0)
@@ -201,7 +215,7 @@ def _perturbed(open_: np.ndarray, m: int, rng: np.random.Generator, moves: int) 
     return np.sort(np.concatenate([np.delete(open_, out), new]))
 
 
-def heuristic(core: PMedianCore, deadline: float, seeds: list[np.ndarray] | None = None) -> tuple[np.ndarray, int]:
+def heuristic(core: PMedianCore, deadline: Deadline, seeds: list[np.ndarray] | None = None) -> tuple[np.ndarray, int]:
     """Greedy, then swap search from it and from each seed, then seeded random restarts until the deadline;
     returns the best open set and the number of swap passes."""
     c, big = _finite_costs(core)
@@ -215,7 +229,7 @@ def heuristic(core: PMedianCore, deadline: float, seeds: list[np.ndarray] | None
             best, best_value = found, value
     rng = np.random.default_rng(0)
     for _ in range(8):  # iterated local search: kick the best solution and descend again
-        if time.perf_counter() >= deadline or core.p == core.m:
+        if deadline.expired() or core.p == core.m:
             break
         found, k = swap_search(c, _perturbed(best, core.m, rng, max(2, core.p // 10)), big, deadline)
         passes += k
@@ -243,7 +257,7 @@ def _cutoff(core: PMedianCore, ub: float) -> float:
     return ub - 1.0 + 1e-6 if core.integral else ub * (1.0 + 1e-12)
 
 
-def lagrangian(core: PMedianCore, ub: float, incumbent: np.ndarray, lam0: np.ndarray, deadline: float) -> Lagrangian:
+def lagrangian(core: PMedianCore, ub: float, incumbent: np.ndarray, lam0: np.ndarray, deadline: Deadline) -> Lagrangian:
     """max_lam L(lam), L = sum_i lam_i + (sum of the p smallest rho_j); Polyak subgradient steps toward UB.
 
     Fixing (valid at any lam): j closed if L + rho_j - rho_(p) > cutoff, j open if L - rho_j + rho_(p+1) > cutoff;
@@ -258,7 +272,7 @@ def lagrangian(core: PMedianCore, ub: float, incumbent: np.ndarray, lam0: np.nda
     cut = _cutoff(core, ub)
     best, best_lam, best_open = -math.inf, lam.copy(), incumbent
     step, stall, it = 2.0, 0, 0
-    while it == 0 or (time.perf_counter() < deadline and step > 1e-4 and it < 3000):
+    while it == 0 or (not deadline.expired() and step > 1e-4 and it < 3000):
         it += 1
         rho, red = _prices(core, lam)
         if p < m:
@@ -387,7 +401,7 @@ def _node_search(
 
 
 def lagrangian_tree(
-    core: PMedianCore, lag: Lagrangian, incumbent: np.ndarray, deadline: float, iters: int = 60
+    core: PMedianCore, lag: Lagrangian, incumbent: np.ndarray, deadline: Deadline, iters: int = 60
 ) -> TreeResult:
     """Depth-first branch and bound on y_j with a Lagrangian bound at every node; branch on the chosen site
     whose closing costs the most (y_j = 1 first). The bound on expiry is the least bound left on the stack."""
@@ -395,7 +409,7 @@ def lagrangian_tree(
     stack = [_Node(allowed=~lag.closed, forced=lag.opened.copy(), bound=lag.bound, lam=lag.lam)]
     nodes = 0
     while stack:
-        if time.perf_counter() >= deadline:
+        if deadline.expired():
             return TreeResult(inc, ub, min(ub, min(nd.bound for nd in stack)), nodes, False)
         node = stack.pop()
         if node.bound > _cutoff(core, ub):
@@ -566,25 +580,24 @@ def _grown_caps(core: PMedianCore, cap: np.ndarray, nearest: np.ndarray) -> np.n
 
 def solve_pmedian(inp: TerritoryInputs, settings: SolverSettings, progress: Progress = quiet) -> Alignment:
     """Uncapacitated p-median: min sum_i w_i d_ij x_ij over eligible pairs, exactly p centres, proven by bound."""
-    clock = time.perf_counter()
-    deadline = clock + settings.time_limit
+    deadline = Deadline.after(settings.time_limit)
     core = pmedian_core(inp)
     details: dict[str, object] = {"units": core.n, "sites": core.m, "p": core.p}
     progress(f"p-median: {core.n} units, {core.m} sites, p = {core.p}; local search")
-    inc, passes = heuristic(core, min(deadline, clock + 0.1 * settings.time_limit))
+    inc, passes = heuristic(core, deadline.first(0.1))
     ub = solution_cost(core, inc)
-    details.update(heuristic_value=ub, heuristic_passes=passes, heuristic_seconds=time.perf_counter() - clock)
+    details.update(heuristic_value=ub, heuristic_passes=passes, heuristic_seconds=deadline.elapsed())
     if not math.isfinite(ub):  # pruned pairs can defeat the local search: ask the full radius model
         inc = _feasible_open(core, settings, deadline)
         ub = solution_cost(core, inc)
     t_lag = time.perf_counter()
-    lag = lagrangian(core, ub, inc, core.cost[:, inc].min(axis=1), min(deadline, t_lag + 0.25 * settings.time_limit))
+    lag = lagrangian(core, ub, inc, core.cost[:, inc].min(axis=1), deadline.within(0.25 * settings.time_limit))
     if core.p < core.m:  # a descent from the Lagrangian's open set often improves the incumbent cheaply
         c, big = _finite_costs(core)
-        found, _ = swap_search(c, lag.best_open, big, min(deadline, time.perf_counter() + 0.05 * settings.time_limit))
+        found, _ = swap_search(c, lag.best_open, big, deadline.within(0.05 * settings.time_limit))
         if solution_cost(core, found) < ub - _TOL:
             inc, ub = found, solution_cost(core, found)
-            lag = lagrangian(core, ub, inc, lag.lam, min(deadline, time.perf_counter() + 0.1 * settings.time_limit))
+            lag = lagrangian(core, ub, inc, lag.lam, deadline.within(0.1 * settings.time_limit))
     details.update(
         lagrangian_bound=lag.bound,
         lagrangian_iterations=lag.iterations,
@@ -597,29 +610,28 @@ def solve_pmedian(inp: TerritoryInputs, settings: SolverSettings, progress: Prog
     if not _proven(ub, bound, settings):
         # LP-tight instances (typically large p) close at the radius model's root within a short slice;
         # the rest (small p, where HiGHS's branching stalls on a 0.5% LP gap) go to the Lagrangian tree
-        slice_end = min(deadline, time.perf_counter() + 0.05 * max(deadline - time.perf_counter(), 0.0))
-        inc, ub, bound = _radius_rounds(core, lag, inc, ub, bound, settings, slice_end, stats, progress)
-    if not _proven(ub, bound, settings) and time.perf_counter() < deadline:
+        inc, ub, bound = _radius_rounds(core, lag, inc, ub, bound, settings, deadline.share(0.05), stats, progress)
+    if not _proven(ub, bound, settings) and not deadline.expired():
         progress("p-median: Lagrangian branch and bound")
         t_tree = time.perf_counter()
         tree = lagrangian_tree(core, lag, inc, deadline)
         if tree.value < ub - _TOL:
             inc, ub = tree.open_, tree.value
         bound = max(bound, _rounded(core, min(tree.bound, lag.threshold)))
-        stats.termination = "tree complete" if tree.complete else "time limit"
+        stats.termination = Termination.OPTIMAL if tree.complete else Termination.TIME_LIMIT
         details.update(tree_nodes=tree.nodes, tree_complete=tree.complete, tree_seconds=time.perf_counter() - t_tree)
     bound = min(bound, ub)
     gap = relative_gap(ub, bound)
     reported_bound = bound if math.isfinite(bound) else None
-    status = SolveStatus.OPTIMAL if _proven(ub, bound, settings) else SolveStatus.FEASIBLE
+    proven = _proven(ub, bound, settings)
     details.update(
         radius_rounds=stats.rounds,
         radius_columns=stats.columns,
-        total_seconds=time.perf_counter() - clock,
+        total_seconds=deadline.elapsed(),
     )
     report = SolveReport(
-        status=status,
-        termination=stats.termination,
+        status=SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE,
+        termination=_termination(stats.termination, proven),
         objective=ub,
         bound=reported_bound,
         gap=gap,
@@ -640,17 +652,26 @@ class _Effort:
     solve_seconds: float = 0.0
     handover_seconds: float = 0.0
     build_seconds: float = 0.0
-    termination: str = "lagrangian bound"
+    termination: Termination = Termination.GAP_REACHED
+    """How the last phase that ran stopped (the Lagrangian bound alone closes the gap when none follows)."""
 
     def __post_init__(self) -> None:
         self.columns = []
 
 
-def _feasible_open(core: PMedianCore, settings: SolverSettings, deadline: float) -> np.ndarray:
+def _termination(last: Termination, proven: bool) -> Termination:
+    """The stop to report: a proof outranks how the last phase ended (even an infeasible radius model, which
+    proves the incumbent); unproven, a phase can only have ended "optimal" with the clock cutting the next one."""
+    if proven:
+        return Termination.OPTIMAL if last is Termination.OPTIMAL else Termination.GAP_REACHED
+    return Termination.TIME_LIMIT if last in (Termination.OPTIMAL, Termination.GAP_REACHED) else last
+
+
+def _feasible_open(core: PMedianCore, settings: SolverSettings, deadline: Deadline) -> np.ndarray:
     """Some p sites that serve every unit over its eligible pairs (untruncated radius model), or an error."""
     none = np.zeros(core.m, dtype=bool)
     model = build_cover(core, none, none, np.full(core.n, np.inf))
-    remaining = max(deadline - time.perf_counter(), 0.01)
+    remaining = deadline.left(at_least=0.01)
     result = solve_milp(model.problem, settings.model_copy(update={"time_limit": remaining, "mip_gap": 1.0}))
     if result.report.status == SolveStatus.INFEASIBLE:
         raise InfeasibleModelError(
@@ -673,21 +694,21 @@ def _radius_rounds(
     ub: float,
     bound: float,
     settings: SolverSettings,
-    deadline: float,
+    deadline: Deadline,
     stats: _Effort,
     progress: Progress,
 ) -> tuple[np.ndarray, float, float]:
     """Solve the truncated radius model, growing the radius of units whose true cost passed it, until the
     solution's true cost meets the bound or time runs out; every bound kept is valid for the full problem."""
     cap = _initial_caps(core, lag.lam)
-    while time.perf_counter() < deadline:
+    while not deadline.expired():
         stats.rounds += 1
         t0 = time.perf_counter()
         model = build_cover(core, lag.closed, lag.opened, cap)
         stats.build_seconds += time.perf_counter() - t0
         stats.columns.append(int(model.problem.cost.shape[0]))
         progress(f"p-median: radius model round {stats.rounds}, {model.problem.cost.shape[0]} columns")
-        remaining = max(deadline - time.perf_counter(), 0.01)
+        remaining = deadline.left(at_least=0.01)
         result = solve_milp(
             model.problem,
             settings.model_copy(update={"time_limit": remaining}),

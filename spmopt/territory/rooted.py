@@ -19,19 +19,23 @@ contiguous plan known (the heuristic's, or a repaired incumbent). Every bound re
 a relaxation of the contiguous problem, so the gap is honest whatever limit stops the search.
 
 Work is limited in branch-and-bound nodes (deterministic); the clock is a safety net only.
+
+One module, though long: the row builders, the LP separation rounds and the MIP rounds all address
+columns through one `_Layout`, and the bound is honest only because every separator row, whichever phase
+finds it, goes through `_separator_rows`' path check; they are kept where that can be read in one place.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
 
 from spmopt.config import SolverSettings
-from spmopt.optim.solve import IncrementalMilp, SolveReport, SolveStatus, SparseMILP, relative_gap
+from spmopt.optim.deadline import Deadline
+from spmopt.optim.solve import IncrementalMilp, SolveReport, SolveStatus, SparseMILP, Termination, relative_gap
 from spmopt.territory.alignment import Alignment, Progress, quiet
 from spmopt.territory.arrays import TerritoryArrays, territory_arrays
 from spmopt.territory.heuristic import Effort, HeuristicPlan, design_heuristic
@@ -53,6 +57,16 @@ SP_NODES = 2_000
 MIP_ROUNDS = 12
 """Re-solves of the MIP with new separator rows (a search stops at its first disconnected point); a deterministic
 limit, like `SolverSettings.node_limit`."""
+
+
+STOPS: dict[str, Termination] = {
+    "gap": Termination.GAP_REACHED,
+    "time_limit": Termination.TIME_LIMIT,
+    "node_limit": Termination.NODE_LIMIT,
+    "round_limit": Termination.ROUND_LIMIT,
+    "infeasible": Termination.INFEASIBLE,
+}
+"""`details.stopped_by` (the names models/territory/rooted.md documents) -> the report's termination."""
 
 
 def applies(inp: TerritoryInputs) -> bool:
@@ -309,8 +323,7 @@ def solve_rooted(
     start: HeuristicPlan | None = None,
 ) -> Alignment:
     """Heuristic plan, LP separation, reduced-cost fixing, then MIP rounds with separator rows."""
-    clock = time.perf_counter()
-    deadline = clock + settings.time_limit
+    deadline = Deadline.after(settings.time_limit)
     threads = settings.threads or 1
     arr = territory_arrays(inp)
     lay = _layout(arr)
@@ -318,7 +331,7 @@ def solve_rooted(
         progress("Finding a first plan (region growing and local search)")
         start = design_heuristic(arr, time_limit=max(settings.time_limit / 4, 1.0))
     best_x = _vector(lay, start.slot) if start.feasible else None
-    first_plan = time.perf_counter() - clock if best_x is not None else None
+    first_plan = deadline.elapsed() if best_x is not None else None
     progress(
         f"First plan: {'feasible' if start.feasible else 'outside its bands'}, cost {start.cost:,.1f}"
         f" ({start.seconds:.1f} s); building the exact model"
@@ -337,9 +350,9 @@ def solve_rooted(
     lp_x = None
     lp_cuts = _Rows()
     for lp_rounds in range(1, LP_ROUNDS + 1):  # noqa: B007 - the count is reported
-        res = lp.solve(max(deadline - time.perf_counter(), 0.01), 0.0)
+        res = lp.solve(deadline.left(at_least=0.01), 0.0)
         if res.report.status != SolveStatus.OPTIMAL:
-            if res.report.termination == "Time limit reached":
+            if res.report.termination is Termination.TIME_LIMIT:
                 clock_stops.append("LP rounds")
             break
         lp_bound, lp_x = float(res.report.objective), res.x
@@ -355,8 +368,8 @@ def solve_rooted(
             arr,
             None,
             start,
-            SolveReport(SolveStatus.INFEASIBLE, "infeasible", None, None, None, 0, 0),
-            clock,
+            SolveReport(SolveStatus.INFEASIBLE, Termination.INFEASIBLE, None, None, None, 0, 0),
+            deadline,
             {"lp_rounds": lp_rounds},
             "infeasible",
         )
@@ -375,8 +388,8 @@ def solve_rooted(
             nodes_left -= max(sp_report.nodes, 1)
         if sp_x is not None and (best_x is None or float(cost @ sp_x) < float(cost @ best_x) - 1e-9):
             best_x = sp_x
-            first_plan = first_plan if first_plan is not None else time.perf_counter() - clock
-        if sp_report.termination == "Time limit reached":
+            first_plan = first_plan if first_plan is not None else deadline.elapsed()
+        if sp_report.termination is Termination.TIME_LIMIT:
             clock_stops.append("shortest-path model")
         upper = float(cost @ best_x + offset) if best_x is not None else math.inf
     fixed = 0
@@ -429,7 +442,7 @@ def solve_rooted(
 
     while True:
         rounds += 1
-        left = deadline - time.perf_counter()
+        left = deadline.left()
         if left <= 0.05:
             stopped_by = "time_limit"
             break
@@ -452,7 +465,7 @@ def solve_rooted(
         status = res.report.status
         if status == SolveStatus.INFEASIBLE:
             if best_x is None:
-                return _result(arr, None, start, res.report, clock, {"rounds": rounds, "cuts": cuts}, "infeasible")
+                return _result(arr, None, start, res.report, deadline, {"rounds": rounds, "cuts": cuts}, "infeasible")
             break  # the rows cut off every plan better than the best one: it is optimal
         points = ([res.x] if res.x is not None else []) + seen
         found: list[tuple[int, int, list[int]]] = []
@@ -462,13 +475,13 @@ def solve_rooted(
                 value = float(cost @ x + offset)
                 if value < upper - 1e-9:
                     upper, best_x = value, x
-                    first_plan = first_plan if first_plan is not None else time.perf_counter() - clock
+                    first_plan = first_plan if first_plan is not None else deadline.elapsed()
             found += sep
         if found:
             # A disconnected point: the heuristic repairs it into a plan, and the rows forbid it.
             repaired = design_heuristic(
                 arr,
-                time_limit=max(min(5.0, deadline - time.perf_counter()), 0.5),
+                time_limit=max(min(5.0, deadline.left()), 0.5),
                 effort=REPAIR,
                 start=(_decode(lay, points[0]), np.arange(arr.m)),
             )
@@ -479,7 +492,7 @@ def solve_rooted(
                 value = float(cost @ x + offset)
                 if value < upper - 1e-9:
                     upper, best_x = value, x
-                    first_plan = first_plan if first_plan is not None else time.perf_counter() - clock
+                    first_plan = first_plan if first_plan is not None else deadline.elapsed()
             extra = _separator_rows(lay, _unique(found))
             mip.add_rows(extra.matrix(lay.n_col), np.array(extra.lower), np.array(extra.upper))
             cuts += len(extra.lower)
@@ -493,20 +506,20 @@ def solve_rooted(
             stopped_by = "node_limit" if nodes_left is not None and nodes_left <= 0 else "time_limit"
         break
     if best_x is None:
-        report = SolveReport(SolveStatus.NO_SOLUTION, stopped_by, None, bound, None, time.perf_counter() - clock, 0.0)
+        report = SolveReport(SolveStatus.NO_SOLUTION, STOPS[stopped_by], None, bound, None, deadline.elapsed(), 0.0)
         facts = {"rounds": rounds, "cuts": cuts, "fixed": fixed, "clock_stopped": sorted(set(clock_stops))}
-        return _result(arr, None, start, report, clock, facts, stopped_by)
+        return _result(arr, None, start, report, deadline, facts, stopped_by)
     if bound is not None:
         bound = min(bound, upper)
     gap = relative_gap(upper, bound)
     proven = gap is not None and gap <= settings.mip_gap + 1e-12
     report = SolveReport(
         status=SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE,
-        termination=stopped_by if not proven else "gap",
+        termination=STOPS["gap" if proven else stopped_by],
         objective=upper,
         bound=bound,
         gap=gap,
-        solve_seconds=time.perf_counter() - clock,
+        solve_seconds=deadline.elapsed(),
         handover_seconds=0.0,
         solver_version=res.report.solver_version if rounds else "",
     )
@@ -522,7 +535,7 @@ def solve_rooted(
     }
     if sp_report is not None:
         details["shortest_path_start"] = sp_report.status.value
-    return _result(arr, _decode(lay, best_x), start, report, clock, details, "gap" if proven else stopped_by)
+    return _result(arr, _decode(lay, best_x), start, report, deadline, details, "gap" if proven else stopped_by)
 
 
 def _shortest_path_plan(
@@ -554,7 +567,7 @@ def _shortest_path_plan(
 
 
 def polish(
-    inp: TerritoryInputs, slot: np.ndarray, settings: SolverSettings, deadline: float
+    inp: TerritoryInputs, slot: np.ndarray, settings: SolverSettings, deadline: Deadline
 ) -> tuple[np.ndarray, dict[str, object]]:
     """Neighbourhood re-solves of a contiguous plan: each rep's territory with its adjacent ones is
     re-assigned by a small MILP (others fixed, contiguity by nearer neighbours as in the large method),
@@ -569,7 +582,7 @@ def polish(
     tried = kept = 0
     clock_cut = False
     for seed in range(len(inp.sites)):
-        left = deadline - time.perf_counter()
+        left = deadline.left()
         if left <= 1.0:
             clock_cut = True
             break
@@ -579,7 +592,7 @@ def polish(
         before = st.objective()
         result = solve_milp(problem, sub, node_limit=POLISH_NODES)
         tried += 1
-        clock_cut = clock_cut or result.report.termination == "Time limit reached"
+        clock_cut = clock_cut or result.report.termination is Termination.TIME_LIMIT
         if result.x is None:
             continue
         chosen = [cols[c] for c in np.flatnonzero(result.x > 0.5).tolist()]
@@ -620,7 +633,7 @@ def _result(
     slot: np.ndarray | None,
     start: HeuristicPlan,
     report: SolveReport,
-    clock: float,
+    deadline: Deadline,
     details: dict[str, object],
     stopped_by: str,
 ) -> Alignment:
@@ -638,6 +651,6 @@ def _result(
             "stopped_by": stopped_by,
             # The clock decided something (a stop, or a phase cut short): another load may give another plan.
             "reproducible": stopped_by != "time_limit" and not details.get("clock_stopped"),
-            "seconds": round(time.perf_counter() - clock, 3),
+            "seconds": round(deadline.elapsed(), 3),
         },
     )

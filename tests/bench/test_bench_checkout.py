@@ -13,7 +13,7 @@ import pytest
 from cli_helpers import assert_clean_failure
 from typer.testing import CliRunner
 
-from spmopt import cli
+from spmopt.cli import bench as cli
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 

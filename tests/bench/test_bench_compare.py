@@ -62,6 +62,7 @@ def test_cli_pmed1_all_three_reach_the_optimum_and_the_table_quotes_ratios(tmp_p
     assert "| pmed1 |" in result.output
 
 
+@pytest.mark.slow
 def test_cpmp01_textbook_and_spopt_reach_the_spmopt_optimum() -> None:
     (inst,) = suite_instances("cpmp", "cpmp01")
     row = compare_instance(inst, time_limit=60, threads=1)

@@ -52,6 +52,7 @@ def test_same_seed_same_design_and_another_seed_another() -> None:
 
 
 @needs_tracts
+@pytest.mark.slow
 def test_every_suite_design_is_feasible_by_its_planted_alignment() -> None:
     states, sizes = set(), []
     for spec in DESIGNS:

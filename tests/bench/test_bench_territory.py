@@ -39,10 +39,13 @@ PUBLISHED = [
 ]
 
 
+SLOW = {"SJC1", "ME-contiguous", "ME-free"}
+"""The instances that take more than 3 s through the CLI (3-7 s each on 2 cores)."""
+
+
 @pytest.mark.parametrize(
     ("command", "name", "extra", "read", "optimum", "decimals"),
-    [c[1:] for c in PUBLISHED],
-    ids=[c[0] for c in PUBLISHED],
+    [pytest.param(*c[1:], id=c[0], marks=[pytest.mark.slow] if c[0] in SLOW else []) for c in PUBLISHED],
 )
 def test_published_optimum_through_the_cli(
     tmp_path: Path, command: str, name: str, extra: list[str], read, optimum: float, decimals: int

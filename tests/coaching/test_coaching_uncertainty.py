@@ -67,6 +67,7 @@ def return_interval(sim_setup, model: UpliftModel, replications: int = 24) -> tu
     return float(roi["mean"]), float(roi["ci_low"]), float(roi["ci_high"])
 
 
+@pytest.mark.slow
 def test_return_interval_widens_with_fewer_history_reps(sim_setup) -> None:
     thick = shrink(fit(synthetic_history(reps(60), 24, TRUE, np.random.default_rng(4)), seed=4), PRIOR)
     thin = shrink(fit(synthetic_history(reps(5), 24, TRUE, np.random.default_rng(4)), seed=4), PRIOR)

@@ -7,9 +7,12 @@ pytest-benchmark records the time; the assertions check reconciliation, not spee
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from spmopt.comp.engine import evaluate
 from spmopt.comp.plan import CompPlan
+
+pytestmark = pytest.mark.slow  # about 5 s on 2 cores
 
 PLAN = CompPlan.model_validate(
     {

@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 from cli_helpers import assert_clean_failure
 from comp_helpers import CLI_PLAN as PLAN
+from instance_helpers import line_of
 from typer.testing import CliRunner, Result
 
 from spmopt.cli import app
+from spmopt.manifest import read_manifest
 
 COMMISSION = """\
 name: comm
@@ -77,11 +79,6 @@ def evaluate(paths: dict[str, Path], *, overlays: bool = True) -> Result:
     if overlays:
         args += ["--quotas", str(paths["overlay_quotas"]), "--overlays", str(paths["overlays"])]
     return CliRunner().invoke(app, args)
-
-
-def line_of(path: Path, needle: str) -> int:
-    """1-based line of the first line of `path` containing `needle`."""
-    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if needle in line)
 
 
 def tx_with(*rows: str) -> list[str]:
@@ -283,7 +280,8 @@ def test_valid_run_writes_statements_that_add_up_to_the_payments(tmp_path: Path)
     inputs = ["plan", "transactions", "quotas", "overlay_quotas", "alignment", "hierarchy", "overlays", "splits"]
     assert manifest["inputs"] == {str(paths[k]): sha256(paths[k]) for k in inputs}
     assert set(manifest["outputs"]) == written - {"manifest.json", ".spmopt-output.json"}
-    assert manifest["plans"]["tiny"]["reconciliation"]["reconciled"] is True
+    assert manifest["stages"][0]["facts"]["plans"]["tiny"]["reconciliation"]["reconciled"] is True
+    assert read_manifest(out).stage("comp").plans["tiny"].reconciliation.reconciled is True
 
     text = {"dtype": str, "keep_default_na": False}
     statements = pd.read_csv(folder / "statements.csv", **text)

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from instance_helpers import write
 
 from spmopt.comp.crediting import CreditingRules, CreditLedger, credit, read_splits
 from spmopt.comp.inputs import comp_inputs, measure_quota, read_quotas
@@ -36,11 +37,6 @@ COMMISSION = {"name": "rev", "tiers": [{"from": "0", "rate": "0.1"}]}
 def plan(*measures: dict, **extra: object) -> CompPlan:
     spec = {"name": "p", "year_start": "2027-01-01", "target_incentive": "1000.00", "measures": list(measures)}
     return CompPlan.model_validate({**spec, **extra})
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def tx_file(root: Path, *rows: str) -> Path:
@@ -488,13 +484,13 @@ def test_evaluate_plan_reconciles_and_statements_add_up(tmp_path: Path) -> None:
     # C1 is 151 days after A: outside the 60-day window. D is in the vacant T3.
     direct = 10_001 + 45_000 + 90_000 - 10_000
     assert result.ledger.direct_total() == ledger.direct_total() == direct
-    assert result.reconciliation["reconciled"] is True
-    assert result.reconciliation["transactions_total"] == "1700.00"
-    assert result.reconciliation["credited_direct_total"] == "1350.01"
-    assert result.reconciliation["uncredited_total"] == "349.99"
+    assert result.reconciliation.reconciled is True
+    assert result.reconciliation.transactions_total == "1700.00"
+    assert result.reconciliation.credited_direct_total == "1350.01"
+    assert result.reconciliation.uncredited_total == "349.99"
     assert set(result.ledger.uncredited["transaction_id"]) == {"C1", "D"}
     ev, inp = result.evaluation, result.inputs
-    assert result.reconciliation["payments_total"] == f"{Decimal(int(ev.payment.sum())) / 100:.2f}"
+    assert result.reconciliation.payments_total == f"{Decimal(int(ev.payment.sum())) / 100:.2f}"
     assert result.kpis.revenue == direct
     assert inp.payees == ("R1", "R2", "M1", "D1", "S1")
     assert result.kpis.total_cost == int(ev.payment.sum()) > 0
@@ -522,7 +518,7 @@ def test_reconciliation_totals_match_the_ledger_by_hand(tmp_path: Path) -> None:
     rules = rules_from_files(tmp_path / "quotas.csv", tmp_path / "alignment.csv")
     result = evaluate_plan(p, tmp_path / "tx.csv", tmp_path / "quotas.csv", rules)
     # 10% commission on $10.00 in January: $1.00 paid to R1
-    assert result.reconciliation == {
+    assert result.reconciliation.model_dump() == {
         "transactions_total": "15.00",
         "credited_direct_total": "10.00",
         "uncredited_total": "5.00",
@@ -532,6 +528,7 @@ def test_reconciliation_totals_match_the_ledger_by_hand(tmp_path: Path) -> None:
         "owed_back_total": "0.00",
         "draw_guarantees_total": "0.00",
         "reconciled": True,
+        "failures": [],
     }
     assert result.kpis.revenue == 1_000
     assert pd.Series(result.evaluation.payment[0]).tolist() == [100] + [0] * 11

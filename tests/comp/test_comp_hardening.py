@@ -14,15 +14,16 @@ import pandas as pd
 import pytest
 from comp_reference import pay
 from comp_reference import spif_credit as reference_spif_credit
+from instance_helpers import write
 
 import spmopt.comp.run as comp_run
 from spmopt.comp.engine import evaluate
 from spmopt.comp.kpi import plan_kpis
 from spmopt.comp.plan import CompPlan, load_plan
-from spmopt.comp.run import CompResult, evaluate_plan, merged_quotas, reconcile, rules_from_files
+from spmopt.comp.run import CompResult, comp_facts, evaluate_plan, merged_quotas, reconcile, rules_from_files
 from spmopt.comp.transactions import load_transactions
-from spmopt.comp.write import comp_facts, write_comp_outputs
 from spmopt.errors import ConfigError, DataError
+from spmopt.report.outputs import write_comp_outputs
 
 TX_HEADER = "transaction_id,date,rep_id,territory_id,unit_id,product,amount,new_logo,reason,original_id"
 QUOTAS = "territory_id,rep_id,annual_quota\nT1,R1,1200.00\nT2,R2,1200.00\n"
@@ -68,11 +69,6 @@ SPIFS = [
         "per_deal": "100.00",
     },
 ]
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def run(
@@ -129,7 +125,7 @@ def test_spifs_pay_the_payees_own_credit_not_managers_roll_up(tmp_path: Path) ->
         "D1": [0] * 4,
         "S1": [0] * 4,
     }
-    assert result.reconciliation["reconciled"] is True
+    assert result.reconciliation.reconciled is True
 
 
 def test_spif_payments_equal_the_reference_calculation_to_the_cent(tmp_path: Path) -> None:
@@ -243,7 +239,7 @@ def clean(tmp_path: Path) -> tuple[CompResult, tuple]:
 
 def test_a_clean_run_is_reconciled_with_every_check(tmp_path: Path) -> None:
     result, args = clean(tmp_path)
-    assert result.reconciliation["reconciled"] is True
+    assert result.reconciliation.reconciled is True
     assert "failures" not in result.reconciliation
     assert reconcile(*args) == result.reconciliation
 
@@ -293,8 +289,8 @@ def test_reconciled_is_true_only_when_every_check_holds(tmp_path: Path, tamper, 
     _, (tx, ledger, ev, p, inp, rules) = clean(tmp_path)
     ev, ledger, inp = tamper(ev, ledger, inp)
     facts = reconcile(tx, ledger, ev, p, inp, rules)
-    assert facts["reconciled"] is False
-    assert any(f.startswith(fragment) for f in facts["failures"]), facts["failures"]
+    assert facts.reconciled is False
+    assert any(f.startswith(fragment) for f in facts.failures), facts.failures
 
 
 # ------------------------------------------------------------------------------------------ 5. warnings
@@ -316,14 +312,14 @@ def test_falling_payout_curves_and_tiers_are_warned_naming_the_file_and_tier(tmp
         "      - {from: 0, to: 1, rate: 0.05}\n      - {from: 1, rate: 0.03}\n",
     )
     result = run(tmp_path, load_plan(path), overlays=None, splits=None, extra_quotas=None)
-    assert result.reconciliation["reconciled"] is True
+    assert result.reconciliation.reconciled is True
     assert result.warnings == (
         f"{path}: measure rev: curve point 2 (attainment 1.5, payout 0.8) pays less than point 1 (attainment 1.0, "
         "payout 1.0): the payout falls as attainment rises",
         f"{path}: measure renewals: tier 1 (from 1) pays rate 0.03 on all credit, less than tier 0's 0.05: the total "
         "commission drops when attainment reaches 1",
     )
-    assert comp_facts([result])["odd"]["warnings"] == list(result.warnings)
+    assert comp_facts([result]).plans["odd"].warnings == list(result.warnings)
     write_comp_outputs([result], tmp_path / "out", [path])
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["warnings"] == list(result.warnings)
 
@@ -431,8 +427,8 @@ def test_a_run_where_nothing_is_credited_reconciles(tmp_path: Path) -> None:
     quotas = "territory_id,rep_id,annual_quota\nT1,R1,1200.00\nT2,,1200.00\n"
     result = run(tmp_path, plan(COMMISSION, spifs=SPIFS), TX[1:2], quotas=quotas, overlays=None, splits=None)
     assert result.ledger.lines.empty
-    assert result.reconciliation["reconciled"] is True
-    assert result.reconciliation["uncredited_total"] == "500.00"
+    assert result.reconciliation.reconciled is True
+    assert result.reconciliation.uncredited_total == "500.00"
 
 
 def test_comp_summary_keeps_its_columns(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from instance_helpers import write
 from pyproj import Transformer
 from shapely.geometry import box
 
@@ -51,11 +52,6 @@ def centre(uid: str) -> tuple[float, float]:
 def lonlat(uid: str) -> tuple[float, float]:
     """True longitude/latitude of a unit's centre."""
     return Transformer.from_crs("EPSG:26916", "EPSG:4326", always_xy=True).transform(*centre(uid))
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def write_geometry(path: Path, crs: str = "EPSG:26916", shapes: dict | None = None) -> Path:

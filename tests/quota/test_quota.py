@@ -89,7 +89,7 @@ def test_quotas_sum_exactly_to_target(method: str, target: int, granularity: int
     assert int(table["annual_quota"].sum()) == target
     assert (table["annual_quota"] % granularity == 0).all()
     assert (table[period_columns(plan)].sum(axis=1) == table["annual_quota"]).all()
-    assert plan.facts["quota_total"] == target
+    assert plan.facts.quota_total == target
 
 
 @given(
@@ -111,7 +111,7 @@ def test_cap_surplus_is_spread_evenly_over_the_others() -> None:
     plan = quotas(planning_data([100.0, 100.0, 200.0]), target=400, granularity=1, cap=150)
     assert annual(plan) == {"T00": 125, "T01": 125, "T02": 150}
     assert plan.table.set_index("territory_id").loc["T02", "set_by"].startswith("upper bound: cap 150")
-    assert plan.facts["equal_difficulty_level"] == pytest.approx(1.25)
+    assert plan.facts.equal_difficulty_level == pytest.approx(1.25)
 
 
 def test_floor_lifts_the_small_territory_and_the_rest_pays_for_it() -> None:
@@ -137,7 +137,7 @@ def test_growth_bounds_are_respected_and_unbounded_territories_share_one_level()
     assert bounded.any()
     assert not bounded.all()
     assert table.loc[bounded, "set_by"].str.contains("growth").all()
-    level = plan.facts["equal_difficulty_level"]
+    level = plan.facts.equal_difficulty_level
     free = table.loc[~bounded]
     share = free["fair_quota"] / 640_000
     # Each free territory holds lambda x its fair share, up to half a granularity step of rounding.
@@ -226,8 +226,8 @@ def test_calibration_matches_the_closed_form_level() -> None:
         attainment={"dispersion": sigma, "target_share": 0.6, "forecast_total": 10 * expected},
     )
     exact = 10 * expected * math.exp(-(sigma**2) / 2 - sigma * norm.ppf(0.6))
-    assert abs(plan.facts["quota_total"] - exact) <= 1000
-    assert plan.facts["predicted_share_at_quota"] >= 0.6
+    assert abs(plan.facts.quota_total - exact) <= 1000
+    assert plan.facts.predicted_share_at_quota >= 0.6
 
 
 def test_calibration_hits_the_target_share_within_monte_carlo_error() -> None:
@@ -247,7 +247,7 @@ def test_calibration_hits_the_target_share_within_monte_carlo_error() -> None:
     se = per_draw.std(ddof=1) / np.sqrt(len(per_draw))
     # One granularity step moves the share by far less than 0.001, so Monte-Carlo error dominates.
     assert abs(per_draw.mean() - 0.6) <= 3 * se + 0.001
-    assert abs(plan.facts["monte_carlo_share_at_quota"] - 0.6) <= plan.facts["monte_carlo_ci95_half_width"] * 2 + 0.001
+    assert abs(plan.facts.monte_carlo_share_at_quota - 0.6) <= plan.facts.monte_carlo_ci95_half_width * 2 + 0.001
 
 
 def test_calibration_below_target_warns_of_under_assignment() -> None:
@@ -257,7 +257,7 @@ def test_calibration_below_target_warns_of_under_assignment() -> None:
         granularity=1000,
         attainment={"dispersion": 0.2, "target_share": 0.6},
     )
-    assert plan.facts["quota_total"] < 5_000_000
+    assert plan.facts.quota_total < 5_000_000
     assert any("below the company target 5,000,000" in w for w in plan.warnings)
 
 

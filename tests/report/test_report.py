@@ -15,9 +15,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from spmopt.manifest import read_manifest
 from spmopt.report.html import build_report
 from spmopt.report.run_files import read_run
 from spmopt.report.summary import recommendation
+
+pytestmark = pytest.mark.slow  # every test reads the session's demo run (about 4 minutes on 2 cores)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [
@@ -137,8 +140,8 @@ def test_pdf_is_the_same_report(demo_run: tuple[Path, list[str]]) -> None:
     assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
     document = weasyprint.HTML(string=(out / "report.html").read_text(encoding="utf-8")).render()
     assert len(document.pages) >= 6
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert {"report.html", "report.pdf", "report.xlsx"} <= set(manifest["outputs"])
+    manifest = read_manifest(out)
+    assert {"report.html", "report.pdf", "report.xlsx"} <= set(manifest.outputs)
 
 
 def test_report_without_simulation_says_so(demo_run: tuple[Path, list[str]], tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from spmopt.sim.draws import QUARTER_CHECKS
 from spmopt.sim.incentives import GRID_STEP, LEVELS, PlanContext, grid, plan_contexts, sigma_of_level
 from spmopt.sim.inputs import SimInputs, sim_inputs
 from spmopt.sim.params import BehaviourParams
-from spmopt.sim.processes import Person, person_quota
+from spmopt.sim.people import Person, person_quota
 from spmopt.sim.replication import simulate_replication
 
 SEED = 20270401

@@ -81,7 +81,7 @@ def scenario() -> tuple[QuotaPlan, pd.DataFrame, SimInputs, BehaviourParams]:
     plan = set_quotas(cfg, data, alignment, {t: f"R-{t}" for t in territories}, seed=7)
     table = plan.table
     if DISPERSION_COLUMN not in table.columns:  # until the quota stage writes its sigma into the table itself
-        table = table.assign(**{DISPERSION_COLUMN: plan.facts["dispersion"]["sigma"]})
+        table = table.assign(**{DISPERSION_COLUMN: plan.facts.dispersion.sigma})
     inputs = sim_inputs(data.units, alignment, table, params, dt.date(2027, 1, 1), cfg.ramp, accounts="accounts")
     return plan, table, inputs, params
 
@@ -121,10 +121,11 @@ def share_at_quota(sales: np.ndarray, quota: np.ndarray) -> tuple[float, tuple[f
 # ---------------------------------------------------------------------------------------------- one sigma
 
 
+@pytest.mark.slow
 def test_simulated_spread_at_normal_effort_is_the_quota_stage_sigma() -> None:
     plan, table, inputs, params = scenario()
-    sigma = plan.facts["dispersion"]["sigma"]
-    assert plan.facts["dispersion"]["source"].startswith("backtest")
+    sigma = plan.facts.dispersion.sigma
+    assert plan.facts.dispersion.source.startswith("backtest")
     assert inputs.dispersion == pytest.approx(sigma)
     # The behaviour file's skill spread alone would make seats scatter far wider than the history says.
     assert seat_log_sd(inputs, params).mean() > 1.5 * sigma
@@ -153,10 +154,11 @@ def test_mismatch_warning_fires_only_beyond_the_tolerance() -> None:
     assert share_mismatch_warning(0.60, 0.63, (0.61, 0.65), "p") is None
 
 
+@pytest.mark.slow
 def test_mismatch_warning_on_the_simulated_years() -> None:
     plan, table, _, _ = scenario()
     predicted = predicted_share(table)
-    assert predicted == pytest.approx(plan.facts["predicted_share_at_quota"], abs=1e-3)
+    assert predicted == pytest.approx(plan.facts.predicted_share_at_quota, abs=1e-3)
     assert predicted == pytest.approx(0.6, abs=0.01)
     same = share_at_quota(*normal_effort_years(calibrated=True)[::2])
     assert share_mismatch_warning(predicted, same[0], same[1], "target_incentive") is None, same

@@ -170,7 +170,7 @@ def no_solving(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("territory design started before the input error was reported")
 
-    monkeypatch.setattr("spmopt.pipeline.design_territories", refuse)
+    monkeypatch.setattr("spmopt.pipeline.design_territories", refuse)  # after every input check
 
 
 @pytest.mark.usefixtures("no_solving")

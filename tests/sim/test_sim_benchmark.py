@@ -3,9 +3,14 @@ check the run, not its speed). The full-size run is `spmopt bench sim`: 500 reps
 
 from __future__ import annotations
 
+import gc
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import simpy
 
+import spmopt_bench.sim as bench_sim
 from spmopt.comp.plan import load_plan
 from spmopt.quota.periods import split_exact
 from spmopt.sim.draws import QUARTER_CHECKS
@@ -21,6 +26,7 @@ def job():
     return benchmark_job(SEATS, 3, load_behaviour(BEHAVIOUR))
 
 
+@pytest.mark.slow
 def test_simulator_throughput(benchmark, job) -> None:
     years = benchmark.pedantic(run_local, args=(job, REPLICATIONS), rounds=3, iterations=1)
     assert len(years) == REPLICATIONS
@@ -79,5 +85,24 @@ def test_accelerated_variant_is_steeper_above_quota_only() -> None:
     assert fast.periods == base.periods
 
 
-def test_bare_loop_rate_counts_events() -> None:
-    assert bare_loop_rate(events=20_000, processes=10) > 0
+def test_bare_loop_rate_counts_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rate is the timeouts the loop really plays over the seconds its clock measures: 10 processes x 2,000
+    timeouts in 2.5 s is 8,000 a second; 25 events over 10 processes play 2 each, 20 in 2.5 s. The garbage collector
+    is on again afterwards."""
+    played: list[int] = []
+
+    class Counting(simpy.Environment):
+        def timeout(self, delay, value=None):
+            played.append(delay)
+            return super().timeout(delay, value)
+
+    ticks = iter([100.0, 102.5, 200.0, 202.5])
+    monkeypatch.setattr(bench_sim, "simpy", SimpleNamespace(Environment=Counting))
+    monkeypatch.setattr(bench_sim, "time", SimpleNamespace(perf_counter=lambda: next(ticks)))
+    assert gc.isenabled()
+    assert bare_loop_rate(events=20_000, processes=10) == 8_000.0
+    assert played == [1] * 20_000
+    assert gc.isenabled()
+    played.clear()
+    assert bare_loop_rate(events=25, processes=10) == 8.0
+    assert len(played) == 20

@@ -14,11 +14,11 @@ from decimal import Decimal
 from functools import cache
 
 import numpy as np
-from sim_helpers import defaults, demo_plan, quota_rows
+from sim_helpers import contexts, defaults, demo_plan
 
 from spmopt.comp.plan import CompPlan
 from spmopt.sim.draws import draw_candidates
-from spmopt.sim.incentives import PlanContext, plan_context
+from spmopt.sim.incentives import PlanContext
 from spmopt.sim.inputs import SimInputs, synthetic_inputs
 from spmopt.sim.params import BehaviourParams
 from spmopt.sim.processes import Year
@@ -64,15 +64,6 @@ def richer(plan: CompPlan, factor: float) -> CompPlan:
     return CompPlan.model_validate(raw)
 
 
-def contexts(inputs: SimInputs, params: BehaviourParams, plans: list[CompPlan]) -> list[PlanContext]:
-    """The plans' contexts with quotas at expected sales; the first plan is the baseline (its on-track marginal
-    pay sets the money cost of effort for all)."""
-    rows = [quota_rows(inputs, p, round(ANNUAL * 100)) for p in plans]
-    first = plan_context(plans[0], inputs, params, rows[0])
-    rest = zip(plans[1:], rows[1:], strict=True)
-    return [first] + [plan_context(p, inputs, params, r, first.reference_rate) for p, r in rest]
-
-
 def efforts(ctx: PlanContext, inputs: SimInputs, params: BehaviourParams) -> np.ndarray:
     """(days, sales levels, seats) effort each seat's rep chooses on review days through the year, with year-to-date
     sales from nothing to 2.5x the pro-rata expectation."""
@@ -103,7 +94,7 @@ def test_effort_never_falls_as_marginal_pay_rises() -> None:
         [richer(demo_plan("target_incentive"), f) for f in (1.0, 0.5, 0.75, 1.5, 2.0)],
     ]
     for plans in families:
-        ctxs = contexts(inputs, params, plans)
+        ctxs = contexts(inputs, params, plans, ANNUAL)
         order = np.argsort([0, -2, -1, 1, 2])  # the plans from least to most marginal pay
         table = np.stack([efforts(ctxs[k], inputs, params) for k in order])
         steps = np.diff(table, axis=0)
@@ -111,7 +102,7 @@ def test_effort_never_falls_as_marginal_pay_rises() -> None:
         assert (steps > 1e-3).any()
         baseline = table[list(order).index(0)]
         np.testing.assert_allclose(baseline[0, :, :], 1.0, atol=0.01)  # day 0: on track whatever the level
-    capped = efforts(contexts(inputs, params, [demo_plan("target_incentive")])[0], inputs, params)
+    capped = efforts(contexts(inputs, params, [demo_plan("target_incentive")], ANNUAL)[0], inputs, params)
     np.testing.assert_allclose(capped[-1, -1], params.motivation.effort_min.value)  # past both caps in December
 
 
@@ -127,7 +118,7 @@ def revenue(plans: tuple[str, ...], replications: int) -> np.ndarray:
         else:
             factor = float(name.split("_x")[1]) if "_x" in name else 1.0
             built.append(richer(demo_plan("target_incentive"), factor))
-    ctxs = contexts(inputs, params, built)
+    ctxs = contexts(inputs, params, built, ANNUAL)
     out = np.zeros((len(plans), replications, 3))
     for r in range(replications):
         for k, year in enumerate(simulate_replication(inputs, ctxs, params, SEED, r)):
@@ -144,7 +135,7 @@ def test_sales_answer_commission_with_the_cited_elasticity() -> None:
     params = defaults()
     eps = params.motivation.elasticity.value
     inputs = inputs_for(params, seats=3)
-    base, raised = contexts(inputs, params, [commission(0.06), commission(0.072)])
+    base, raised = contexts(inputs, params, [commission(0.06), commission(0.072)], ANNUAL)
     first = [efforts(ctx, inputs, params)[0, 4] for ctx in (base, raised)]
     np.testing.assert_allclose(np.log(first[1] / first[0]) / np.log(1.2), eps, atol=0.01)
     totals = revenue(("commission_0.06", "commission_0.072"), 8)

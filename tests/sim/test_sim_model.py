@@ -10,10 +10,13 @@ from sim_helpers import assert_same_years, context, defaults, demo_plan, synthet
 from spmopt.comp.engine import evaluate
 from spmopt.sim.draws import Candidates, concessions, draw_candidates
 from spmopt.sim.incentives import PlanContext
+from spmopt.sim.ledger import YearRecord
 from spmopt.sim.parallel import Job, run_dask, run_local
 from spmopt.sim.params import BehaviourParams, Stage
-from spmopt.sim.processes import PULLED, Year, YearRecord, person_quota
+from spmopt.sim.people import person_quota
+from spmopt.sim.processes import Year
 from spmopt.sim.replication import pay_year, simulate_replication
+from spmopt.sim.state import PULLED
 
 SEED = 424242
 
@@ -203,6 +206,7 @@ def reconcile(params: BehaviourParams, quota_share: float, seen: dict[str, int])
 # ------------------------------------------------------------------------------------------ parallel and CRN
 
 
+@pytest.mark.slow
 def test_dask_replications_equal_local_ones() -> None:
     pytest.importorskip("distributed")
     params = defaults()

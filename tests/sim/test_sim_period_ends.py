@@ -12,15 +12,16 @@ import dataclasses
 from functools import cache
 
 import numpy as np
-from sim_helpers import defaults, demo_plan, quota_rows, with_param
+from sim_helpers import contexts, defaults, demo_plan, with_param
 
 from spmopt.comp.plan import CompPlan
 from spmopt.sim.draws import concessions, demand_weights, draw_candidates
-from spmopt.sim.incentives import PlanContext, plan_context
 from spmopt.sim.inputs import SimInputs, synthetic_inputs
 from spmopt.sim.params import BehaviourParams
-from spmopt.sim.processes import PULLED, PUSHED, Move, Year
+from spmopt.sim.processes import Year
 from spmopt.sim.replication import PlanYear, simulate_replication
+from spmopt.sim.state import PULLED, PUSHED
+from spmopt.sim.timing import Move
 
 SEED = 20270404
 ANNUAL = 10_000_000.0
@@ -28,7 +29,7 @@ ANNUAL = 10_000_000.0
 DEAL = 80_000.0
 """About 125 won deals a seat-year keeps the runs small."""
 SEASON = (0.07, 0.07, 0.10, 0.07, 0.08, 0.10, 0.07, 0.07, 0.10, 0.08, 0.08, 0.11)
-"""The demo's monthly sales profile (spmopt.data.synthetic.SEASON): the history its quota profile comes from."""
+"""The demo's monthly sales profile (spmopt.synthetic.SEASON): the history its quota profile comes from."""
 MID_QUARTER, QUARTER_END = [1, 4, 7, 10], [2, 5, 8, 11]
 """Month indices (0 = January) of February, May, August, November and of March, June, September, December."""
 
@@ -40,20 +41,11 @@ def inputs_for(params: BehaviourParams, seats: int = 12, season: tuple[float, ..
     return dataclasses.replace(flat, month_weights=np.array(season))
 
 
-def contexts(inputs: SimInputs, params: BehaviourParams, *plans: CompPlan) -> list[PlanContext]:
-    first = plan_context(plans[0], inputs, params, quota_rows(inputs, plans[0], round(ANNUAL * 100)))
-    rest = [
-        plan_context(p, inputs, params, quota_rows(inputs, p, round(ANNUAL * 100)), first.reference_rate)
-        for p in plans[1:]
-    ]
-    return [first, *rest]
-
-
 @cache
 def years(movable: float, replications: int = 10) -> tuple[PlanYear, ...]:
     params = with_param(defaults(), "timing", "movable_share", movable)
     inputs = inputs_for(params)
-    ctx = contexts(inputs, params, demo_plan("target_incentive"))
+    ctx = contexts(inputs, params, [demo_plan("target_incentive")], ANNUAL)
     return tuple(simulate_replication(inputs, ctx, params, SEED, r)[0] for r in range(replications))
 
 
@@ -92,7 +84,7 @@ def test_timing_games_cost_the_concessions_on_pulled_deals() -> None:
     of a percent of revenue, between 0.1% and 1.5%."""
     params = defaults()
     inputs = inputs_for(params)
-    ctx = contexts(inputs, params, demo_plan("target_incentive"))[0]
+    ctx = contexts(inputs, params, [demo_plan("target_incentive")], ANNUAL)[0]
     lost, pulled, booked, conceded = 0.0, 0.0, 0.0, []
     for r in range(6):
         cands = draw_candidates(inputs, params, SEED, r)
@@ -133,7 +125,7 @@ def test_arrivals_follow_the_quarters_of_the_quota_profile() -> None:
     np.testing.assert_allclose(np.add.reduceat(arrivals, [0, 3, 6, 9]) / arrivals.sum(), quarter, atol=0.004)
     per_day = arrivals / days
     assert np.ptp(per_day[9:12]) / per_day[9:12].mean() < 0.06  # level within the quarter
-    ctx = contexts(inputs, params, demo_plan("target_incentive"))
+    ctx = contexts(inputs, params, [demo_plan("target_incentive")], ANNUAL)
     runs = [simulate_replication(inputs, ctx, params, SEED, r, fixed_effort=True)[0] for r in range(8)]
     booked = np.sum([y.revenue.sum(axis=0) for y in runs], axis=0).astype(float)
     share = np.add.reduceat(booked, [0, 3, 6, 9]) / booked.sum()
@@ -146,7 +138,7 @@ def test_arrivals_follow_the_quarters_of_the_quota_profile() -> None:
 
 def priced_year(plan: CompPlan, params: BehaviourParams) -> Year:
     inputs = inputs_for(params, seats=2)
-    ctx = contexts(inputs, params, plan)[0]
+    ctx = contexts(inputs, params, [plan], ANNUAL)[0]
     year = Year(inputs, ctx, params, draw_candidates(inputs, params, SEED, 0), fixed_effort=False)
     for seat in range(2):
         year._hire(seat, 0.0, replacement=False)
@@ -223,7 +215,7 @@ def test_the_year_opens_with_last_years_year_end_moves() -> None:
     (the same rule on a year of the same kind). Without timing (fixed effort) nothing is carried."""
     params = defaults()
     inputs = inputs_for(params)
-    ctx = contexts(inputs, params, demo_plan("target_incentive"))[0]
+    ctx = contexts(inputs, params, [demo_plan("target_incentive")], ANNUAL)[0]
     carried = np.zeros(2)
     pushed_out = 0
     for r in range(6):

@@ -79,6 +79,7 @@ def test_cpmp01_published_optimum():
     _check(inp, alignment)
 
 
+@pytest.mark.slow
 def test_sjc1_published_optimum():
     inp = to_inputs(read_cpmp(CPMP / "SJC1.dat", distance="euclid"))
     alignment = solve_capacitated(inp, SETTINGS)

@@ -128,8 +128,16 @@ def test_population_bounds_match_the_source_rule(instance: tuple) -> None:
     assert (inst.lower, inst.upper) == (low, high)
 
 
-@pytest.mark.parametrize("instance", [MAINE, NEW_MEXICO], ids=["ME", "NM"])
-@pytest.mark.parametrize("contiguity", [False, True], ids=["free", "contiguous"])
+@pytest.mark.parametrize(
+    ("instance", "contiguity"),
+    [
+        (MAINE, False),
+        (MAINE, True),
+        (NEW_MEXICO, False),
+        pytest.param(NEW_MEXICO, True, marks=pytest.mark.slow),  # about 8 s on 2 cores
+    ],
+    ids=["free-ME", "contiguous-ME", "free-NM", "contiguous-NM"],
+)
 def test_districting_published_optimum(instance: tuple, contiguity: bool) -> None:
     name, k, low, high, free_opt, contiguous_opt = instance
     inp = districting_inputs(name, k, low, high, contiguity)

@@ -23,6 +23,7 @@ def small():
     return inp, solve_large(inp, SETTINGS)
 
 
+@pytest.mark.slow
 def test_small_design_is_contiguous_balanced_and_certified(small) -> None:
     inp, result = small
     assert set(result.site_of) == set(inp.units)
@@ -37,6 +38,7 @@ def test_small_design_is_contiguous_balanced_and_certified(small) -> None:
     assert report.objective == pytest.approx(score_alignment(inp, result.site_of), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_small_design_needed_mending(small) -> None:
     _, result = small
     assert result.details["broken_after_rounding"] > 0
@@ -75,6 +77,7 @@ def test_impossible_balance_is_reported() -> None:
         solve_large(dataclasses.replace(inp, bands=(tight,)), SETTINGS)
 
 
+@pytest.mark.slow
 def test_regrow_reconnects_detached_pieces(small) -> None:
     import numpy as np
 
@@ -171,6 +174,7 @@ def _assert_valid(inp, result) -> None:
     assert result.report.bound <= result.report.objective + 1e-6 * abs(result.report.objective)
 
 
+@pytest.mark.slow
 def test_binding_cap_is_met_and_moves_less_than_without_it(planted) -> None:
     inp, free, free_share = planted
     assert free_share > 2.0
@@ -188,6 +192,7 @@ def test_binding_cap_is_met_and_moves_less_than_without_it(planted) -> None:
 
 
 @pytest.mark.parametrize("cap", [None, 0.03])
+@pytest.mark.slow
 def test_penalty_is_priced_into_objective_and_bound(planted, cap) -> None:
     inp, free, free_share = planted
     priced = _with_disruption(inp, cap=cap, penalty=200.0)
@@ -247,6 +252,7 @@ def _border_locks(inp, site_of, count: int) -> dict[str, str]:
     return locks
 
 
+@pytest.mark.slow
 def test_locks_are_honoured_with_a_cap_and_a_penalty(planted) -> None:
     inp, free, free_share = planted
     locks = _border_locks(inp, free.site_of, 12)
@@ -262,9 +268,11 @@ def test_locks_are_honoured_with_a_cap_and_a_penalty(planted) -> None:
     assert result.report.objective == pytest.approx(score_alignment(locked, result.site_of) + 50.0 * share, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_every_phase_keeps_locks_and_the_cap(planted) -> None:
     import numpy as np
 
+    from spmopt.optim.deadline import Deadline
     from spmopt.optim.solve import solve_milp
     from spmopt.territory.large import (
         _State,
@@ -280,6 +288,7 @@ def test_every_phase_keeps_locks_and_the_cap(planted) -> None:
     )
 
     inp, free, free_share = planted
+    endless = Deadline(0.0, float("inf"))
     locks = _border_locks(inp, free.site_of, 6)
     design = _with_disruption(dataclasses.replace(inp, locks=locks), cap=0.5 * free_share / 100, penalty=20.0)
     n, k = len(inp.units), len(inp.sites)
@@ -333,17 +342,18 @@ def test_every_phase_keeps_locks_and_the_cap(planted) -> None:
 
     # Local search: never a locked unit; a regrowth that moved too much is brought back within the cap, and from
     # within the cap it never leaves it while it lowers (band violation, objective) lexicographically.
-    improve(st, float("inf"), contiguity=True)
+    improve(st, endless, contiguity=True)
     assert st.within_cap(st.moved_total())
     assert all(st.lab[i] == ix.fixed[i] for i in locked.tolist())
     st = _State(ix, n, k, restored)
     before = (round(st.violation(), 6), st.objective())
-    assert improve(st, float("inf"), contiguity=True)["moves"] > 0
+    assert improve(st, endless, contiguity=True)["moves"] > 0
     assert st.within_cap(st.moved_total())
     assert (round(st.violation(), 6), st.objective()) < before
     assert all(st.lab[i] == ix.fixed[i] for i in locked.tolist())
 
 
+@pytest.mark.slow
 def test_cap_below_the_forced_moves_is_refused(planted) -> None:
     inp, free, _ = planted
     locks = _border_locks(inp, free.site_of, 12)
@@ -357,6 +367,7 @@ def test_cap_below_the_forced_moves_is_refused(planted) -> None:
         solve_large(design, SETTINGS)
 
 
+@pytest.mark.slow
 def test_engine_sends_large_designs_with_disruption_and_locks_to_the_large_method(planted) -> None:
     from spmopt.territory.engine import LARGE_UNITS, large_applies
 

@@ -83,6 +83,7 @@ def test_heuristic_finds_most_feasible_plans() -> None:
     assert COUNTS["heuristic_found"] >= 0.9 * COUNTS["heuristic_tried"], COUNTS
 
 
+@pytest.mark.slow
 def test_heuristic_gives_the_same_plan_twice_on_the_demo() -> None:
     """Effort is counted in passes and starts, so two runs agree exactly (the clock never decides)."""
     from spmopt.data.loader import load_planning_data
@@ -148,7 +149,7 @@ def test_locks_hold_when_todays_alignment_puts_the_unit_elsewhere() -> None:
 
 def test_engine_falls_back_to_the_heuristic_when_a_method_finds_nothing() -> None:
     """A method stopped before any alignment: the engine returns the heuristic's valid plan and the method's bound."""
-    from spmopt.optim.solve import SolveReport
+    from spmopt.optim.solve import SolveReport, Termination
     from spmopt.territory.alignment import Alignment
     from spmopt.territory.engine import _heuristic_fallback
     from spmopt.territory.inputs import Band
@@ -178,7 +179,7 @@ def test_engine_falls_back_to_the_heuristic_when_a_method_finds_nothing() -> Non
     )
     nothing = Alignment(
         site_of={},
-        report=SolveReport(SolveStatus.NO_SOLUTION, "time_limit", None, 7.0, None, 1.0, 0.0),
+        report=SolveReport(SolveStatus.NO_SOLUTION, Termination.TIME_LIMIT, None, 7.0, None, 1.0, 0.0),
         method="exact",
     )
     solved = _heuristic_fallback(inp, nothing, lambda _: None)

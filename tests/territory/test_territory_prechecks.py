@@ -16,19 +16,19 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from test_bad_input import make_instance, scenario
+from instance_helpers import make_instance, scenario
 from test_territory_families import _edges, band, chosen, fixed
 
-from spmopt import pipeline
 from spmopt.config import SolverSettings
 from spmopt.data.loader import load_planning_data
 from spmopt.errors import InfeasibleModelError
-from spmopt.optim.solve import SolveReport, SolveStatus
+from spmopt.optim.solve import SolveReport, SolveStatus, Termination
 from spmopt.scenario import load_scenario
+from spmopt.territory import design
 from spmopt.territory.alignment import Alignment
 from spmopt.territory.diagnose import explain_infeasibility, precheck
 from spmopt.territory.exact import solve_exact
-from spmopt.territory.inputs import Band, Disruption, TerritoryInputs
+from spmopt.territory.inputs import Band, Disruption, TerritoryInputs, territory_inputs
 
 EXACT = SolverSettings(time_limit=30, mip_gap=0, threads=1)
 
@@ -370,6 +370,7 @@ def parity_design(rows: int, cols: int, k: int, tol: float) -> TerritoryInputs:
     return inp
 
 
+@pytest.mark.slow
 def test_prechecks_take_well_under_a_second_on_2000_units_and_30_reps() -> None:
     # 40 x 50 = 2,000 units, 30 reps, 60,000 pairs; target 666.7, +-0.4%: [664.0, 669.3] holds no multiple of 10.
     inp = parity_design(40, 50, 30, 0.004)
@@ -400,7 +401,7 @@ def test_diagnosis_stops_probing_when_the_budget_runs_out() -> None:
     def undecided(model, settings: SolverSettings) -> SolveReport:
         limits.append(settings.time_limit)
         time.sleep(settings.time_limit)
-        return SolveReport(SolveStatus.NO_SOLUTION, "maxTimeLimit", None, None, None, settings.time_limit, 0.0)
+        return SolveReport(SolveStatus.NO_SOLUTION, Termination.TIME_LIMIT, None, None, None, settings.time_limit, 0.0)
 
     clock = time.perf_counter()
     text = str(explain_infeasibility(inp, SolverSettings(time_limit=300), undecided, budget_seconds=1.2))
@@ -453,15 +454,15 @@ def test_pipeline_gives_the_diagnosis_what_is_left_of_the_time_limit(
 
     def infeasible_after_a_second(inp, settings, progress):
         time.sleep(1.0)
-        report = SolveReport(SolveStatus.INFEASIBLE, "infeasible", None, None, None, 1.0, 0.0)
+        report = SolveReport(SolveStatus.INFEASIBLE, Termination.INFEASIBLE, None, None, None, 1.0, 0.0)
         return Alignment(site_of={}, report=report, method="stand-in")
 
     def record(inp, settings, budget_seconds):
         budgets.append(budget_seconds)
         return InfeasibleModelError("explained")
 
-    monkeypatch.setattr(pipeline, "solve_territory", infeasible_after_a_second)
-    monkeypatch.setattr(pipeline, "explain_infeasibility", record)
+    monkeypatch.setattr(design, "solve_territory", infeasible_after_a_second)
+    monkeypatch.setattr(design, "explain_infeasibility", record)
     with pytest.raises(InfeasibleModelError, match="explained"):
-        pipeline.design_territories(cfg, data)
+        design.design_territories(territory_inputs(data, cfg), cfg.territory.solver, data)
     assert least <= budgets[0] <= most

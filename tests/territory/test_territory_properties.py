@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 import pyomo.environ as pyo
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -309,6 +310,7 @@ def test_optimum_matches_brute_force_on_3x3_grids() -> None:
     assert len(solved_count) >= 5
 
 
+@pytest.mark.slow
 def test_every_alignment_meets_bands_contiguity_and_locks() -> None:
     solved_count = []
 
@@ -338,6 +340,7 @@ def test_every_alignment_meets_bands_contiguity_and_locks() -> None:
     assert len(solved_count) >= 5
 
 
+@pytest.mark.slow
 def test_relabelling_territories_leaves_the_optimum_unchanged() -> None:
     solved_count = []
 
@@ -361,6 +364,7 @@ def test_relabelling_territories_leaves_the_optimum_unchanged() -> None:
     assert len(solved_count) >= 5
 
 
+@pytest.mark.slow
 def test_tightening_a_tolerance_never_improves_the_optimum() -> None:
     solved_count = []
 

@@ -1,6 +1,6 @@
 """Scenarios and measurements shared by the validity tests and `measure.py`.
 
-Every scenario runs through the simulator's public entry point, `spmopt.sim.run.simulate_scenario(...,
+Every scenario runs through the simulator's public entry point, `spmopt.pipeline.simulate_scenario(...,
 local=True)`, and every figure is read from the `SimulationResult` tables (`seat_months`, `replications`,
 `summary`, `coaching_roi`), so the suite does not depend on the simulator's internals:
 
@@ -35,11 +35,11 @@ import spmopt
 from spmopt.comp.plan import CompPlan, load_plan
 from spmopt.config import ScenarioConfig
 from spmopt.data.loader import PlanningData, load_planning_data, read_candidate_alignment
+from spmopt.pipeline import simulate_scenario
 from spmopt.quota.plan import QuotaPlan, set_quotas
 from spmopt.scenario import load_scenario
 from spmopt.sim.cycle import scenario_lag
 from spmopt.sim.montecarlo import SimulationResult
-from spmopt.sim.run import simulate_scenario
 
 ROOT = Path(spmopt.__file__).resolve().parents[1]
 DEFAULTS = ROOT / "models" / "behaviour" / "defaults.yaml"
@@ -607,7 +607,7 @@ def measure_uplift_per_hour() -> Figure:
 def predicted_share_at_quota() -> float:
     run = demo_run()
     assert run.quota_plan is not None
-    return float(run.quota_plan.facts["predicted_share_at_quota"])
+    return float(run.quota_plan.facts.predicted_share_at_quota)
 
 
 def measure_share_at_quota() -> Figure:

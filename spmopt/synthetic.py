@@ -310,6 +310,6 @@ DEMO_SEED = 20261124
 
 if __name__ == "__main__":
     # Regenerate the demo inputs next to scenarios/demo.yaml (needs the dev extras for libpysal).
-    target = Path(__file__).resolve().parents[2] / "scenarios" / "demo"
+    target = Path(__file__).resolve().parents[1] / "scenarios" / "demo"
     for written in write_georgia_demo(target, DEMO_SEED):
         print(written)
