@@ -38,6 +38,22 @@ class DataConfig(StrictModel):
     """CSV `rep_id`, home base (`x`,`y` or `lat`,`lon`), optional `territory_id` and `target_share`."""
     xy_unit: Literal["m", "km"] = "m"
     """Length unit of projected `x`,`y` columns; distances are reported in km."""
+    locations_from: Literal["columns", "zip"] = "columns"
+    """Where units get their coordinates: `columns` (`x`,`y` or `lat`,`lon`, else the polygon centres of
+    `data.geometry`); `zip`: a unit whose `unit_id` is a US ZIP and whose `lat`,`lon` are blank or absent takes
+    its ZIP's location from the ZIP data spmopt ships (offline; ZIP+4 read as its ZIP, leading zeros a
+    spreadsheet dropped put back). Ids that locate no ZIP are an error naming them."""
+    adjacency_from: Literal["polygons", "points"] = "polygons"
+    """`polygons`: neighbours from `data.geometry` (none without it). `points`, for units without polygons: an
+    approximation from their locations: a Delaunay triangulation, with edges much longer than the spacing of
+    the locations around both ends dropped, units sharing a location spread a few metres apart, and Voronoi
+    cells drawn as the units' areas on the map (docs/point-geography.md). Polygons win when `data.geometry` is
+    given; pieces left apart by open water are islands for `territory.islands`."""
+
+    @property
+    def gives_adjacency(self) -> bool:
+        """Whether the data section yields an adjacency graph (polygons, an edge list or points)."""
+        return self.geometry is not None or self.adjacency is not None or self.adjacency_from == "points"
 
 
 class BalanceConfig(StrictModel):
@@ -275,7 +291,26 @@ class CompConfig(StrictModel):
     crediting: CreditingConfig = CreditingConfig()
     """Who is credited besides the territory owner: manager roll-up, overlays, splits."""
     quotas: Path | None = None
-    """Quotas for payees the quota stage does not set (overlays, count measures): payee rows, see README."""
+    """Quotas for payees the quota stage does not set (overlays, count measures): payee rows, see README. Optional
+    columns `target_incentive`, `base_salary`, `start_month`, `end_month` give payees their own pay terms."""
+    plan_year: str | None = None
+    """First day of the plan year (YYYY-MM-01, e.g. 2028-04-01) for every plan, replacing each plan's `year_start`,
+    so one plan file serves any year (omitted: each plan's own `year_start`)."""
+
+    @field_validator("plan_year", mode="before")
+    @classmethod
+    def _first_of_month(cls, value: object) -> object:
+        import datetime as dt
+
+        if value is None:
+            return None
+        try:
+            day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError(f"plan_year {value!r} is not a date YYYY-MM-DD, e.g. 2028-01-01") from None
+        if day.day != 1:
+            raise ValueError(f"plan_year {day} is not the first day of a month (plan years start on a month)")
+        return dt.date(day.year, day.month, day.day).isoformat()
 
 
 class SimulationConfig(StrictModel):
@@ -398,12 +433,18 @@ class ScenarioConfig(StrictModel):
             self.simulation is None or self.comp is None or self.comp.crediting.hierarchy is None
         ):
             raise ValueError("coaching needs the simulation section and comp.crediting.hierarchy (who manages whom)")
-        if t.compactness == "cut_edges" and self.data.geometry is None and self.data.adjacency is None:
-            raise ValueError("territory.compactness 'cut_edges' needs data.geometry or data.adjacency")
-        if t.contiguity and self.data.geometry is None and self.data.adjacency is None:
-            raise ValueError("territory.contiguity needs data.geometry or data.adjacency")
-        if t.islands == "bridge" and self.data.geometry is None and self.data.adjacency is None:
-            raise ValueError("territory.islands 'bridge' needs data.geometry or data.adjacency")
+        if t.compactness == "cut_edges" and not self.data.gives_adjacency:
+            raise ValueError(
+                "territory.compactness 'cut_edges' needs data.geometry or data.adjacency or data.adjacency_from: points"
+            )
+        if t.contiguity and not self.data.gives_adjacency:
+            raise ValueError(
+                "territory.contiguity needs data.geometry or data.adjacency or data.adjacency_from: points"
+            )
+        if t.islands == "bridge" and not self.data.gives_adjacency:
+            raise ValueError(
+                "territory.islands 'bridge' needs data.geometry or data.adjacency or data.adjacency_from: points"
+            )
         return self
 
     def input_paths(self) -> list[Path]:

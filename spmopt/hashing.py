@@ -22,6 +22,7 @@ _VERSIONED = (
     "simpy",
     "dask",
     "distributed",
+    "zipcodes",
 )
 
 

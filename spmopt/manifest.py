@@ -17,6 +17,7 @@ from spmopt.errors import SpmoptError
 from spmopt.facts import Facts
 from spmopt.quota.plan import QuotaFacts
 from spmopt.sim.facts import SimulationFacts
+from spmopt.territory.assess import AssessmentFacts
 from spmopt.territory.design import TerritoryFacts
 
 SCHEMA_VERSION = 1
@@ -34,7 +35,7 @@ class DataFacts(Facts):
 
 
 StageFacts = Annotated[
-    DataFacts | TerritoryFacts | QuotaFacts | CompFacts | CoachingFacts | SimulationFacts,
+    DataFacts | TerritoryFacts | QuotaFacts | CompFacts | CoachingFacts | SimulationFacts | AssessmentFacts,
     Field(discriminator="stage"),
 ]
 
@@ -68,7 +69,7 @@ class Manifest(Facts):
     """manifest.json of an output folder."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    command: Literal["run", "simulate", "comp evaluate"]
+    command: Literal["run", "simulate", "comp evaluate", "assess"]
     scenario: str | None = None
     scenario_file: str | None = None
     scenario_sha256: str | None = None

@@ -21,12 +21,14 @@ from spmopt.data.tables import read_table, require_columns
 from spmopt.decision import decision_table, mark_best
 from spmopt.errors import ConfigError
 from spmopt.folder import mismatched_pair
+from spmopt.hashing import package_versions
 from spmopt.manifest import DataFacts, StageRecord
 from spmopt.preparation import Prepared, prepare
 from spmopt.quota.plan import QuotaPlan, set_quotas
 from spmopt.sim.cycle import scenario_lag
 from spmopt.sim.montecarlo import SimulationResult
 from spmopt.sim.run import play_simulation, set_up_simulation
+from spmopt.territory.assess import assess_alignment
 from spmopt.territory.design import TerritoryFacts, design_territories
 from spmopt.territory.plan import TerritoryPlan
 
@@ -41,6 +43,8 @@ class AlignmentCandidate:
     quota: QuotaPlan
     simulation: SimulationResult
     coaching: CoachingPlan | None
+    territories: pd.DataFrame
+    """Its balance table, from the same checks as `spmopt assess` (territories.csv's columns and verdicts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +103,11 @@ def _mark_cached(record: StageRecord, key: str, clock: float, alignment: str | N
 
 
 def territory_key(cfg: ScenarioConfig) -> str:
-    """What the territory design reads: the data section (every file it names, by content) and the territory
-    section (locks file included)."""
-    return stage_key("territory", {"data": cfg.data, "territory": cfg.territory})
+    """What the territory design reads: the data section (every file it names, by content), the territory
+    section (locks file included) and, when units take their locations from the offline ZIP data, that data's
+    version (an upgrade may move a ZIP)."""
+    zip_data = package_versions().get("zipcodes") if cfg.data.locations_from == "zip" else None
+    return stage_key("territory", {"data": cfg.data, "territory": cfg.territory, "zip_data": zip_data})
 
 
 def quota_key(cfg: ScenarioConfig, alignment: pd.Series, reps_of: dict[str, str | None]) -> str:
@@ -132,6 +138,7 @@ def simulation_key(cfg: ScenarioConfig, alignment: pd.Series, table: pd.DataFram
     reads = {
         "simulation": sim.model_dump(exclude={"workers", "scheduler"}),
         "plans": comp.plans,
+        "plan_year": comp.plan_year,  # replaces the plans' own year_start
         "comp_quotas": comp.quotas,
         "hierarchy": comp.crediting.hierarchy,
         "coaching": cfg.coaching,
@@ -187,7 +194,8 @@ def run_prepared(
         stages.append(record)
         sim, coached, records = _simulation_stage(prep, given.alignment, quota.table, given.name, cache, progress)
         stages += records
-        candidates.append(AlignmentCandidate(given.name, quota, sim, coached))
+        balance = assess_alignment(prep.territory, data, given.alignment).territories
+        candidates.append(AlignmentCandidate(given.name, quota, sim, coached, balance))
     decision = None
     if simulation is not None:
         runs = [(simulation, coaching), *((c.simulation, c.coaching) for c in candidates)]

@@ -11,6 +11,7 @@ import pandas as pd
 
 from spmopt.coaching.run import check_coaching
 from spmopt.comp.plan import CompPlan, load_plan
+from spmopt.comp.run import scenario_plans
 from spmopt.config import ScenarioConfig
 from spmopt.data.loader import PlanningData, load_planning_data, read_candidate_alignment
 from spmopt.quota.inputs import read_bounds
@@ -44,7 +45,8 @@ class Prepared:
 def prepare(cfg: ScenarioConfig, progress: Callable[[str], None] = lambda _: None) -> Prepared:
     """Read and check everything `cfg` names; raises `SpmoptError` subclasses naming the file, row or key."""
     # Plans and behaviour come first: they are small, and a typo there should not wait for the data files.
-    plans = tuple(load_plan(p) for p in cfg.comp.plans) if cfg.comp is not None else ()
+    # The scenario's comp.plan_year is set here, so the comp stage and the simulation see the same plan year.
+    plans = tuple(scenario_plans(cfg.comp, [load_plan(p) for p in cfg.comp.plans])) if cfg.comp is not None else ()
     if cfg.simulation is not None:
         check_simulation(cfg, list(plans))
     if cfg.coaching is not None:

@@ -68,12 +68,64 @@ def reached(c: int, q: int, level) -> bool:
     return q != 0 and Fraction(c, q) >= Fraction(level)
 
 
-def pay(plan: CompPlan, credit, quota, ti, spif_credit=None):
-    """Per payee: (earned_ytd[p][k], payments[p], unrecovered); SPIF earnings are added to the payee's total."""
+class Capper:
+    """A pay cap followed through the year: each period's rise at most the period cap (the rest is lost), a fall
+    taken whole, the total at most the year cap."""
+
+    def __init__(self, cap) -> None:
+        self.cap, self.before, self.kept = cap, 0, 0
+
+    def __call__(self, earned_to_date: int) -> int:
+        if self.cap is None:
+            return earned_to_date
+        rise = earned_to_date - self.before
+        self.before = earned_to_date
+        if self.cap.period is not None:
+            rise = min(rise, int(self.cap.period * 100))
+        self.kept += rise
+        return self.kept if self.cap.year is None else min(self.kept, int(self.cap.year * 100))
+
+
+def on_plan(start: int, end: int, first_month: int, last_month: int) -> int:
+    """How many of the months first_month..last_month (1-based, inclusive) lie in start..end."""
+    return sum(1 for month in range(first_month, last_month + 1) if max(start, 1) <= month <= end)
+
+
+def prorate(annual: int, start: int, end: int, rule: str) -> int:
+    """An annual amount in cents for the months start..end of the plan year."""
+    return _round(Fraction(annual * on_plan(start, end, 1, 12), 12), rule)
+
+
+def draw_due(plan: CompPlan, p: int, periods: int, tenure) -> int:
+    """The draw of payout period p (0-based) for a payee on the plan from tenure = (start, end) month, or all
+    year when tenure is None: the draw's amount in the first `draw.periods` periods from the one holding the
+    start, times the share of the period's months on the plan."""
+    draw = plan.draw
+    amount = int(draw.amount * 100)
+    if tenure is None:
+        return amount if p < (draw.periods or periods) else 0
+    start, end = max(tenure[0], 1), tenure[1]
+    months = 12 // plan.periods
+    first = (start - 1) // months
+    if p < first or (draw.periods is not None and p >= first + draw.periods):
+        return 0
+    return _round(Fraction(amount * on_plan(start, end, p * months + 1, (p + 1) * months), months), plan.rounding)
+
+
+def pay(plan: CompPlan, credit, quota, ti, spif_credit=None, tenure=None):
+    """Per payee: (earned_ytd[p][k], payments[p], unrecovered); SPIF earnings are added to the payee's total.
+
+    `ti` is the annual target incentive; with `tenure` (per payee (start_month, end_month) or None) it is
+    prorated to the months on the plan and the draw follows them."""
     out = []
     names = [m.name for m in plan.measures]
     for i in range(len(credit)):
         periods = len(credit[i])
+        when = None if tenure is None else tenure[i]
+        target = ti[i] if when is None else prorate(ti[i], when[0], when[1], plan.rounding)
+        cappers = [Capper(m.pay_cap) for m in plan.measures]
+        total_capper = Capper(plan.pay_cap)
+        draws_to_date = 0
         ytd_c = [[sum(credit[i][q][k] for q in range(p + 1)) for k in range(len(names))] for p in range(periods)]
         ytd_q = [[sum(quota[i][q][k] for q in range(p + 1)) for k in range(len(names))] for p in range(periods)]
         year_q = ytd_q[-1]
@@ -86,7 +138,7 @@ def pay(plan: CompPlan, credit, quota, ti, spif_credit=None):
                 if m.curve is not None:
                     value = Fraction(0)
                     if a is not None:
-                        value = ti[i] * Fraction(m.weight) * Fraction(q, year_q[k]) * curve_payout(m, a)
+                        value = target * Fraction(m.weight) * Fraction(q, year_q[k]) * curve_payout(m, a)
                 else:
                     value = commission(m, c, q)
                 if m.modifier is not None:
@@ -106,7 +158,7 @@ def pay(plan: CompPlan, credit, quota, ti, spif_credit=None):
                     gq = ytd_q[p][g]
                     if not gq or Fraction(ytd_c[p][g], gq) < Fraction(m.gate.min_attainment):
                         amount = 0
-                row.append(amount)
+                row.append(cappers[k](amount))
             earned.append(row)
             spif_total = 0
             for s, spif in enumerate(plan.spifs):
@@ -115,7 +167,7 @@ def pay(plan: CompPlan, credit, quota, ti, spif_credit=None):
                     spif_total += _round(Fraction(c * int(spif.per_deal * 100), 100), plan.rounding)
                 else:
                     spif_total += _round(Fraction(spif.rate) * c, plan.rounding)
-            total = sum(row) + spif_total
+            total = total_capper(sum(row) + spif_total)
             due = total - base_paid
             if plan.negative_balance == "carry_forward" and due < 0:
                 due = 0
@@ -123,13 +175,13 @@ def pay(plan: CompPlan, credit, quota, ti, spif_credit=None):
             draw = plan.draw
             paid_to_date = base_paid + forgiven
             if draw is not None:
-                per_period = int(draw.amount * 100)
-                active = p < (draw.periods or periods)
+                this_period = draw_due(plan, p, periods, when)
+                draws_to_date += this_period
                 if draw.recoverable:
                     # An advance: paid-to-date never below the draws so far; later earnings pay it back.
-                    paid_to_date = max(base_paid, per_period * min(p + 1, draw.periods or periods))
-                elif active and due < per_period:
-                    forgiven += per_period - due
+                    paid_to_date = max(base_paid, draws_to_date)
+                elif this_period > 0 and due < this_period:
+                    forgiven += this_period - due
                     paid_to_date = base_paid + forgiven
             payments.append(paid_to_date - paid)
             paid = paid_to_date

@@ -36,6 +36,7 @@ READS: dict[str, frozenset[str]] = {
     "quota.history": Q,
     "quota.bounds": Q,
     "comp.plans": S,
+    "comp.plan_year": S,
     "comp.quotas": S,
     "comp.crediting.hierarchy": S,
     "comp.transactions": NONE,  # comp evaluation is recomputed on every run, never cached
@@ -248,3 +249,18 @@ def test_cached_rerun_after_an_edit_equals_a_fresh_run(warm_cache: Path, tmp_pat
     pd.testing.assert_frame_equal(cached.territory.alignment, fresh.territory.alignment)
     pd.testing.assert_frame_equal(cached.quota.table, fresh.quota.table)
     pd.testing.assert_frame_equal(cached.decision, fresh.decision)
+
+
+def test_a_new_offline_zip_data_version_redesigns_zip_located_territories(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Units located from the offline ZIP data move when that data changes: the territory key says so; units with
+    their own coordinates do not depend on it."""
+    import spmopt.pipeline as pipeline
+
+    cfg = load_scenario(demo_copy, ())
+    zipped = load_scenario(demo_copy, ["data.locations_from=zip"])
+    before = (territory_key(cfg), territory_key(zipped))
+    monkeypatch.setattr(pipeline, "package_versions", lambda: {"zipcodes": "999.0"})
+    assert territory_key(cfg) == before[0]
+    assert territory_key(zipped) != before[1]

@@ -173,6 +173,9 @@ def test_demo_runs_end_to_end(demo_run: tuple[Path, list[str]]) -> None:
     current = pd.read_csv(out / "alignments" / "current" / "quotas.csv")
     assert current["annual_quota"].sum() % 1000 == 0
     assert (out / "alignments" / "current" / "simulation" / "summary.csv").is_file()
+    today = pd.read_csv(out / "alignments" / "current" / "territories.csv")
+    assert len(today) == 9
+    assert not today["ok"].all()  # today's nearest-rep alignment is what the redesign fixes: it breaks the bands
     roi = pd.read_csv(out / "simulation" / "coaching_roi.csv")
     assert set(roi["plan"]) == {"target_incentive", "commission"}
     # A second run with unchanged inputs reuses every expensive stage and writes the same results.

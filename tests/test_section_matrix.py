@@ -178,7 +178,8 @@ def expected_files(sections: frozenset[str]) -> set[str]:
     if "coaching" in sections:
         files |= {"coaching.csv", "simulation/coaching_roi.csv"}
     if "alignments" in sections:
-        files |= {"alignments/current/quotas.csv"} | {f"alignments/current/simulation/{n}" for n in SIM_FILES}
+        files |= {"alignments/current/quotas.csv", "alignments/current/territories.csv"}
+        files |= {f"alignments/current/simulation/{n}" for n in SIM_FILES}
         if "coaching" in sections:
             files |= {"alignments/current/coaching.csv", "alignments/current/simulation/coaching_roi.csv"}
     return files

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,7 @@ import typer
 from rich.table import Table
 
 from spmopt.cli.common import app, fail, interrupted, out, print_warnings
-from spmopt.errors import SpmoptError
+from spmopt.errors import ConfigError, SpmoptError
 from spmopt.folder import check_output_folder, mismatched_pair
 
 comp_app = typer.Typer(no_args_is_help=True, help="Evaluate compensation plans on actual or simulated data.")
@@ -29,18 +30,26 @@ def comp_evaluate(
     hierarchy: Annotated[Path | None, typer.Option(help="payee_id,manager_id[,role] for manager roll-up")] = None,
     overlays: Annotated[Path | None, typer.Option(help="payee_id[,territory_id][,product] overlay credit")] = None,
     splits: Annotated[Path | None, typer.Option(help="transaction_id,payee_id,percent[,reason] split credit")] = None,
+    plan_year: Annotated[
+        str | None, typer.Option(help="First day of the plan year (YYYY-MM-01), replacing the plan's year_start")
+    ] = None,
 ) -> None:
     """Credit transactions, pay PLAN, write statements, payee summary, credit lines, KPIs and a manifest."""
-    from spmopt.comp.plan import load_plan
+    from spmopt.comp.inputs import merged_terms
+    from spmopt.comp.plan import load_plan, with_plan_year
     from spmopt.comp.run import evaluate_plan, merged_quotas, rules_from_files
     from spmopt.report.outputs import write_comp_outputs
 
     try:
         inputs = [p for p in (plan, transactions, *quotas, alignment, hierarchy, overlays, splits) if p is not None]
+        start = _plan_year(plan_year)
         check_output_folder(out_dir, inputs)
         comp_plan = load_plan(plan)
+        if start is not None:
+            comp_plan = with_plan_year(comp_plan, start, "--plan-year")
         rules = rules_from_files(quotas[0], alignment, hierarchy, overlays)
-        result = evaluate_plan(comp_plan, transactions, merged_quotas(quotas, comp_plan), rules, splits, quotas[0])
+        rows, terms = merged_quotas(quotas, comp_plan), merged_terms(quotas)
+        result = evaluate_plan(comp_plan, transactions, rows, rules, splits, quotas[0], terms)
         mismatch = mismatched_pair(alignment, quotas[0]) if alignment is not None else None
         if mismatch is not None:
             result = replace(result, warnings=(mismatch, *result.warnings))
@@ -52,6 +61,15 @@ def comp_evaluate(
     _print_comp([result])
     print_warnings(result.warnings)
     out.print(f"outputs in {out_dir}")
+
+
+def _plan_year(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"--plan-year {text!r} is not a date YYYY-MM-DD (the first day of the plan year)") from None
 
 
 def _print_comp(results) -> None:

@@ -8,16 +8,21 @@ For payee i, measure k and period p, with year-to-date credit C and quota Q and 
 * commission: marginal sum_j r_j clip(C - s_j Q, 0, (e_j - s_j) Q), or retroactive r_band(a) C;
 * times the modifier's factor at the modifying measure's attainment, rounded to cents with the plan's rule;
 * plus every quota bonus whose attainment level is reached (a milestone bonus looks only at its deadline);
-* all of it 0 while a gate is closed.
+* all of it 0 while a gate is closed;
+* then the measure's pay cap: each period's increment at most the period cap (the excess is forfeited), the
+  year-to-date total at most the year cap.
 
 SPIFs earn rate x qualifying credit (rounded) or a fixed amount per qualifying deal. Counts (deals, new
-logos) are credited in hundredths (`COUNT_SCALE`), so a deal split 60/40 counts 60 and 40. A period pays
-year-to-date earnings minus what was paid before (true-up); with `carry_forward` a shortfall pays 0 and is
-netted later, with `recover` it is a negative payment. A recoverable draw lifts paid-to-date to at least
-draw x periods elapsed (later earnings pay it back); a non-recoverable draw tops each period's payment up to
-the draw and is never recovered. Thresholds are compared in integers (C * den >= num * Q), so a rep exactly
-at a threshold is always on it; amounts are computed in float64 and any amount within float error of a
-half-cent is recomputed exactly with fractions, so results equal exact rational arithmetic.
+logos) are credited in hundredths (`COUNT_SCALE`), so a deal split 60/40 counts 60 and 40. The plan's pay cap
+limits the total of measures and SPIFs the same way. A period pays year-to-date earnings minus what was paid
+before (true-up); with `carry_forward` a shortfall pays 0 and is netted later, with `recover` it is a negative
+payment. Draws follow a per-payee schedule (`draw_schedule`: from the payee's start, prorated in part periods,
+never after their end; by default the plan's amount in its first periods): a recoverable draw lifts paid-to-date
+to at least the draws scheduled so far (later earnings pay it back); a non-recoverable draw tops each scheduled
+period's payment up to that period's draw and is never recovered. Thresholds are compared in integers
+(C * den >= num * Q), so a rep exactly at a threshold is always on it; amounts are computed in float64 and any
+amount within float error of a half-cent is recomputed exactly with fractions, so results equal exact rational
+arithmetic.
 
 int64 never wraps silently: integer sums and differences are exact whenever the true result fits (two's
 complement arithmetic is exact modulo 2^64), which a float64 shadow of each total checks (`SAFE_CENTS`);
@@ -35,7 +40,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from spmopt.comp.plan import COUNT_SCALE, CompPlan, Measure, Modifier, cents
+from spmopt.comp.plan import COUNT_SCALE, CompPlan, Measure, Modifier, PayCap, cents
 from spmopt.errors import DataError
 
 Cents = np.ndarray
@@ -85,14 +90,19 @@ def _check_range(what: str, plan: CompPlan, bound: int | float, shadow: Callable
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """Everything a plan paid, in cents; the arrays reconcile exactly:
-    lines.sum(2) + spif_lines.sum(2) + adjustment + draw = payment."""
+    lines.sum(2) + spif_lines.sum(2) + pay_cap_lines + adjustment + draw = payment."""
 
     measures: tuple[str, ...]
     spifs: tuple[str, ...]
     earned_ytd: Cents
-    """(payees, periods, measures): year-to-date earnings per measure, bonuses included, rounded."""
+    """(payees, periods, measures): year-to-date earnings per measure, bonuses included and the measure's pay cap
+    applied, rounded."""
     bonus_ytd: Cents
     """(payees, periods, measures): the bonus part of `earned_ytd`."""
+    cap_ytd: Cents
+    """(payees, periods, measures): the part of `earned_ytd` the measure's pay cap took off year to date (<= 0)."""
+    pay_cap_ytd: Cents
+    """(payees, periods): what the plan's pay cap took off the year-to-date total of measures and SPIFs (<= 0)."""
     spif_ytd: Cents
     """(payees, periods, spifs): year-to-date SPIF earnings."""
     adjustment: Cents
@@ -114,9 +124,14 @@ class Evaluation:
         return np.diff(self.spif_ytd, axis=1, prepend=0)
 
     @property
+    def pay_cap_lines(self) -> Cents:
+        """(payees, periods): this period's change of `pay_cap_ytd`."""
+        return np.diff(self.pay_cap_ytd, axis=1, prepend=0)
+
+    @property
     def earned(self) -> Cents:
-        """(payees,): the year's earnings, measures and SPIFs."""
-        return self.earned_ytd[:, -1].sum(axis=1) + self.spif_ytd[:, -1].sum(axis=1)
+        """(payees,): the year's earnings, measures and SPIFs, after every pay cap."""
+        return self.earned_ytd[:, -1].sum(axis=1) + self.spif_ytd[:, -1].sum(axis=1) + self.pay_cap_ytd[:, -1]
 
     @property
     def total_paid(self) -> int:
@@ -129,10 +144,12 @@ def evaluate(
     quota: Cents,
     target_incentive: Cents | None = None,
     spif_credit: Cents | None = None,
+    draw: Cents | None = None,
 ) -> Evaluation:
     """Pay `plan` on per-period `credit` and `quota` (int64, payees x periods x measures; money in cents,
-    counts as counts), per-payee target incentive (cents) and per-period SPIF credit (payees x periods x
-    spifs)."""
+    counts as counts), per-payee target incentive (cents), per-period SPIF credit (payees x periods x spifs)
+    and per-payee draw per period (payees x periods, cents >= 0, e.g. from `draw_schedule`; default: the
+    plan's draw amount in its first `periods` periods for everyone)."""
     credit = np.asarray(credit, dtype=np.int64)
     quota = np.asarray(quota, dtype=np.int64)
     if credit.shape != quota.shape or credit.ndim != 3 or credit.shape[2] != len(plan.measures):
@@ -156,6 +173,7 @@ def evaluate(
     index = {m.name: k for k, m in enumerate(plan.measures)}
     earned = np.zeros_like(ytd_credit)
     bonus = np.zeros_like(ytd_credit)
+    cap = np.zeros_like(ytd_credit)
     for k, measure in enumerate(plan.measures):
         c, q = ytd_credit[:, :, k], ytd_quota[:, :, k]
         step = None
@@ -177,6 +195,11 @@ def evaluate(
             _magnitude(amount) + _magnitude(bonus[:, :, k]),
             lambda a=amount, b=bonus[:, :, k]: a.astype(float) + b,
         )
+        if measure.pay_cap is not None:
+            what = f"measure {measure.name} earnings after its pay cap"
+            capped = _capped(plan, what, earned[:, :, k], measure.pay_cap)
+            cap[:, :, k] = capped - earned[:, :, k]
+            earned[:, :, k] = capped
     spif_ytd = _spifs(plan, spif_credit, n, periods)
     total = earned.sum(axis=2) + spif_ytd.sum(axis=2)
     _check_range(
@@ -186,9 +209,13 @@ def evaluate(
         + sum(_magnitude(spif_ytd[:, :, s]) for s in range(spif_ytd.shape[2])),
         lambda: earned.sum(axis=2, dtype=float) + spif_ytd.sum(axis=2, dtype=float),
     )
+    pay_cap = np.zeros_like(total)
+    if plan.pay_cap is not None:
+        capped = _capped(plan, "year-to-date earnings after the plan's pay cap", total, plan.pay_cap)
+        pay_cap, total = capped - total, capped
     # carry_forward: never pay back below the highest amount paid so far, so paid-to-date is a running max.
     base = total if plan.negative_balance == "recover" else np.maximum.accumulate(np.maximum(total, 0), axis=1)
-    paid, forgiven = _with_draw(plan, base)
+    paid, forgiven = _with_draw(plan, base, _draws(plan, draw, n, periods))
     payment = np.diff(paid, axis=1, prepend=0)
     base_payment = np.diff(base, axis=1, prepend=0)
     return Evaluation(
@@ -196,6 +223,8 @@ def evaluate(
         spifs=tuple(s.name for s in plan.spifs),
         earned_ytd=earned,
         bonus_ytd=bonus,
+        cap_ytd=cap,
+        pay_cap_ytd=pay_cap,
         spif_ytd=spif_ytd,
         adjustment=base_payment - np.diff(total, axis=1, prepend=0),
         draw=payment - base_payment,
@@ -247,20 +276,85 @@ def _round_ratio(numerator: np.ndarray, den: int, rule: str) -> np.ndarray:
     return whole + np.where(numerator >= 0, twice >= den, twice > den)
 
 
-def _with_draw(plan: CompPlan, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Paid-to-date with the draw, and the non-recoverable top-ups paid by year end."""
-    n, periods = base.shape
-    draw = plan.draw
+def _capped(plan: CompPlan, what: str, ytd: np.ndarray, cap: PayCap) -> np.ndarray:
+    """Year-to-date amounts (payees, periods) under a pay cap: each period's increment at most `cap.period` (the
+    excess is forfeited; a fall passes through whole), then the running total at most `cap.year`."""
+    out = ytd
+    if cap.period is not None:
+        step = np.diff(ytd, axis=1, prepend=0)
+        # Forfeits are at most the rises, so |out| <= |ytd| + periods x 2 |ytd|.
+        _check_range(
+            what,
+            plan,
+            _magnitude(ytd) * (1 + 2 * ytd.shape[1]),
+            lambda: np.cumsum(np.minimum(step.astype(float), cents(cap.period)), axis=1),
+        )
+        out = np.cumsum(np.minimum(step, cents(cap.period)), axis=1)
+    if cap.year is not None:
+        out = np.minimum(out, cents(cap.year))
+    return out
+
+
+def _draws(plan: CompPlan, draw: Cents | None, n: int, periods: int) -> np.ndarray:
+    """(payees, periods) draw per period: the given schedule, or the plan's amount in its first periods."""
     if draw is None:
+        if plan.draw is None:
+            return np.zeros((n, periods), dtype=np.int64)
+        active = np.arange(periods) < (plan.draw.periods or periods)
+        return np.broadcast_to(cents(plan.draw.amount) * active, (n, periods)).astype(np.int64)
+    out = np.asarray(draw, dtype=np.int64)
+    if out.shape != (n, periods):
+        raise ValueError(f"draw {out.shape} must be {n} payees x {periods} periods")
+    if (out < 0).any():
+        raise ValueError("a draw schedule holds amounts >= 0 per period")
+    if plan.draw is None and out.any():
+        raise ValueError(f"plan '{plan.name}' has no draw, so a draw schedule must be all 0")
+    _check_range("draws to date", plan, _magnitude(out) * periods, lambda: np.cumsum(out, axis=1, dtype=float))
+    return out
+
+
+def _with_draw(plan: CompPlan, base: np.ndarray, draw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Paid-to-date with the draw schedule, and the non-recoverable top-ups paid by year end."""
+    n = base.shape[0]
+    if plan.draw is None:
         return base, np.zeros(n, dtype=np.int64)
-    amount = cents(draw.amount)
-    active = np.arange(periods) < (draw.periods or periods)
-    if draw.recoverable:
-        guaranteed = amount * np.cumsum(active)
-        return np.maximum(base, guaranteed[None, :]), np.zeros(n, dtype=np.int64)
-    top_up = np.maximum(amount - np.diff(base, axis=1, prepend=0), 0) * active[None, :]
+    if plan.draw.recoverable:
+        return np.maximum(base, np.cumsum(draw, axis=1)), np.zeros(n, dtype=np.int64)
+    # Only scheduled periods are topped up: elsewhere a fall in earnings is not the draw's to cover.
+    top_up = np.maximum(draw - np.diff(base, axis=1, prepend=0), 0) * (draw > 0)
     forgiven = np.cumsum(top_up, axis=1)
     return base + forgiven, forgiven[:, -1]
+
+
+def months_on_plan(start_month: np.ndarray, end_month: np.ndarray) -> np.ndarray:
+    """(payees, 12) True for the plan-year months (1-based `start_month`..`end_month`, inclusive) a payee is on
+    the plan; a start of 0 counts as 1."""
+    month = np.arange(1, 13)
+    start = np.maximum(np.asarray(start_month, dtype=np.int64), 1)
+    return (month[None, :] >= start[:, None]) & (month[None, :] <= np.asarray(end_month, dtype=np.int64)[:, None])
+
+
+def prorated(amount: np.ndarray, months: np.ndarray, rule: str) -> np.ndarray:
+    """Annual amounts (cents) x months on the plan / 12, rounded to cents with the plan's rule."""
+    value = _round_ratio(np.asarray(amount, dtype=np.int64) * np.asarray(months, dtype=np.int64), 12, rule)
+    return np.asarray(value, dtype=np.int64)
+
+
+def draw_schedule(plan: CompPlan, start_month: np.ndarray, end_month: np.ndarray) -> np.ndarray:
+    """(payees, plan periods) each payee's draw per payout period, in cents: the plan's amount in their first
+    `draw.periods` periods on the plan (counted from the period holding their start month), times the share of
+    the period's months they are on the plan (rounded with the plan's rule), 0 before their start and after
+    their end."""
+    on = months_on_plan(start_month, end_month)
+    n, periods = on.shape[0], plan.periods
+    if plan.draw is None:
+        return np.zeros((n, periods), dtype=np.int64)
+    per = 12 // periods
+    months = on.reshape(n, periods, per).sum(axis=2)
+    first = (np.maximum(np.asarray(start_month, dtype=np.int64), 1) - 1) // per
+    index = np.arange(periods)[None, :]
+    active = (index >= first[:, None]) & (index < first[:, None] + (plan.draw.periods or periods))
+    return np.asarray(_round_ratio(cents(plan.draw.amount) * months, per, plan.rounding), dtype=np.int64) * active
 
 
 def _ratio(x: Decimal) -> tuple[int, int]:

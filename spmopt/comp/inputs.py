@@ -4,6 +4,11 @@ Quotas file: one row per payee (`rep_id` or `payee_id`), optionally per `measure
 `m01`..`m12` or `q1`..`q4`, optionally prefixed `quota_` (or only `annual_quota`, split evenly by largest
 remainder). spmopt's own `quotas.csv` is such a file. A measure without its own row uses the payee's row
 times the measure's `quota_scale`; a manager without a row gets the sum of the quotas of everyone below them.
+
+The same rows carry each payee's own pay terms (`payee_terms`), in optional columns: `target_incentive` and
+`base_salary` (annual, overriding the plan's role and plan-wide values), `start_month` and `end_month` (the
+plan-year months the payee is on the plan; spmopt's `quotas.csv` has `start_month` for new hires). A row whose
+quota cells are all blank but which gives terms is a terms-only row, so a roster of terms can be its own file.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt.comp.crediting import CreditingRules, CreditLedger
+from spmopt.comp.engine import draw_schedule, prorated
 from spmopt.comp.plan import CompPlan, Credit, cents
 from spmopt.data.tables import MAX_MONEY, read_table, require_columns, row_number, shown
 from spmopt.errors import DataError
@@ -35,15 +41,47 @@ class CompInputs:
     """(payees, periods, measures) int64: cents, or hundredths of a deal for count measures."""
     quota: np.ndarray
     target_incentive: np.ndarray
-    """(payees,) cents."""
+    """(payees,) cents for the payee's time on the plan: their own, their role's or the plan's annual target
+    incentive x months on the plan / 12."""
     base_salary: np.ndarray
+    """(payees,) cents, prorated like `target_incentive`."""
     spif_credit: np.ndarray
     """(payees, periods, spifs)."""
     revenue: np.ndarray
     """(payees,) cents of amount credited to the payee (any way), the base of cost of sales."""
+    start_month: np.ndarray
+    """(payees,) first plan-year month (1-12) on the plan."""
+    end_month: np.ndarray
+    """(payees,) last plan-year month (1-12) on the plan."""
+    draw: np.ndarray
+    """(payees, periods) cents of draw per payout period (`engine.draw_schedule`)."""
+
+    @property
+    def months_on_plan(self) -> np.ndarray:
+        return self.end_month - self.start_month + 1
 
 
 QuotaRows = dict[tuple[str, str | None], np.ndarray]
+
+TERM_COLUMNS = ("target_incentive", "base_salary", "start_month", "end_month")
+
+
+@dataclass(frozen=True, slots=True)
+class PayeeTerms:
+    """A payee's own pay terms from the quotas file; None where the file does not say."""
+
+    target_incentive: int | None = None
+    """Annual cents, > 0; overrides the plan's role and plan-wide value."""
+    base_salary: int | None = None
+    """Annual cents, >= 0."""
+    start_month: int | None = None
+    """First plan-year month on the plan, 1-12 (0 as in spmopt's quotas.csv: on board from the start)."""
+    end_month: int | None = None
+    """Last plan-year month on the plan, 1-12 (a leaver)."""
+
+
+Roster = dict[str, PayeeTerms]
+"""Payee -> their own pay terms."""
 
 
 def read_quotas(path: Path, plan: CompPlan) -> QuotaRows:
@@ -55,14 +93,19 @@ def quota_rows(raw: pd.DataFrame, path: Path | str, plan: CompPlan) -> QuotaRows
     """`read_quotas` on a table already in memory (e.g. the quota stage's); `path` names it in errors."""
     who = "payee_id" if "payee_id" in raw.columns else "rep_id"
     require_columns(raw, [who], path, "quotas")
-    columns = _period_columns(raw, plan, path)
+    terms = [c for c in TERM_COLUMNS if c in raw.columns]
+    columns = _period_columns(raw, plan, path, roster=bool(terms))
     measures = set(plan.measure_names)
     out: QuotaRows = {}
+    if not columns:
+        return out  # a roster: pay terms only
     for pos in range(len(raw)):
         row = raw.iloc[pos]
         payee = row[who]
         if payee is None or pd.isna(payee) or not str(payee).strip():
             continue  # a vacant territory: nobody to pay
+        if all(_blank(row[c]) for c in columns) and any(not _blank(row[c]) for c in terms):
+            continue  # a terms-only row: `payee_terms` reads it
         measure = None
         if "measure" in raw.columns and pd.notna(row["measure"]) and str(row["measure"]).strip():
             measure = str(row["measure"]).strip()
@@ -85,7 +128,7 @@ def quota_rows(raw: pd.DataFrame, path: Path | str, plan: CompPlan) -> QuotaRows
     return out
 
 
-def _period_columns(raw: pd.DataFrame, plan: CompPlan, path: Path) -> list[str]:
+def _period_columns(raw: pd.DataFrame, plan: CompPlan, path: Path, roster: bool = False) -> list[str]:
     for prefix in ("", "quota_"):
         if all(prefix + c in raw.columns for c in MONTHS):
             return [prefix + c for c in MONTHS]
@@ -98,10 +141,123 @@ def _period_columns(raw: pd.DataFrame, plan: CompPlan, path: Path) -> list[str]:
             return [prefix + c for c in QUARTERS]
     if "annual_quota" in raw.columns:
         return ["annual_quota"]
-    raise DataError(f"{path}: quotas need period columns m01..m12 or q1..q4, or an annual_quota column")
+    if roster:
+        return []  # only pay terms, no quotas
+    raise DataError(
+        f"{path}: quotas need period columns m01..m12 or q1..q4, or an annual_quota column (or, for a file of "
+        f"pay terms only, some of {', '.join(TERM_COLUMNS)})"
+    )
 
 
-def _hundredths(value: object, path: Path, line: int, column: str) -> int:
+def _blank(value: object) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value))) or not str(value).strip()
+
+
+def payee_terms(raw: pd.DataFrame, path: Path | str) -> Roster:
+    """Each payee's own pay terms from the optional `TERM_COLUMNS` of a quotas table (any of the payee's rows
+    may give them; rows that give one differently are refused, naming both)."""
+    who = "payee_id" if "payee_id" in raw.columns else "rep_id"
+    columns = [c for c in TERM_COLUMNS if c in raw.columns]
+    if not columns or who not in raw.columns:
+        return {}
+    given: dict[str, dict[str, tuple[int, int]]] = {}
+    for pos in range(len(raw)):
+        row = raw.iloc[pos]
+        payee = row[who]
+        if _blank(payee):
+            continue
+        if isinstance(payee, float) and payee.is_integer():
+            payee = int(payee)
+        payee, line = str(payee).strip(), row_number(raw, pos)
+        terms = given.setdefault(payee, {})
+        for column in columns:
+            if _blank(row[column]):
+                continue
+            value = _term(row[column], path, line, column)
+            if column in terms and terms[column][0] != value:
+                before, at = terms[column]
+                raise DataError(
+                    f"{path}: row {line}: {column} of {payee} is {_term_text(column, value)}, but row {at} gives "
+                    f"{_term_text(column, before)}; give it once"
+                )
+            terms.setdefault(column, (value, line))
+    out: Roster = {}
+    for payee, terms in given.items():
+        found = PayeeTerms(**{c: v for c, (v, _) in terms.items()})
+        if "end_month" in terms:
+            _check_tenure(found, payee, f"{path}: row {terms['end_month'][1]}")
+        out[payee] = found
+    return out
+
+
+def _term(value: object, path: Path | str, line: int, column: str) -> int:
+    """One pay-term cell: cents for money, a whole month for months."""
+    if column in ("start_month", "end_month"):
+        low = 0 if column == "start_month" else 1
+        try:
+            number = Decimal(repr(float(value)) if isinstance(value, float) else str(value).strip())
+        except ArithmeticError:
+            number = Decimal("NaN")
+        if not number.is_finite() or number != number.to_integral_value() or not low <= number <= 12:
+            meaning = "0 or blank: on the plan from the year's start" if low == 0 else "blank: to the year's end"
+            raise DataError(
+                f"{path}: row {line}: {column} = {shown(value)}: must be a whole plan-year month {low}..12 ({meaning})"
+            )
+        return int(number)
+    amount = _hundredths(value, path, line, column)
+    if column == "target_incentive" and amount == 0:
+        raise DataError(
+            f"{path}: row {line}: target_incentive = {shown(value)}: must be above 0 (leave it blank for the plan's)"
+        )
+    return amount
+
+
+def _term_text(column: str, value: int) -> str:
+    return str(value) if column.endswith("_month") else f"{Decimal(value) / 100:.2f}"
+
+
+def _check_tenure(terms: PayeeTerms, payee: str, where: str) -> None:
+    start = max(terms.start_month or 1, 1)
+    if terms.end_month is not None and terms.end_month < start:
+        raise DataError(
+            f"{where}: end_month {terms.end_month} of {payee} is before their start_month {start}: "
+            "a payee is on the plan from start_month to end_month, inclusive"
+        )
+
+
+def read_payee_terms(path: Path) -> Roster:
+    """`payee_terms` of a quotas (or roster) file."""
+    return payee_terms(read_table(path, "quotas"), path)
+
+
+def merged_terms(
+    paths: list[Path], first: Roster | None = None, first_name: str = "the quota stage's quota table"
+) -> Roster:
+    """The pay terms of several quotas files (after `first`, an in-memory table's), term by term; a term two
+    sources give differently is refused, naming both."""
+    out: Roster = dict(first or {})
+    source = {(payee, c): first_name for payee, t in out.items() for c in TERM_COLUMNS if getattr(t, c) is not None}
+    for path in paths:
+        for payee, terms in read_payee_terms(path).items():
+            before = out.get(payee, PayeeTerms())
+            merged = {}
+            for column in TERM_COLUMNS:
+                old, new = getattr(before, column), getattr(terms, column)
+                if old is not None and new is not None and old != new:
+                    raise DataError(
+                        f"{path}: {column} of {payee} is {_term_text(column, new)}, but {source[(payee, column)]} "
+                        f"gives {_term_text(column, old)}; give it once"
+                    )
+                if old is None and new is not None:
+                    source[(payee, column)] = str(path)
+                merged[column] = new if new is not None else old
+            found = PayeeTerms(**merged)
+            _check_tenure(found, payee, str(path))
+            out[payee] = found
+    return out
+
+
+def _hundredths(value: object, path: Path | str, line: int, column: str) -> int:
     try:
         amount = Decimal(repr(float(value)) if isinstance(value, float) else str(value).strip())
     except ArithmeticError:
@@ -128,8 +284,16 @@ def measure_quota(rows: QuotaRows, payee: str, plan: CompPlan, k: int) -> np.nda
     )
 
 
-def comp_inputs(plan: CompPlan, ledger: CreditLedger, rows: QuotaRows, rules: CreditingRules, path: Path) -> CompInputs:
-    """Credit and quota arrays for every payee with credit or a quota; managers' missing quotas roll up."""
+def comp_inputs(
+    plan: CompPlan,
+    ledger: CreditLedger,
+    rows: QuotaRows,
+    rules: CreditingRules,
+    path: Path,
+    terms: Roster | None = None,
+) -> CompInputs:
+    """Credit and quota arrays for every payee with credit or a quota (managers' missing quotas roll up), and
+    each payee's target incentive, base salary and draws for their months on the plan (`terms`)."""
     credited = ledger.lines["payee_id"].unique().tolist()
     quota_payees = [p for p, _ in rows]
     wanted = set(credited) | set(quota_payees) | set(rules.manager_of.values())
@@ -172,15 +336,30 @@ def comp_inputs(plan: CompPlan, ledger: CreditLedger, rows: QuotaRows, rules: Cr
     roles = tuple(rules.role(p) for p in payees)
     revenue = np.zeros(n, dtype=np.int64)
     np.add.at(revenue, pos, lines["amount"].to_numpy())
+    own = [(terms or {}).get(p, PayeeTerms()) for p in payees]
+    start = np.array([max(t.start_month or 1, 1) for t in own], dtype=np.int64)
+    end = np.array([12 if t.end_month is None else t.end_month for t in own], dtype=np.int64)
+    ti = [
+        cents(plan.role(r).target_incentive) if t.target_incentive is None else t.target_incentive
+        for r, t in zip(roles, own, strict=True)
+    ]
+    base = [
+        cents(plan.role(r).base_salary) if t.base_salary is None else t.base_salary
+        for r, t in zip(roles, own, strict=True)
+    ]
+    months = end - start + 1
     return CompInputs(
         payees=payees,
         roles=roles,
         credit=credit,
         quota=quota,
-        target_incentive=np.array([cents(plan.role(r).target_incentive) for r in roles], dtype=np.int64),
-        base_salary=np.array([cents(plan.role(r).base_salary) for r in roles], dtype=np.int64),
+        target_incentive=prorated(np.array(ti, dtype=np.int64).reshape(n), months, plan.rounding),
+        base_salary=prorated(np.array(base, dtype=np.int64).reshape(n), months, plan.rounding),
         spif_credit=spif_credit,
         revenue=revenue,
+        start_month=start,
+        end_month=end,
+        draw=draw_schedule(plan, start, end),
     )
 
 

@@ -36,7 +36,7 @@ class PlanKpis:
     total_cost: int
     """Sum of all payments over the year."""
     target_cost: int
-    """Sum of target incentives."""
+    """Sum of target incentives (each payee's own, role's or the plan's, for their months on the plan)."""
     revenue: int
     cost_of_sales_pct: float | None
     """100 total_cost / revenue (None when revenue is 0)."""
@@ -58,7 +58,8 @@ class PlanKpis:
     leverage: float | None
     """90th percentile of pay_i / TI_i over payees with TI > 0 (2.0: top performers earn twice target)."""
     share_at_cap: float
-    """Share of payees with at least one capped curve measure whose annual payout f(a) has reached its cap."""
+    """Share of payees with at least one capped curve measure whose annual payout f(a) has reached its cap, or
+    whose year's pay a pay cap (a measure's or the plan's) cut."""
     share_below_threshold: float
     """Share of payees whose annual attainment on the first measure is below its first paying level."""
 
@@ -107,7 +108,7 @@ def plan_kpis(
         attainment_p90=a90,
         pay_for_performance=_spearman(attainment, pay),
         leverage=leverage,
-        share_at_cap=float(_at_cap(plan, c_year, q_year).mean()),
+        share_at_cap=float((_at_cap(plan, c_year, q_year) | _pay_capped(ev)).mean()),
         share_below_threshold=float(_below_threshold(plan.measures[0], c_year[:, 0], q_year[:, 0]).mean()),
     )
 
@@ -145,6 +146,11 @@ def _at_cap(plan: CompPlan, c_year: np.ndarray, q_year: np.ndarray) -> np.ndarra
             hit[i] = curve_payout(m.curve, None, Fraction(int(c[i]), int(q[i]))) >= m.cap
         out |= hit
     return out
+
+
+def _pay_capped(ev: Evaluation) -> np.ndarray:
+    """(payees,) bool: a pay cap took something off the year's pay."""
+    return (np.asarray(ev.cap_ytd)[:, -1].sum(axis=1) + np.asarray(ev.pay_cap_ytd)[:, -1]) != 0
 
 
 def _payout_float(measure: Measure, a: np.ndarray) -> np.ndarray:
@@ -198,8 +204,9 @@ def marginal_rate(plan: CompPlan, measure_name: str, attainment: Fraction, quota
     Curve: TI w f'(a) / Q_year, 0 below the first point and where the cap binds (the uncapped payout is above
     the cap, or at it and not falling). Commission: the rate of the band holding a, both for `marginal` and
     `retroactive` tiers; a retroactive band edge's step jump (and the curve's threshold jump and bonuses) is
-    a jump, not a slope: see `step_jumps`. No modifier and no gate is applied (they depend on other measures);
-    with Q_year <= 0 the engine's rule holds: a curve pays 0, tiers pay the first rate if it starts at 0."""
+    a jump, not a slope: see `step_jumps`. No modifier, gate or pay cap is applied (they depend on other
+    measures and on the year's path); with Q_year <= 0 the engine's rule holds: a curve pays 0, tiers pay the
+    first rate if it starts at 0."""
     m = _measure(plan, measure_name)
     a = Fraction(attainment)
     if m.tiers is not None:
@@ -251,8 +258,9 @@ def payout_curves(
     attainments: Sequence[Fraction | Decimal] = DEFAULT_GRID,
 ) -> pd.DataFrame:
     """Annual pay by attainment, every measure at the same attainment: columns attainment (float), pay_<name>
-    (earned cents from `evaluate`, one period, bonuses and gates included), total (their sum, before any
-    draw), marginal_<name> (`marginal_rate` in currency per currency of credit, per count for count measures).
+    (earned cents from `evaluate`, one period, bonuses, gates and year pay caps included; period caps do not
+    apply to a year taken as one period), total (their sum after the plan's year pay cap, before any draw),
+    marginal_<name> (`marginal_rate` in currency per currency of credit, per count for count measures).
 
     `quota_year` is every measure's annual quota, or one per measure name; credit is a x Q, rounded to a whole
     unit (half to even) when that is not whole."""
@@ -261,11 +269,11 @@ def payout_curves(
     credit = np.array([[[round(a * q) for q in quotas]] for a in grid], dtype=np.int64).reshape(len(grid), 1, -1)
     quota = np.broadcast_to(np.array(quotas, dtype=np.int64), credit.shape).copy()
     # Each grid point is its own one-period payee, so one engine call prices the whole grid.
-    ev = evaluate(plan, credit, quota, np.full(len(grid), ti, dtype=np.int64))
+    ev = evaluate(plan.without_period_caps(), credit, quota, np.full(len(grid), ti, dtype=np.int64))
     table: dict[str, object] = {"attainment": [float(a) for a in grid]}
     for k, m in enumerate(plan.measures):
         table[f"pay_{m.name}"] = ev.earned_ytd[:, 0, k]
-    table["total"] = ev.earned_ytd[:, 0, :].sum(axis=1)
+    table["total"] = ev.earned_ytd[:, 0, :].sum(axis=1) + ev.pay_cap_ytd[:, 0]
     for m, q in zip(plan.measures, quotas, strict=True):
         # Rates are cents per unit of credit: per cent is already currency per currency; per count, / 100.
         unit = 100 if m.credit.is_count else 1
@@ -286,9 +294,10 @@ def what_if(
     measure: str,
     extra: int,
     spif_credit: Cents | None = None,
+    draw: Cents | None = None,
 ) -> tuple[int, int]:
     """(year, period) payment deltas in cents of adding `extra` to credit[payee, period, measure]: the
-    difference of two `evaluate` runs on that payee alone, so exact."""
+    difference of two `evaluate` runs on that payee alone, so exact (`draw`: the payees' draw schedule)."""
     k = plan.measure_names.index(_measure(plan, measure).name)
     n = np.shape(credit)[0]
     if not 0 <= payee < n:
@@ -298,7 +307,8 @@ def what_if(
     q = np.asarray(quota, dtype=np.int64)[rows]
     ti = None if target_incentive is None else np.asarray(target_incentive, dtype=np.int64)[rows]
     spif = None if spif_credit is None else np.asarray(spif_credit, dtype=np.int64)[rows]
-    before = evaluate(plan, c, q, ti, spif).payment[0]
+    schedule = None if draw is None else np.asarray(draw, dtype=np.int64)[rows]
+    before = evaluate(plan, c, q, ti, spif, schedule).payment[0]
     c[0, period, k] += extra
-    after = evaluate(plan, c, q, ti, spif).payment[0]
+    after = evaluate(plan, c, q, ti, spif, schedule).payment[0]
     return int(after.sum() - before.sum()), int(after[period] - before[period])

@@ -1,6 +1,6 @@
 """Comp-plan language: the validated pydantic schema of a plan YAML (plan year and payout frequency, roles
 and pay mix, measures with their crediting source, payout curves, commission tiers, gates, modifiers, quota
-and milestone bonuses, SPIFs, draws, clawbacks, rounding and negative-balance rules).
+and milestone bonuses, pay caps, SPIFs, draws, clawbacks, rounding and negative-balance rules).
 
 Every number that defines money is a `Decimal` written in the YAML (never a float), so a plan's
 thresholds and rates are exact; amounts are in currency units with at most two decimals (cents) and at most
@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from spmopt.config import StrictModel
+from spmopt.errors import ConfigError
 
 
 def cents(amount: Decimal) -> int:
@@ -72,6 +73,27 @@ class Bonus(StrictModel):
     @classmethod
     def _whole_cents(cls, amount: Decimal) -> Decimal:
         return _cents(amount, "amount")
+
+
+class PayCap(StrictModel):
+    """Most a measure (or a payee's whole incentive pay) earns, as amounts: per payout period and/or per plan year.
+
+    A period's earnings above `period` are forfeited, not carried into later periods; a later fall in earnings
+    (a clawback, a true-up) comes off what was paid. Year-to-date earnings never exceed `year`."""
+
+    period: Decimal | None = Field(default=None, gt=0)
+    year: Decimal | None = Field(default=None, gt=0)
+
+    @field_validator("period", "year")
+    @classmethod
+    def _whole_cents(cls, value: Decimal | None) -> Decimal | None:
+        return None if value is None else _cents(value, "amount")
+
+    @model_validator(mode="after")
+    def _some_cap(self) -> PayCap:
+        if self.period is None and self.year is None:
+            raise ValueError("give `period` (most paid per payout period) and/or `year` (most paid per plan year)")
+        return self
 
 
 class Gate(StrictModel):
@@ -143,6 +165,8 @@ class Measure(StrictModel):
     slope continues above the last point unless `cap` stops it."""
     cap: Decimal | None = Field(default=None, ge=0)
     """Largest payout as a multiple of the measure's target incentive (curve measures)."""
+    pay_cap: PayCap | None = None
+    """Most the measure pays, bonuses included, as amounts per payout period and/or per plan year (any measure)."""
     tiers: tuple[Tier, ...] | None = None
     """Commission rates by attainment band (commission measures)."""
     tier_mode: Literal["marginal", "retroactive"] = "marginal"
@@ -170,7 +194,10 @@ class Measure(StrictModel):
         if self.tiers is not None:
             _check_tiers(self.tiers)
             if self.cap is not None:
-                raise ValueError("cap applies to curve measures")
+                raise ValueError(
+                    "cap (a payout multiple of target incentive) applies to curve measures; cap a commission "
+                    "measure's pay with pay_cap: {period: AMOUNT, year: AMOUNT}"
+                )
             if self.credit.is_count:
                 raise ValueError(
                     f"commission tiers pay a share of money; credit field '{self.credit.field}' is a count"
@@ -277,11 +304,13 @@ class Spif(StrictModel):
 
 
 class Draw(StrictModel):
-    """A guaranteed payment per payout period for the first `periods` periods of the year."""
+    """A guaranteed payment per payout period for a payee's first `periods` periods on the plan: from the start
+    of the year, or from a later start month, never after a known end month; a period the payee is on the plan
+    for only some months gets that share of `amount`."""
 
     amount: Decimal = Field(gt=0)
     periods: int | None = Field(default=None, ge=1)
-    """How many periods from the start of the year it runs (all of them when omitted)."""
+    """How many periods from the payee's first period on the plan it runs (all of them when omitted)."""
     recoverable: bool
     """True: an advance that later earnings pay back. False: a guaranteed minimum that is never recovered."""
 
@@ -298,7 +327,9 @@ class CompPlan(StrictModel):
     description: str | None = None
     currency: str = "USD"
     year_start: dt.date | None = None
-    """First day of the plan year (the 1st of a month); transactions are placed in periods from it."""
+    """First day of the plan year (the 1st of a month); transactions are placed in periods from it. The scenario's
+    `comp.plan_year` or `spmopt comp evaluate --plan-year` replace it (`with_plan_year`), so a plan without it
+    serves any year."""
     payout: Literal["month", "quarter"] = "month"
     """Payout frequency: each payout pays year-to-date earnings minus what was paid before."""
     target_incentive: Decimal = Field(gt=0)
@@ -319,6 +350,9 @@ class CompPlan(StrictModel):
     negative_balance: Literal["carry_forward", "recover"] = "carry_forward"
     """When year-to-date earnings fall below what was paid: carry the deficit into later periods (pay 0 now),
     or recover it at once as a negative payment."""
+    pay_cap: PayCap | None = None
+    """Most a payee's incentive pay (measures after their own caps, and SPIFs) earns per payout period and/or per
+    plan year; draws are guarantees and advances, not earnings, so this cap leaves them alone."""
     _source: Path | None = PrivateAttr(default=None)
     """The YAML file the plan was read from (set by `load_plan`), for messages."""
 
@@ -381,6 +415,40 @@ class CompPlan(StrictModel):
         if name is not None and name in self.roles:
             return self.roles[name]
         return Role(target_incentive=self.target_incentive, base_salary=self.base_salary)
+
+    @property
+    def has_period_caps(self) -> bool:
+        return any(c is not None and c.period is not None for c in (self.pay_cap, *(m.pay_cap for m in self.measures)))
+
+    def without_period_caps(self) -> CompPlan:
+        """The plan for pricing a whole year as one period (payout curves, the simulator's incentive tables): a
+        period cap is about one payout period, which such a period is not; year caps stay."""
+
+        def year_only(cap: PayCap | None) -> PayCap | None:
+            return None if cap is None or cap.year is None else PayCap(year=cap.year)
+
+        measures = tuple(m.model_copy(update={"pay_cap": year_only(m.pay_cap)}) for m in self.measures)
+        return self.model_copy(update={"measures": measures, "pay_cap": year_only(self.pay_cap)})
+
+
+def plan_year_end(start: dt.date) -> dt.date:
+    """Last day of the plan year that starts on `start`."""
+    return dt.date(start.year + 1, start.month, 1) - dt.timedelta(days=1)
+
+
+def with_plan_year(plan: CompPlan, year_start: dt.date, where: str) -> CompPlan:
+    """The plan paid on the plan year starting `year_start` (set by `where`, e.g. the scenario's comp.plan_year),
+    whatever its own `year_start`. SPIF windows are dates: one entirely outside that year is refused."""
+    if year_start.day != 1:
+        raise ConfigError(f"{where}: {year_start} is not the first day of a month (plan years start on a month)")
+    end = plan_year_end(year_start)
+    for spif in plan.spifs:
+        if spif.end < year_start or spif.start > end:
+            raise ConfigError(
+                f"{plan.source}: SPIF {spif.name} runs {spif.start} to {spif.end}, outside the plan year {year_start} "
+                f"to {end} set by {where}; date its window inside that year"
+            )
+    return plan.model_copy(update={"year_start": year_start})
 
 
 def load_plan(path: Path) -> CompPlan:

@@ -7,6 +7,7 @@ differ (see `reconcile`); plausibility warnings flag what is legal but likely wr
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -26,9 +27,20 @@ from spmopt.comp.crediting import (
     read_splits,
 )
 from spmopt.comp.engine import SAFE_CENTS, Evaluation, evaluate, exact_sum
-from spmopt.comp.inputs import CompInputs, QuotaRows, comp_inputs, measure_quota, quota_rows, read_quotas
+from spmopt.comp.inputs import (
+    CompInputs,
+    QuotaRows,
+    Roster,
+    comp_inputs,
+    measure_quota,
+    merged_terms,
+    payee_terms,
+    quota_rows,
+    read_payee_terms,
+    read_quotas,
+)
 from spmopt.comp.kpi import PlanKpis, plan_kpis
-from spmopt.comp.plan import COUNT_SCALE, CompPlan, Credit, Measure, cents, plan_warnings
+from spmopt.comp.plan import COUNT_SCALE, CompPlan, Credit, Measure, PayCap, cents, plan_warnings, with_plan_year
 from spmopt.comp.statements import money
 from spmopt.comp.transactions import Transactions, load_transactions
 from spmopt.config import CompConfig
@@ -110,20 +122,24 @@ def evaluate_plan(
     rules: CreditingRules,
     splits: Path | None = None,
     quotas_name: Path | str = "quotas",
+    terms: Roster | None = None,
 ) -> CompResult:
     """Credit the transactions, pay the plan, build KPIs and check that every total reconciles (raises a
-    `DataError` listing what does not)."""
+    `DataError` listing what does not). `terms` are the payees' own pay terms (`inputs.payee_terms`); when
+    `quotas` is a file and `terms` is None they are read from it."""
     tx = transactions if isinstance(transactions, Transactions) else load_transactions(transactions, plan)
     if splits is not None:
         rules = replace(rules, splits=read_splits(splits, tx, rules.payees))
     ledger = credit(tx, rules, plan.clawback_days)
     if isinstance(quotas, Path):
+        if terms is None:
+            terms = read_payee_terms(quotas)
         quotas_name, quotas = quotas, read_quotas(quotas, plan)
     quotas = with_manager_quotas(plan, ledger, quotas, rules, quotas_name)
-    inp = comp_inputs(plan, ledger, quotas, rules, quotas_name)
+    inp = comp_inputs(plan, ledger, quotas, rules, quotas_name, terms)
     # SPIFs pay on the payee's own credit only; comp_inputs counts every line (roll-up included) for them.
     inp = replace(inp, spif_credit=own_spif_credit(plan, ledger, inp.payees))
-    ev = evaluate(plan, inp.credit, inp.quota, inp.target_incentive, inp.spif_credit)
+    ev = evaluate(plan, inp.credit, inp.quota, inp.target_incentive, inp.spif_credit, inp.draw)
     reps = np.array([r == "rep" for r in inp.roles])
     kpis = plan_kpis(plan, ev, inp.credit, inp.quota, inp.target_incentive, np.where(reps, inp.revenue, 0))
     facts = reconcile(tx, ledger, ev, plan, inp, rules)
@@ -239,12 +255,23 @@ def evaluate_scenario_plans(
     names = [p.name for p in plans]
     if len(set(names)) < len(names):
         raise DataError(f"comp.plans: two plans share the name '{next(n for n in names if names.count(n) > 1)}'")
+    extra = [cfg.quotas] if cfg.quotas is not None else []
+    # The quota stage's table knows new hires' start months; comp.quotas may add anyone's own terms.
+    terms = merged_terms(extra, payee_terms(quota_table, "the quota stage's quotas"))
     results = []
-    for plan in plans:
+    for plan in scenario_plans(cfg, plans):
         stage = quota_rows(quota_table, "the quota stage's quotas", plan)
-        rows = merged_quotas([cfg.quotas] if cfg.quotas is not None else [], plan, stage)
-        results.append(evaluate_plan(plan, cfg.transactions, rows, rules, c.splits, cfg.quotas or "quotas"))
+        rows = merged_quotas(extra, plan, stage)
+        results.append(evaluate_plan(plan, cfg.transactions, rows, rules, c.splits, cfg.quotas or "quotas", terms))
     return results
+
+
+def scenario_plans(cfg: CompConfig, plans: list[CompPlan]) -> list[CompPlan]:
+    """The plans on the scenario's plan year (`comp.plan_year`) when it sets one, else as written."""
+    if cfg.plan_year is None:
+        return list(plans)
+    start = dt.date.fromisoformat(cfg.plan_year)
+    return [with_plan_year(p, start, "the scenario's comp.plan_year") for p in plans]
 
 
 def reconcile(
@@ -258,12 +285,14 @@ def reconcile(
     * each payee's credit per measure and period = the sum of their credit lines (of the measure's products);
     * each manager's roll-up credit = the sum of the direct, split and clawback lines of everyone below them;
     * SPIF earnings = the SPIF's rate (or amount per deal) x the payee's own qualifying credit (no roll-up);
-    * bonus earnings = the bonuses whose levels the traced credit / quota reaches (milestones and gates applied).
+    * bonus earnings = the bonuses whose levels the traced credit / quota reaches (milestones and gates applied);
+    * every pay cap re-applied, period by period, to the uncapped amounts gives the capped ones;
+    * no draw is scheduled in a period the payee is not on the plan for any month.
 
     `reconciled` is True only when every check holds; otherwise it is False and `failures` lists them."""
     transactions = exact_sum(tx.frame["amount"])
     uncredited = exact_sum(ledger.uncredited["amount"]) if len(ledger.uncredited) else 0
-    lines = sum(exact_sum(a) for a in (ev.lines, ev.spif_lines, ev.adjustment, ev.draw))
+    lines = sum(exact_sum(a) for a in (ev.lines, ev.spif_lines, ev.pay_cap_lines, ev.adjustment, ev.draw))
     paid, earned, owed = exact_sum(ev.payment), exact_sum(ev.earned), exact_sum(ev.unrecovered)
     direct = ledger.direct_total()
     failures: list[str] = []
@@ -278,6 +307,8 @@ def reconcile(
     failures += _rollup_failures(ledger, rules)
     failures += _spif_failures(plan, ledger, inp, ev)
     failures += _bonus_failures(plan, inp, ev)
+    failures += _cap_failures(plan, inp, ev)
+    failures += _draw_failures(plan, inp)
     return Reconciliation(
         transactions_total=money(transactions),
         credited_direct_total=money(direct),
@@ -301,7 +332,7 @@ def _listed(what: str, items: list[str]) -> list[str]:
 
 def _statement_failures(plan: CompPlan, inp: CompInputs, ev: Evaluation) -> list[str]:
     out = []
-    explained = ev.lines.sum(axis=2) + ev.spif_lines.sum(axis=2) + ev.adjustment + ev.draw
+    explained = ev.lines.sum(axis=2) + ev.spif_lines.sum(axis=2) + ev.pay_cap_lines + ev.adjustment + ev.draw
     for i, p in np.argwhere(explained != ev.payment):
         out.append(
             f"payee {inp.payees[i]}, period {p + 1}: statement lines add up to {money(int(explained[i, p]))}, "
@@ -437,6 +468,54 @@ def _bonus_failures(plan: CompPlan, inp: CompInputs, ev: Evaluation) -> list[str
                 f"{money(int(want[i, p]))}"
             )
     return _listed("bonus", out)
+
+
+def _under_cap(uncapped: list[int], cap: PayCap) -> list[int]:
+    """One payee's year-to-date amounts under a pay cap, period by period: a rise above the period cap is cut to
+    it (and lost), a fall counts whole, and the running total stops at the year cap."""
+    out, kept, before = [], 0, 0
+    for value in uncapped:
+        rise = value - before
+        before = value
+        kept += rise if cap.period is None else min(rise, cents(cap.period))
+        out.append(kept if cap.year is None else min(kept, cents(cap.year)))
+    return out
+
+
+def _cap_failures(plan: CompPlan, inp: CompInputs, ev: Evaluation) -> list[str]:
+    out = []
+    capped = [(m.name, m.pay_cap, ev.earned_ytd[:, :, k], ev.cap_ytd[:, :, k]) for k, m in enumerate(plan.measures)]
+    total = ev.earned_ytd.sum(axis=2) + ev.spif_ytd.sum(axis=2)
+    capped.append(("the plan's pay cap on total pay", plan.pay_cap, total + ev.pay_cap_ytd, ev.pay_cap_ytd))
+    for name, cap, after, cut in capped:
+        if cap is None:
+            for i, p in np.argwhere(cut != 0):
+                out.append(
+                    f"payee {inp.payees[i]}, period {p + 1}: {name} has no pay cap but {money(int(cut[i, p]))} capped"
+                )
+            continue
+        for i in range(len(inp.payees)):
+            want = _under_cap([int(v) for v in after[i] - cut[i]], cap)
+            for p in np.flatnonzero(np.array(want, dtype=object) != after[i].astype(object)):
+                out.append(
+                    f"payee {inp.payees[i]}, period {p + 1}: {name} pays {money(int(after[i, p]))} year to date after "
+                    f"its pay cap, but the cap on {money(int(after[i, p] - cut[i, p]))} leaves {money(want[p])}"
+                )
+    return _listed("pay cap", out)
+
+
+def _draw_failures(plan: CompPlan, inp: CompInputs) -> list[str]:
+    out = []
+    per = 12 // plan.periods
+    for i, payee in enumerate(inp.payees):
+        for p in np.flatnonzero(inp.draw[i]):
+            first, last = p * per + 1, (p + 1) * per
+            if last < inp.start_month[i] or first > inp.end_month[i]:
+                out.append(
+                    f"payee {payee}, period {p + 1}: a draw of {money(int(inp.draw[i, p]))} though they are on the "
+                    f"plan from month {inp.start_month[i]} to {inp.end_month[i]} only"
+                )
+    return _listed("draw", out)
 
 
 def zero_quota_warnings(plan: CompPlan, inp: CompInputs, ev: Evaluation) -> list[str]:

@@ -1,8 +1,9 @@
 """Per-payee statements: every line a payee needs to check their pay, and a per-payee summary.
 
 One statement row per payee x period x line. Lines: each measure's curve/commission amount, its bonuses,
-each SPIF, the carry-forward adjustment and the draw. `amount` is this period's change of the line's
-year-to-date earnings; the lines of a payee-period add up to its payment exactly (checked on build).
+what its pay cap took off, each SPIF, what the plan's pay cap took off the total, the carry-forward adjustment
+and the draw. `amount` is this period's change of the line's year-to-date earnings; the lines of a payee-period
+add up to its payment exactly (checked on build).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def statements(plan: CompPlan, inp: CompInputs, ev: Evaluation) -> pd.DataFrame:
         a = attain[:, :, j]
         rates = np.vectorize(lambda x, j=j: np.nan if np.isnan(x) else _rate(plan, j, x), otypes=[float])(a)
         # money credit is in cents and counts in hundredths: both print as units with two decimals
-        base = ev.earned_ytd[:, :, j] - ev.bonus_ytd[:, :, j]
+        base = ev.earned_ytd[:, :, j] - ev.bonus_ytd[:, :, j] - ev.cap_ytd[:, :, j]
         frames.append(
             block(
                 m.name,
@@ -79,8 +80,12 @@ def statements(plan: CompPlan, inp: CompInputs, ev: Evaluation) -> pd.DataFrame:
         )
         if m.bonuses:
             frames.append(block(f"{m.name}:bonus", ev.bonus_ytd[:, :, j], rate_kind="bonus"))
+        if m.pay_cap is not None:
+            frames.append(block(f"{m.name}:cap", ev.cap_ytd[:, :, j], rate_kind="pay cap"))
     for j, s in enumerate(plan.spifs):
         frames.append(block(f"spif:{s.name}", ev.spif_ytd[:, :, j], rate_kind="spif"))
+    if plan.pay_cap is not None:
+        frames.append(block("pay_cap", ev.pay_cap_ytd, rate_kind="pay cap"))
     frames.append(block("adjustment", np.cumsum(ev.adjustment, axis=1), rate_kind="carry-forward"))
     if plan.draw is not None:
         frames.append(
@@ -99,7 +104,8 @@ def statements(plan: CompPlan, inp: CompInputs, ev: Evaluation) -> pd.DataFrame:
 
 
 def payee_summary(plan: CompPlan, inp: CompInputs, ev: Evaluation) -> pd.DataFrame:
-    """One row per payee: target pay, annual attainment per measure, earned, paid, owed."""
+    """One row per payee: target pay for their time on the plan, annual attainment per measure, earned, paid,
+    owed, months on the plan and what pay caps took off."""
     year_c, year_q = inp.credit.sum(axis=1), inp.quota.sum(axis=1)
     out = pd.DataFrame({"payee_id": inp.payees, "role": inp.roles})
     out["base_salary"] = money(inp.base_salary)
@@ -113,4 +119,6 @@ def payee_summary(plan: CompPlan, inp: CompInputs, ev: Evaluation) -> pd.DataFra
     out["owed_back"] = money(ev.unrecovered)
     out["pay_to_target"] = np.round(paid / np.maximum(inp.target_incentive, 1), 4)
     out["credited_revenue"] = money(inp.revenue)
+    out["months_on_plan"] = inp.months_on_plan
+    out["capped"] = money(-(ev.cap_ytd[:, -1].sum(axis=1) + ev.pay_cap_ytd[:, -1]))
     return out

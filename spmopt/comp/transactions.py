@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spmopt.comp.plan import CompPlan
+from spmopt.comp.plan import CompPlan, plan_year_end
 from spmopt.data.tables import (
     cents_text,
     check_ids,
@@ -52,9 +52,11 @@ def plan_year(plan: CompPlan, path: Path) -> tuple[dt.date, dt.date]:
     """First and last day of the plan year."""
     start = plan.year_start
     if start is None:
-        raise DataError(f"{path}: transactions are dated; the plan '{plan.name}' needs a year_start to place them")
-    end = dt.date(start.year + 1, start.month, 1) - dt.timedelta(days=1)
-    return start, end
+        raise DataError(
+            f"{path}: transactions are dated; the plan '{plan.name}' needs a year_start to place them (in the plan "
+            "file, or set by the scenario's comp.plan_year or `spmopt comp evaluate --plan-year`)"
+        )
+    return start, plan_year_end(start)
 
 
 def period_of(plan: CompPlan, start: dt.date, day: dt.date) -> int:

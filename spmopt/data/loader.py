@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt.config import ScenarioConfig
-from spmopt.data import geography
+from spmopt.data import geography, points, zip_locations
 from spmopt.data.history import SalesHistory, load_history
 from spmopt.data.tables import (
     check_ids,
@@ -38,6 +38,8 @@ class PlanningData:
     """Edges added by `territory.islands: bridge` to connect the graph: (unit_a, unit_b, km), in joining order."""
     geometry: gpd.GeoDataFrame | None = None
     """Polygons in the same planar km frame, index `unit_id` (for maps)."""
+    geometry_approximate: bool = False
+    """`geometry` holds Voronoi cells of the units' locations (`data.adjacency_from: points`), not their areas."""
     current_alignment: pd.Series | None = None
     """unit_id -> territory_id; units missing from the file are new (not counted as moved)."""
     reps: pd.DataFrame | None = None
@@ -81,7 +83,7 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
         geometry, repaired = geography.read_geometry(d.geometry)
         warnings += repaired
     scale = 1.0 if d.xy_unit == "km" else 1 / geography.M_PER_KM
-    x_km, y_km, crs = _unit_coordinates(units_raw, geometry, scale, d.units)
+    x_km, y_km, crs = _unit_coordinates(units_raw, geometry, scale, d.units, d.locations_from == "zip")
     units = pd.DataFrame({"x_km": x_km, "y_km": y_km}, index=pd.Index(units_raw["unit_id"], name="unit_id"))
     for m in measures:
         units[m] = numeric_column(units_raw, m, d.units, "units").to_numpy()
@@ -106,10 +108,19 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
 
     reps, reps_lonlat = _read_reps(d.reps, scale, crs) if d.reps else (None, False)
     if geo_km is not None:
-        units_lonlat = "x" not in units_raw.columns and "lat" in units_raw.columns
+        units_lonlat = "x" not in units_raw.columns and ("lat" in units_raw.columns or d.locations_from == "zip")
         _check_on_map(cfg, (geometry, geo_km, crs), (units, units_lonlat), (reps, reps_lonlat))
 
-    adjacency, bridged = _adjacency(cfg, unit_ids, geometry, units)
+    point_edges = None
+    if d.adjacency_from == "points" and geometry is not None:
+        warnings.append(
+            f"data.adjacency_from: points is not used: the polygons of {d.geometry.name} give the adjacency and map"
+        )
+    elif d.adjacency_from == "points":
+        found = points.point_geography(units[["x_km", "y_km"]])
+        point_edges, geo_km = found.edges, found.cells
+        warnings += _coincident_warning(found.coincident, d.units)
+    adjacency, bridged = _adjacency(cfg, unit_ids, geometry, units, point_edges)
     current = _read_assignment(d.current_alignment, unit_ids, "current alignment") if d.current_alignment else None
     if current is not None:
         warnings += _unknown_current_territories(cfg, current, reps)
@@ -121,6 +132,7 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
         adjacency=adjacency,
         bridged_edges=bridged,
         geometry=geo_km,
+        geometry_approximate=point_edges is not None,
         current_alignment=current,
         reps=reps,
         locks=_read_assignment(cfg.territory.locks, unit_ids, "locks") if cfg.territory.locks else None,
@@ -186,9 +198,18 @@ def input_files(cfg: ScenarioConfig) -> list[Path]:
 
 
 def _unit_coordinates(
-    raw: pd.DataFrame, geometry: gpd.GeoDataFrame | None, scale: float, path: Path
+    raw: pd.DataFrame, geometry: gpd.GeoDataFrame | None, scale: float, path: Path, zips: bool = False
 ) -> tuple[np.ndarray, np.ndarray, object]:
-    """Planar km coordinates of the units and the CRS used to project any lat/lon input."""
+    """Planar km coordinates of the units and the CRS used to project any lat/lon input (with `zips`, units
+    without lat,lon take their ZIP's)."""
+    if zips and "x" not in raw.columns and "y" not in raw.columns:
+        lat, lon = zip_locations.fill_from_zips(
+            raw["unit_id"], _degrees_or_blank(raw, "lat", path), _degrees_or_blank(raw, "lon", path), path
+        )
+        _check_lat_lon(raw, lat, lon, path)
+        crs = geography.local_projected_crs(lon, lat)
+        x, y = geography.project_lonlat(lon, lat, crs)
+        return x, y, crs
     if "x" in raw.columns or "y" in raw.columns:
         require_columns(raw, ["x", "y"], path, "units")
         x = numeric_column(raw, "x", path, "units", allow_negative=True).to_numpy() * scale
@@ -224,20 +245,46 @@ def _unit_coordinates(
 
 
 def _adjacency(
-    cfg: ScenarioConfig, unit_ids: pd.Index, geometry: gpd.GeoDataFrame | None, units: pd.DataFrame
+    cfg: ScenarioConfig,
+    unit_ids: pd.Index,
+    geometry: gpd.GeoDataFrame | None,
+    units: pd.DataFrame,
+    point_edges: list[tuple[str, str]] | None = None,
 ) -> tuple[nx.Graph | None, tuple[geography.Bridge, ...]]:
-    """The adjacency graph: polygon neighbours and the CSV's edges together (a ferry or bridge link in the CSV
-    adds to the polygons, it does not replace them), then bridged when the scenario asks for it."""
+    """The adjacency graph: polygon neighbours (or, without polygons, `point_edges` from the units' locations)
+    and the CSV's edges together (a ferry or bridge link in the CSV adds to them, it does not replace them),
+    then bridged when the scenario asks for it."""
     d = cfg.data
-    if geometry is None and d.adjacency is None:
+    if geometry is None and d.adjacency is None and point_edges is None:
         return None, ()
     edges = geography.adjacency_from_polygons(geometry, d.adjacency_rule) if geometry is not None else []
+    edges += point_edges or []
     if d.adjacency is not None:
         edges += _read_edges(d.adjacency, unit_ids)
     graph = geography.adjacency_graph(unit_ids, edges)
     if cfg.territory.islands == "bridge":
         return geography.bridge_components(graph, units[["x_km", "y_km"]])
     return graph, ()
+
+
+def _degrees_or_blank(raw: pd.DataFrame, column: str, path: Path) -> np.ndarray:
+    """The column's degrees, NaN where blank (all of them when the table has no such column)."""
+    if column not in raw.columns:
+        return np.full(len(raw), np.nan)
+    return numeric_column(raw, column, path, "units", allow_negative=True, allow_blank=True).to_numpy()
+
+
+def _coincident_warning(groups: tuple[tuple[str, ...], ...], path: Path) -> list[str]:
+    """Units sharing one location: usually PO-box and company ZIPs at their post office, sometimes a copy error."""
+    if not groups:
+        return []
+    shown = "; ".join(", ".join(g[:4]) + (", ..." if len(g) > 4 else "") for g in groups[:3])
+    more = f" and {len(groups) - 3} more place(s)" if len(groups) > 3 else ""
+    return [
+        f"{path}: {sum(map(len, groups))} units share their location with another unit ({len(groups)} place(s): "
+        f"{shown}{more}); for the adjacency and the map each group is spread a few metres apart, its units "
+        "neighbouring each other and the place's neighbours"
+    ]
 
 
 def _check_lat_lon(raw: pd.DataFrame, lat: np.ndarray, lon: np.ndarray, path: Path) -> None:
@@ -266,6 +313,13 @@ def read_candidate_alignment(path: Path, data: PlanningData, what: str) -> tuple
     missing = data.units.index.difference(alignment.index)
     if len(missing):
         raise DataError(f"{path}: {what} leaves {len(missing)} unit(s) without a territory, e.g. {missing[0]}")
+    rep_of = territory_reps(data, path, what)
+    _check_territories(alignment, rep_of, path, what)
+    return alignment.loc[data.units.index], {t: rep_of[t] for t in dict.fromkeys(alignment)}
+
+
+def territory_reps(data: PlanningData, path: Path, what: str) -> dict[str, str]:
+    """Territory name -> its rep: a rep_id names its own territory, and so does the reps file's territory_id."""
     reps = data.reps
     if reps is None:
         raise DataError(f"{path}: {what} needs the scenario's reps file to know who sells each territory")
@@ -273,12 +327,50 @@ def read_candidate_alignment(path: Path, data: PlanningData, what: str) -> tuple
     for rep, territory in reps["territory_id"].items():
         if isinstance(territory, str) and territory:
             rep_of[territory] = str(rep)
-    unknown = sorted(set(alignment) - set(rep_of))
-    if unknown:
+    return rep_of
+
+
+def _check_territories(assignment: pd.Series, rep_of: dict[str, str], path: Path, what: str) -> None:
+    """Every territory of an assignment read by `_read_assignment` (rows in file order) is a rep's."""
+    unknown = ~assignment.isin(list(rep_of))
+    if unknown.any():
+        pos = int(np.flatnonzero(unknown.to_numpy())[0])
         raise DataError(
-            f"{path}: {what}: territory {unknown[0]} is neither a rep_id nor a territory_id of the reps file"
+            f"{path}: row {pos + 2}: territory_id '{shown(assignment.iloc[pos])}' in {what} is neither a rep_id "
+            "nor a territory_id of the reps file"
         )
-    return alignment.loc[data.units.index], {t: rep_of[t] for t in dict.fromkeys(alignment)}
+
+
+def read_moves(path: Path, data: PlanningData, what: str = "moves") -> pd.Series:
+    """Hand moves: unit_id -> the rep's territory it moves to, for any subset of the units, each unit once."""
+    moves = _read_assignment(path, data.units.index, what).astype(str)
+    _check_territories(moves, territory_reps(data, path, what), path, what)
+    return moves
+
+
+def with_moves(
+    base: pd.Series, base_path: Path, moves: pd.Series | None, moves_path: Path | None, data: PlanningData
+) -> pd.Series:
+    """A complete alignment from `base` (unit_id -> territory_id in `base_path`'s row order: an alignment file, or
+    today's, which may leave new units out and name territories no rep covers) with `moves` applied over it."""
+    merged = base.astype(str).reindex(data.units.index)
+    if moves is not None:
+        merged.loc[moves.index] = moves
+    fix = f" and {moves_path} does not move it" if moves_path is not None else ""
+    missing = merged.index[merged.isna()]
+    if len(missing):
+        more = f" (and {len(missing) - 1} more unit(s) like it)" if len(missing) > 1 else ""
+        raise DataError(f"{base_path}: unit {missing[0]} has no territory{fix}{more}; give it one to assess")
+    rep_of = territory_reps(data, base_path, "the alignment")
+    unknown = merged.index[~merged.isin(list(rep_of))]
+    if len(unknown):
+        unit = unknown[0]
+        more = f" (and {len(unknown) - 1} more unit(s) like it)" if len(unknown) > 1 else ""
+        raise DataError(
+            f"{base_path}: row {base.index.get_loc(unit) + 2}: unit {unit} is in territory '{shown(merged[unit])}', "
+            f"which is neither a rep_id nor a territory_id of the reps file{fix}{more}"
+        )
+    return merged.rename("territory_id")
 
 
 def _read_assignment(path: Path, unit_ids: pd.Index, what: str) -> pd.Series:

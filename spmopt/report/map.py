@@ -26,6 +26,7 @@ from spmopt.territory.plan import TerritoryPlan
 WARNING_KEY = "Warning"
 """PNG text keyword (one of the standard ones) that carries what the map could not draw."""
 _SEPARATOR = "\n"
+APPROXIMATE_NOTE = "Unit areas are approximate: Voronoi cells of the unit locations (data.adjacency_from: points)"
 _LOG = logging.getLogger(__name__)
 # Errors the geometry and plotting stack raise on bad shapes; anything else is a bug and should surface.
 _DRAWING_ERRORS = (shapely.errors.GEOSException, ValueError, TypeError, IndexError, KeyError, AttributeError)
@@ -54,7 +55,7 @@ def draw_alignment_map(plan: TerritoryPlan, data: PlanningData, title: str, path
     _draw_bridges(ax, data, problems)
     _draw_centres(ax, plan.centres, problems)
     ax.set_title(title, fontsize=12)
-    ax.set_xlabel("km (east)")
+    ax.set_xlabel("km (east)" + (f"\n{APPROXIMATE_NOTE}" if drawn and data.geometry_approximate else ""))
     ax.set_ylabel("km (north)")
     ax.set_aspect("equal")
     if ax.get_legend_handles_labels()[0]:

@@ -45,6 +45,7 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
     for candidate in result.candidates:
         folder = alignment_folder(candidate.name).rstrip("/")
         writers[f"{folder}/quotas.csv"] = lambda p, c=candidate: c.quota.table.to_csv(p, index=False)
+        writers[f"{folder}/territories.csv"] = lambda p, c=candidate: c.territories.to_csv(p, index=False)
         sub: dict[str, Callable[[Path], None]] = {}
         from spmopt.sim.write import register_sim_files
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt.comp.engine import evaluate
-from spmopt.comp.inputs import measure_quota, quota_rows
+from spmopt.comp.inputs import Roster, measure_quota, merged_terms, payee_terms, quota_rows
 from spmopt.comp.plan import CompPlan, Credit, cents
 from spmopt.comp.run import merged_quotas
 from spmopt.config import CompConfig
@@ -102,7 +102,10 @@ def check_plan(plan: CompPlan, params: BehaviourParams, where: str) -> None:
                     f"not produce (behaviour products: {', '.join(products)})"
                 )
     if plan.year_start is None:
-        raise ConfigError(f"{where}: the simulation needs the plan's year_start (the dates of the plan year)")
+        raise ConfigError(
+            f"{where}: the simulation needs the plan's year_start (the dates of the plan year), or the scenario's "
+            "comp.plan_year"
+        )
 
 
 def plan_contexts(
@@ -114,12 +117,12 @@ def plan_contexts(
 ) -> list[PlanContext]:
     """A context per plan; the first plan's marginal pay on track is every plan's effort reference."""
     contexts: list[PlanContext] = []
+    extra = [comp.quotas] if comp is not None and comp.quotas is not None else []
+    terms = merged_terms(extra, payee_terms(quota_table, "the quota stage's quotas"))
     for plan in plans:
-        rows = quota_rows(quota_table, "the quota stage's quotas", plan)
-        if comp is not None and comp.quotas is not None:
-            rows = merged_quotas([comp.quotas], plan, rows)
+        rows = merged_quotas(extra, plan, quota_rows(quota_table, "the quota stage's quotas", plan))
         ref = None if not contexts else contexts[0].reference_rate
-        contexts.append(plan_context(plan, inputs, params, rows, ref))
+        contexts.append(plan_context(plan, inputs, params, rows, ref, terms))
     return contexts
 
 
@@ -129,8 +132,10 @@ def plan_context(
     params: BehaviourParams,
     rows: dict,
     reference_rate: np.ndarray | None = None,
+    terms: Roster | None = None,
 ) -> PlanContext:
-    """Quotas, target pay and incentive tables of one plan for every seat."""
+    """Quotas, target pay and incentive tables of one plan for every seat; a rep's own target incentive in
+    `terms` (the quotas files' `target_incentive`) replaces the plan's."""
     n, k = len(inputs.seats), len(plan.measures)
     quota = np.zeros((n, plan.periods, k), dtype=np.int64)
     for s, rep in enumerate(inputs.reps):
@@ -147,7 +152,8 @@ def plan_context(
         base = rows.get((rep, None))
         month[s] = _monthly(base, plan) if base is not None else 0
     annual = month.sum(axis=1)
-    ti = np.array([cents(plan.role("rep").target_incentive) for _ in inputs.seats], dtype=np.int64)
+    own = {rep: t.target_incentive for rep, t in (terms or {}).items() if t.target_incentive is not None}
+    ti = np.array([own.get(rep, cents(plan.role("rep").target_incentive)) for rep in inputs.reps], dtype=np.int64)
     products = tuple(params.pipeline.products)
     mix = params.pipeline.products
     share = np.array([mix[p].share for p in products])
@@ -248,8 +254,9 @@ def _kernels(cv: float) -> np.ndarray:
 def _tables(
     plan: CompPlan, q_year: np.ndarray, ti: np.ndarray, expected: np.ndarray, ray: np.ndarray, cv: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Engine-priced (marginal, expected pay) tables; the draw is left out (an advance, not earnings)."""
-    earning = plan.model_copy(update={"draw": None})
+    """Engine-priced (marginal, expected pay) tables; the draw is left out (an advance, not earnings), and so are
+    period pay caps (the tables price a whole year as one period)."""
+    earning = plan.without_period_caps().model_copy(update={"draw": None})
     x = grid()
     n, k = ray.shape
     base = x[None, :, None] * expected[:, None, None] * ray[:, None, :]  # (seats, grid, measures)
@@ -281,7 +288,7 @@ def _spifs(plan: CompPlan, inputs: SimInputs) -> tuple[np.ndarray, np.ndarray]:
     spif_credit = np.zeros((m, 1, m), dtype=np.int64)
     spif_credit[np.arange(m), 0, np.arange(m)] = units
     zero = np.zeros((m, 1, k), dtype=np.int64)
-    earning = plan.model_copy(update={"draw": None})
+    earning = plan.without_period_caps().model_copy(update={"draw": None})
     paid = evaluate(earning, zero, zero, np.zeros(m, dtype=np.int64), spif_credit).payment[:, 0]
     days = np.array(
         [[(s.start - inputs.year_start).days, (s.end - inputs.year_start).days + 1] for s in plan.spifs], dtype=float

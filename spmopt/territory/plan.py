@@ -38,7 +38,7 @@ def extract_territory_plan(alignment: Alignment, inp: TerritoryInputs, data: Pla
     site_of_unit = alignment.site_of
     names = _territory_names(alignment, inp, data, site_of_unit)
     frame = pd.DataFrame({"unit_id": list(inp.units), "territory_id": [names[site_of_unit[u]] for u in inp.units]})
-    centres = _centres(inp, data, names)
+    centres = territory_centres(inp, data, names)
     breakdown = {"compactness": score_alignment(inp, site_of_unit)}
     if inp.disruption is not None:
         breakdown["moved_share_pct"] = moved_share_pct(frame, inp)
@@ -81,7 +81,8 @@ def _match_current(used: list[str], site_of_unit: dict[str, str], current: dict[
     return {j: names.get(j) or next(fresh) for j in used}
 
 
-def _centres(inp: TerritoryInputs, data: PlanningData, names: dict[str, str]) -> pd.DataFrame:
+def territory_centres(inp: TerritoryInputs, data: PlanningData, names: dict[str, str]) -> pd.DataFrame:
+    """Each territory's site and where it is: the rep's home base, or the centre unit (`names`: site -> territory)."""
     rows = []
     for site, tid in names.items():
         if inp.fixed_sites:

@@ -13,7 +13,7 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from spmopt.comp.engine import evaluate
+from spmopt.comp.engine import draw_schedule, evaluate, prorated
 from spmopt.comp.plan import CompPlan
 
 
@@ -138,6 +138,17 @@ def test_bad_plans_name_the_problem(measure: dict, fragment: str) -> None:
 # ------------------------------------------------------------------------------------------ engine = reference
 
 decimals = st.integers(min_value=0, max_value=300).map(lambda k: Decimal(k) / 100)
+amounts = st.integers(min_value=1, max_value=100_000).map(lambda k: str(Decimal(k) / 100))
+
+
+@st.composite
+def pay_cap(draw: st.DrawFn) -> dict:
+    """A pay cap per period, per year or both (amounts that bind on the random data often, not always)."""
+    kind = draw(st.sampled_from(["period", "year", "both"]))
+    return {
+        **({"period": draw(amounts)} if kind != "year" else {}),
+        **({"year": draw(amounts)} if kind != "period" else {}),
+    }
 
 
 @st.composite
@@ -187,8 +198,12 @@ def random_plan(draw: st.DrawFn) -> CompPlan:
                 "measure": f"m{draw(st.integers(0, k - 1))}",
                 "steps": [{"from": str(x), "factor": str(draw(decimals))} for x in levels],
             }
+        if draw(st.booleans()):
+            m["pay_cap"] = draw(pay_cap())
         measures.append(m)
     extra: dict = {}
+    if draw(st.booleans()):
+        extra["pay_cap"] = draw(pay_cap())
     if draw(st.booleans()):
         extra["draw"] = {
             "amount": str(draw(st.integers(1, 30_000)) / Decimal(100)),
@@ -267,18 +282,38 @@ def test_vectorised_engine_equals_reference_to_the_cent(p: CompPlan, data: st.Da
         )
     ).reshape(n, periods, len(p.spifs))
     ti = int(p.target_incentive * 100)
-    ev = evaluate(p, credit, quota, spif_credit=spif_credit)
-    expected = pay(p, credit.tolist(), quota.tolist(), [ti] * n, spif_credit.tolist())
+    if data.draw(st.booleans(), label="payees join or leave mid-year"):
+        # Each payee on the plan from one month to another: TI prorated and draws following their months.
+        starts = data.draw(st.lists(st.integers(0, 12), min_size=n, max_size=n), label="start months")
+        tenure = [(s, data.draw(st.integers(max(s, 1), 12), label="end month")) for s in starts]
+        start, end = np.array([max(s, 1) for s, _ in tenure]), np.array([e for _, e in tenure])
+        own_ti = prorated(np.full(n, ti), end - start + 1, p.rounding)
+        draw = draw_schedule(p, start, end)[:, :periods]
+        ev = evaluate(p, credit, quota, own_ti, spif_credit, draw)
+    else:
+        tenure = None
+        ev = evaluate(p, credit, quota, spif_credit=spif_credit)
+    expected = pay(p, credit.tolist(), quota.tolist(), [ti] * n, spif_credit.tolist(), tenure)
     for i, (earned, payments, unrecovered) in enumerate(expected):
         assert ev.earned_ytd[i].tolist() == earned
         assert ev.payment[i].tolist() == payments
         assert int(ev.unrecovered[i]) == unrecovered
-    # Reconciliation: statement lines + adjustments + draw = payments; payments = earnings + owed + forgiven draws.
-    assert np.array_equal(ev.lines.sum(axis=2) + ev.spif_lines.sum(axis=2) + ev.adjustment + ev.draw, ev.payment)
+    # Reconciliation: statement lines (pay caps included) + adjustments + draw = payments; payments = earnings +
+    # owed + forgiven draws.
+    explained = ev.lines.sum(axis=2) + ev.spif_lines.sum(axis=2) + ev.pay_cap_lines + ev.adjustment + ev.draw
+    assert np.array_equal(explained, ev.payment)
     forgiven = ev.payment.sum(axis=1) - ev.earned - ev.unrecovered
     assert (forgiven >= 0).all()
     if p.draw is None or p.draw.recoverable:
         assert not forgiven.any()
+    # Caps only ever take off, and capped amounts stay within them.
+    assert (ev.cap_ytd <= 0).all()
+    assert (ev.pay_cap_ytd <= 0).all()
+    for k, m in enumerate(p.measures):
+        if m.pay_cap is not None and m.pay_cap.year is not None:
+            assert (ev.earned_ytd[:, :, k] <= int(m.pay_cap.year * 100)).all()
+        if m.pay_cap is not None and m.pay_cap.period is not None:
+            assert (ev.lines[:, :, k] <= int(m.pay_cap.period * 100)).all()
 
 
 # ------------------------------------------------------------------------------------------ newer mechanics
@@ -422,8 +457,8 @@ def test_payout_never_falls_as_attainment_rises_and_never_exceeds_the_cap(
 @settings(max_examples=100, deadline=None)
 @given(p=random_plan(), data=st.data())
 def test_true_ups_over_the_year_pay_the_annual_computation(p: CompPlan, data: st.DataObject) -> None:
-    # Milestones look at one period by design and draws are not earnings: leave both out here.
-    if any(b.by_period for m in p.measures for b in m.bonuses) or p.draw is not None:
+    # Milestones and period pay caps look at one period by design and draws are not earnings: leave them out here.
+    if any(b.by_period for m in p.measures for b in m.bonuses) or p.draw is not None or p.has_period_caps:
         return
     periods, k = data.draw(st.integers(2, 4)), len(p.measures)
     credit = np.array(

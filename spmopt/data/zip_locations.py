@@ -1,0 +1,98 @@
+"""Unit locations from US ZIP codes (`data.locations_from: zip`), read from the ZIP data the `zipcodes` package
+bundles: offline, no network and no download, so a run gives the same coordinates wherever it runs."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spmopt.errors import DataError
+
+_ZIP = re.compile(r"(\d{5})(?:[- ]?\d{4})?")
+_STRIPPED = re.compile(r"\d{3,4}")
+SHOWN = 5
+"""Unlocated ids named in the error message; the rest are counted."""
+
+
+def normalise_zip(text: str) -> str | None:
+    """The 5-digit ZIP `text` names, or None when it names none.
+
+    `02903`, `02903-1234`, `02903 1234` and `029031234` (ZIP+4) all give `02903`. A 3- or 4-digit number is a ZIP
+    whose leading zeros a spreadsheet dropped (`2903`, `501`) and is padded back."""
+    text = str(text).strip()
+    if (found := _ZIP.fullmatch(text)) is not None:
+        return found.group(1)
+    if _STRIPPED.fullmatch(text):
+        return text.zfill(5)
+    return None
+
+
+def zip_data_version() -> str:
+    """Version of the `zipcodes` package whose data gave the locations (for messages and provenance)."""
+    return version("zipcodes")
+
+
+@cache
+def _zip_table() -> dict[str, tuple[float, float]]:
+    """ZIP -> (lat, lon) for every ZIP with a usable location. Some (military APO/FPO ZIPs) carry 0, 0 as a
+    placeholder, which would put them in the Gulf of Guinea: they count as unlocated."""
+    import zipcodes
+
+    table = {}
+    for row in zipcodes.list_all():
+        lat, lon = float(row["lat"] or "nan"), float(row["long"] or "nan")
+        if np.isfinite(lat) and np.isfinite(lon) and (lat, lon) != (0.0, 0.0):
+            table[row["zip_code"]] = (lat, lon)
+    return table
+
+
+def _known_zips() -> frozenset[str]:
+    import zipcodes
+
+    return frozenset(row["zip_code"] for row in zipcodes.list_all())
+
+
+def fill_from_zips(ids: pd.Series, lat: np.ndarray, lon: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """`lat`, `lon` (degrees, NaN where the units table gives none) completed with the location of each such
+    unit's ZIP (its `unit_id`); a unit whose id locates no ZIP is an error naming the first of them."""
+    lat, lon = lat.astype(float).copy(), lon.astype(float).copy()
+    blank = np.isnan(lat) & np.isnan(lon)
+    half = np.isnan(lat) ^ np.isnan(lon)
+    if half.any():
+        pos = int(np.flatnonzero(half)[0])
+        raise DataError(f"{path}: row {pos + 2}: give both lat and lon, or neither to take the ZIP's location")
+    table = _zip_table()
+    unlocated = []
+    for pos in np.flatnonzero(blank):
+        uid = str(ids.iloc[pos])
+        zip5 = normalise_zip(uid)
+        if zip5 is None or zip5 not in table:
+            unlocated.append((uid, zip5))
+            continue
+        lat[pos], lon[pos] = table[zip5]
+    if unlocated:
+        raise DataError(_unlocated_message(unlocated, path))
+    return lat, lon
+
+
+def _unlocated_message(unlocated: list[tuple[str, str | None]], path: Path) -> str:
+    known = _known_zips()
+
+    def why(uid: str, zip5: str | None) -> str:
+        if zip5 is None:
+            return f"{uid} (not a ZIP)"
+        if zip5 in known:
+            return f"{uid} (ZIP {zip5} has no location)"
+        return f"{uid} (no ZIP {zip5})" if zip5 != uid else f"{uid} (unknown ZIP)"
+
+    shown = ", ".join(why(u, z) for u, z in unlocated[:SHOWN])
+    more = f" and {len(unlocated) - SHOWN} more" if len(unlocated) > SHOWN else ""
+    return (
+        f"{path}: {len(unlocated)} unit(s) without lat,lon are not ZIPs the offline ZIP data (zipcodes "
+        f"{zip_data_version()}) can locate: {shown}{more}; give them lat,lon columns, or correct their unit_id"
+    )
