@@ -179,12 +179,17 @@ def plan_context(
     for j, m in enumerate(plan.measures):
         if not (ray[:, j] > 0).all():
             raise ConfigError(f"plan {plan.name}: measure {m.name} gets no credit from the simulated sales")
-    marginal, expected_pay = _tables(plan, quota.sum(axis=1), ti, expected, ray, params.motivation.forecast_cv.value)
+    # Their target incentive is prorated to the part of the year they are on the plan, as the comp stage and the
+    # pay step (`people.target_share`) prorate it.
+    on_plan = np.maximum(float(inputs.days) - inputs.start_day, 0.0) / float(inputs.days)
+    ti_spell = np.rint(ti * on_plan).astype(np.int64)
+    cv = params.motivation.forecast_cv.value
+    marginal, expected_pay = _tables(plan, quota.sum(axis=1), ti_spell, expected, ray, cv)
     # What a cent of sales pays a rep on track for their expectation at the start of the year (target pay per
     # quota cent where the plan pays nothing at the margin there).
     at_target = int(round(1.0 / GRID_STEP))
     on_track = (ray * marginal[:, LEVELS - 1, at_target, :]).sum(axis=1)
-    on_track = np.where(on_track > 0, on_track, np.divide(ti, annual, out=np.zeros(n), where=annual > 0))
+    on_track = np.where(on_track > 0, on_track, np.divide(ti_spell, annual, out=np.zeros(n), where=annual > 0))
     if reference_rate is None:
         # The forecast behind the quotas assumes today's (baseline) plan, so its on-track pay is effort 1.
         reference_rate = on_track

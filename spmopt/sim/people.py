@@ -36,8 +36,9 @@ def ramp_at(person: Person, day: float, ramp: np.ndarray) -> float:
 
 
 def target_share(person: Person, days: float) -> float:
-    """Share of the seat's target incentive a person is paid on: a replacement's is pro rata to the year left."""
-    return (days - person.start) / days if person.replacement else 1.0
+    """Share of the seat's target incentive a person is paid on: pro rata to the year left from their start, for
+    a replacement and for a new hire alike (the comp stage prorates a mid-year start's target incentive too)."""
+    return max(days - person.start, 0.0) / days
 
 
 def person_quota(ctx: PlanContext, person: Person, month_days: np.ndarray, ramp: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from spmopt.coaching.paths import CoachingPaths, CoachingTag
-from spmopt.comp.engine import evaluate
+from spmopt.comp.engine import draw_schedule, evaluate
 from spmopt.sim.draws import draw_candidates
 from spmopt.sim.incentives import PlanContext
 from spmopt.sim.inputs import SimInputs
@@ -133,7 +133,11 @@ def pay_year(inputs: SimInputs, ctx: PlanContext, rec: YearRecord, margin_ratio:
         quota = np.stack([person_quota(ctx, p, inputs.month_days, ramp) for p in rec.persons])
         share = [target_share(p, float(inputs.days)) for p in rec.persons]
         ti = np.array([ctx.target_incentive[p.seat] * f for p, f in zip(rec.persons, share, strict=True)])
-        ev = evaluate(ctx.plan, credit, quota, np.rint(ti).astype(np.int64), spif)
+        # Draws start with the person, as the comp stage pays them (a replacement is advanced nothing before
+        # joining); a leaver forfeits what falls after their last day below.
+        start = np.array([np.searchsorted(inputs.month_days, p.start, side="right") for p in rec.persons])
+        draw = draw_schedule(ctx.plan, np.clip(start, 1, 12), np.full(len(rec.persons), 12))
+        ev = evaluate(ctx.plan, credit, quota, np.rint(ti).astype(np.int64), spif, draw)
         paid = ev.payment.copy()
         # A leaver is paid for the periods that ended while they were still there, and forfeits the rest.
         ended = ctx.period_end[None, :] <= rec.left_day[:, None]

@@ -26,7 +26,7 @@ from spmopt.sim.draws import QUARTER_CHECKS
 from spmopt.sim.incentives import GRID_STEP, LEVELS, PlanContext, grid, plan_contexts, sigma_of_level
 from spmopt.sim.inputs import SimInputs, sim_inputs
 from spmopt.sim.params import BehaviourParams
-from spmopt.sim.people import Person, person_quota
+from spmopt.sim.people import Person, person_quota, target_share
 from spmopt.sim.replication import simulate_replication
 
 SEED = 20270401
@@ -228,3 +228,28 @@ def test_new_hire_sells_what_the_quota_stage_expects() -> None:
     # A quota ramp on work alone promises what an empty pipeline cannot deliver in the year.
     naive = expected_sales(stage_inputs(planning_data(params), params, lagged=False))[HIRED]
     assert simulated / naive < 0.85
+
+
+# ---------------------------------------------------------------------------------------------- pay from the start
+
+
+def test_a_new_hire_is_advanced_nothing_before_joining_and_paid_on_a_prorated_target() -> None:
+    """The commission plan's 3-month draw (20,000.00 a month, recoverable) starts with the rep, as the comp stage
+    pays it: the new hire of month 4 receives nothing in months 1-3 (the engine's default schedule would advance
+    them the draw in those months), and the draw in their own first month."""
+    params = with_param(defaults(), "reps", "skill_sigma", 0.0)
+    plan = demo_plan("commission")
+    assert plan.draw is not None
+    assert plan.draw.periods == 3
+    inputs, contexts, _ = build(params, [plan])
+    seat = SEATS.index(HIRED)
+    year = simulate_replication(inputs, contexts, params, SEED, 0, fixed_effort=True)[0]
+    assert year.payment[seat, : START_MONTH - 1].tolist() == [0] * (START_MONTH - 1)
+    assert year.payment[seat, START_MONTH - 1] >= 2_000_000  # the draw (cents) at least, in their first month
+
+
+def test_target_share_is_the_year_left_from_the_start() -> None:
+    days = 365.0
+    assert target_share(Person(0, 0.0, False, False), days) == 1.0
+    assert target_share(Person(0, 90.0, False, True), days) == pytest.approx(275 / 365)
+    assert target_share(Person(0, 200.0, True, True), days) == pytest.approx(165 / 365)
