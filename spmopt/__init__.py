@@ -19,7 +19,7 @@ _PUBLIC = {
     "write_outputs": "spmopt.report.outputs",
     "ScenarioResult": "spmopt.pipeline",
     "prepare": "spmopt.preparation",
-    "simulate_scenario": "spmopt.pipeline",
+    "simulate_year": "spmopt.pipeline",
     "simulate_from_files": "spmopt.pipeline",
     "SimulationResult": "spmopt.sim.montecarlo",
     "load_behaviour": "spmopt.sim.params",

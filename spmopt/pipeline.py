@@ -279,7 +279,7 @@ def _simulation_stage(
         simulation = replace(simulation, candidates=tuple(replace(c, alignment=here) for c in simulation.candidates))
         return simulation, coaching, [_mark_cached(r, key, clock, name) for r in records]
     label = "" if name is None else f" '{name}'"
-    year = _simulate(
+    year = simulate_year(
         cfg,
         prep.data,
         alignment,
@@ -312,7 +312,7 @@ class SimulatedYear:
     simulation_seconds: float
 
 
-def _simulate(
+def simulate_year(
     cfg: ScenarioConfig,
     data: PlanningData,
     alignment: pd.Series,
@@ -323,7 +323,9 @@ def _simulate(
     message: Progress = _quiet,
     alignment_name: str = DESIGNED,
 ) -> SimulatedYear:
-    """Set up the seats, plan coaching against their expected sales (with a coaching section), then play."""
+    """Simulate every plan on `alignment` (unit -> territory) and its quotas: set up the seats, plan coaching
+    against their expected sales (with a coaching section), then play every plan, and again with the coaching plan
+    on the same draws. `local` runs the replications in this process instead of on Dask (tests and notebooks)."""
     clock = time.perf_counter()
     setup = set_up_simulation(cfg, data, alignment, quota_table, plans, message)
     coaching, coaching_seconds = None, 0.0
@@ -335,24 +337,6 @@ def _simulate(
         coaching_seconds = time.perf_counter() - start
     simulation = play_simulation(cfg, setup, coaching, progress, local, message, alignment_name)
     return SimulatedYear(simulation, coaching, coaching_seconds, time.perf_counter() - clock - coaching_seconds)
-
-
-def simulate_scenario(
-    cfg: ScenarioConfig,
-    data: PlanningData,
-    alignment: pd.Series,
-    quota_table: pd.DataFrame,
-    plans: list[CompPlan],
-    progress: Callable[[int, int], None] | None = None,
-    local: bool = False,
-    message: Progress = _quiet,
-    alignment_name: str = DESIGNED,
-) -> tuple[SimulationResult, CoachingPlan | None]:
-    """Simulate every plan on `alignment` (unit -> territory) and its quotas, and, with a coaching section, every
-    plan again with the coaching plan (same draws). `local` runs the replications in this process instead of on
-    Dask (tests and notebooks)."""
-    year = _simulate(cfg, data, alignment, quota_table, plans, progress, local, message, alignment_name)
-    return year.simulation, year.coaching
 
 
 def simulate_from_files(
@@ -380,9 +364,8 @@ def simulate_from_files(
     if unknown:
         raise ConfigError(f"{quotas}: no quota row for territory {unknown[0]} of {alignment}")
     plans = list(prep.plans)
-    result, coaching = simulate_scenario(
-        cfg, data, series.loc[data.units.index], table, plans, progress, local, message
-    )
+    year = simulate_year(cfg, data, series.loc[data.units.index], table, plans, progress, local, message)
+    result, coaching = year.simulation, year.coaching
     mismatch = mismatched_pair(alignment, quotas)
     if mismatch is not None:
         result = replace(result, warnings=(mismatch, *result.warnings))

@@ -43,8 +43,9 @@ _INT64_SAFE = 9e18
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
-def read_table(path: Path, what: str) -> pd.DataFrame:
-    """Read a CSV or Parquet file; id columns are kept as text so `01001` stays `01001`.
+def read_table(path: Path, what: str, *, text: Iterable[str] = ()) -> pd.DataFrame:
+    """Read a CSV or Parquet file; id columns, and the `text` columns (ids under a file's own headers, as in a CRM
+    export), are kept as text so `01001` stays `01001`.
 
     CSV cells are missing when empty or whitespace-only. Text such as `NA`, `None` or `null` is a value in id and
     text columns (a product or territory may be called that); numeric columns parse their own text, reading those
@@ -52,8 +53,9 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: {what} file not found")
     suffix = path.suffix.lower()
+    kept = ID_COLUMNS + MONEY_COLUMNS + tuple(text)
     if suffix == ".parquet":
-        return _read_parquet(path, what)
+        return _read_parquet(path, what, kept)
     if suffix not in (".csv", ".txt"):
         raise DataError(f"{path}: {what} must be .csv or .parquet, not {suffix or 'no suffix'}")
     encoding = _encoding(path, what)
@@ -61,7 +63,7 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
     try:
         frame = pd.read_csv(
             path,
-            dtype=dict.fromkeys(ID_COLUMNS + MONEY_COLUMNS, str),
+            dtype=dict.fromkeys(kept, str),
             keep_default_na=False,
             na_values=[""],
             skipinitialspace=True,
@@ -74,17 +76,17 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise DataError(f"{path}: cannot read {what}: {_first_line(exc)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return _clean_cells(frame)
+    return _clean_cells(frame, kept)
 
 
-def _read_parquet(path: Path, what: str) -> pd.DataFrame:
+def _read_parquet(path: Path, what: str, kept: tuple[str, ...]) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several unrelated types for unreadable files
         raise DataError(f"{path}: cannot read {what}: {_first_line(exc)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     _refuse_duplicate_columns(list(frame.columns), path)
-    for col in ID_COLUMNS + MONEY_COLUMNS:
+    for col in kept:
         if col in frame.columns:
             frame[col] = frame[col].astype("string").astype(object)
     return frame
@@ -148,7 +150,7 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _clean_cells(frame: pd.DataFrame) -> pd.DataFrame:
+def _clean_cells(frame: pd.DataFrame, kept: tuple[str, ...]) -> pd.DataFrame:
     """Strip text, make whitespace-only cells missing, and read as numbers a non-id column that held only numbers
     and whitespace (pandas reads `1,\t,3` as text; what it reads as numbers it keeps)."""
     for col in frame.columns:
@@ -158,7 +160,7 @@ def _clean_cells(frame: pd.DataFrame) -> pd.DataFrame:
         text = values.astype("string").str.strip()
         text = text.mask(text == "")
         cleaned = text.astype(object).where(text.notna(), np.nan)
-        frame[col] = cleaned if col in ID_COLUMNS + MONEY_COLUMNS else _as_numbers(cleaned)
+        frame[col] = cleaned if col in kept else _as_numbers(cleaned)
     return frame
 
 

@@ -51,10 +51,18 @@ def _zip_table() -> dict[str, tuple[float, float]]:
     return table
 
 
+@cache
 def _known_zips() -> frozenset[str]:
     import zipcodes
 
     return frozenset(row["zip_code"] for row in zipcodes.list_all())
+
+
+def unlocated_reason(zip5: str) -> str | None:
+    """Why the offline ZIP data cannot locate the 5-digit `zip5`, in a planner's words; None when it can."""
+    if zip5 in _zip_table():
+        return None
+    return "ZIP has no location" if zip5 in _known_zips() else "unknown ZIP"
 
 
 def fill_from_zips(ids: pd.Series, lat: np.ndarray, lon: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray]:

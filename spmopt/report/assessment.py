@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from spmopt.config import ScenarioConfig
 from spmopt.data.loader import PlanningData
-from spmopt.folder import atomic_write_folder, output_hashes
-from spmopt.hashing import code_fingerprint, config_sha256, package_versions, sha256_file
-from spmopt.manifest import Manifest, StageRecord
+from spmopt.folder import atomic_write_folder
+from spmopt.hashing import sha256_file
+from spmopt.manifest import StageRecord
+from spmopt.report.outputs import scenario_manifest
 from spmopt.territory.assess import Assessment
 
 
@@ -35,20 +35,7 @@ def write_assessment_outputs(
         inputs = dict(data.input_hashes)
         inputs.update({str(p): sha256_file(p) for p in files})
         stage = StageRecord(facts=assessment.facts, seconds=round(seconds, 4), warnings=warnings)
-        return Manifest(
-            command="assess",
-            scenario=cfg.name,
-            scenario_file=str(scenario_path),
-            scenario_sha256=sha256_file(scenario_path) if scenario_path.is_file() else None,
-            config_sha256=config_sha256(cfg),
-            seed=cfg.seed,
-            created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
-            versions=package_versions(),
-            code_fingerprint=code_fingerprint(),
-            inputs=inputs,
-            stages=[stage],
-            warnings=warnings,
-            outputs=output_hashes(folder),
-        ).model_dump(mode="json")
+        manifest = scenario_manifest("assess", cfg, scenario_path, folder, inputs, [stage], warnings)
+        return manifest.model_dump(mode="json")
 
     return atomic_write_folder(out_dir, writers, manifest, inputs=[*cfg.input_paths(), *files, scenario_path])

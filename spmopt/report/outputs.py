@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import yaml
@@ -12,6 +13,7 @@ import yaml
 from spmopt.candidate import alignment_folder
 from spmopt.comp.run import CompResult, comp_facts, comp_warnings
 from spmopt.comp.write import register_comp_files
+from spmopt.config import ScenarioConfig
 from spmopt.folder import atomic_write_folder, output_hashes
 from spmopt.hashing import code_fingerprint, config_sha256, package_versions, sha256_file
 from spmopt.manifest import BridgedEdge, Manifest, StageRecord
@@ -70,9 +72,33 @@ def _map_title(result: ScenarioResult) -> str:
 
 
 def _manifest(result: ScenarioResult, folder: Path, scenario_path: Path | None) -> dict[str, object]:
-    cfg = result.config
-    manifest = Manifest(
-        command="run",
+    manifest = scenario_manifest(
+        "run",
+        result.config,
+        scenario_path,
+        folder,
+        inputs=result.data.input_hashes,
+        stages=[r.model_copy(update={"seconds": round(r.seconds, 4)}) for r in result.stages],
+        warnings=list(result.warnings),
+        bridged_edges=[BridgedEdge(unit_a=a, unit_b=b, km=km) for a, b, km in result.data.bridged_edges],
+    )
+    return manifest.model_dump(mode="json")
+
+
+def scenario_manifest(
+    command: Literal["run", "simulate", "assess"],
+    cfg: ScenarioConfig,
+    scenario_path: Path | None,
+    folder: Path,
+    inputs: dict[str, str],
+    stages: list[StageRecord],
+    warnings: list[str],
+    bridged_edges: list[BridgedEdge] | None = None,
+) -> Manifest:
+    """The manifest of a folder written for a scenario: what went in (scenario, resolved configuration, seed,
+    versions, code, input hashes), the stages, and the hashes of what the folder holds so far."""
+    return Manifest(
+        command=command,
         scenario=cfg.name,
         scenario_file=str(scenario_path) if scenario_path else None,
         scenario_sha256=sha256_file(scenario_path) if scenario_path and scenario_path.is_file() else None,
@@ -81,13 +107,12 @@ def _manifest(result: ScenarioResult, folder: Path, scenario_path: Path | None) 
         created_utc=_now(),
         versions=package_versions(),
         code_fingerprint=code_fingerprint(),
-        inputs=result.data.input_hashes,
-        bridged_edges=[BridgedEdge(unit_a=a, unit_b=b, km=km) for a, b, km in result.data.bridged_edges],
-        stages=[r.model_copy(update={"seconds": round(r.seconds, 4)}) for r in result.stages],
-        warnings=list(result.warnings),
+        inputs=inputs,
+        bridged_edges=bridged_edges or [],
+        stages=stages,
+        warnings=warnings,
         outputs=output_hashes(folder),
     )
-    return manifest.model_dump(mode="json")
 
 
 def _now() -> str:
@@ -129,21 +154,8 @@ def write_simulation_outputs(
             stages.append(StageRecord(facts=coaching.facts(), seconds=0.0, warnings=list(coaching.warnings)))
         seconds = sim.facts.prepare_seconds + sim.facts.simulate_seconds
         stages.append(StageRecord(facts=sim.facts, seconds=seconds, warnings=list(sim.warnings)))
-        manifest = Manifest(
-            command="simulate",
-            scenario=cfg.name,
-            scenario_file=str(scenario_path) if scenario_path else None,
-            scenario_sha256=sha256_file(scenario_path) if scenario_path and scenario_path.is_file() else None,
-            config_sha256=config_sha256(cfg),
-            seed=cfg.seed,
-            created_utc=_now(),
-            versions=package_versions(),
-            code_fingerprint=code_fingerprint(),
-            inputs=inputs,
-            stages=stages,
-            warnings=list(dict.fromkeys([*sim.warnings, *(coaching.warnings if coaching is not None else ())])),
-            outputs=output_hashes(folder),
-        )
+        warnings = list(dict.fromkeys([*sim.warnings, *(coaching.warnings if coaching is not None else ())]))
+        manifest = scenario_manifest("simulate", cfg, scenario_path, folder, inputs, stages, warnings)
         return manifest.model_dump(mode="json")
 
     inputs = [*cfg.input_paths(), *extra_inputs, *([scenario_path] if scenario_path else [])]

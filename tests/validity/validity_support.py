@@ -1,6 +1,6 @@
 """Scenarios and measurements shared by the validity tests and `measure.py`.
 
-Every scenario runs through the simulator's public entry point, `spmopt.pipeline.simulate_scenario(...,
+Every scenario runs through the simulator's public entry point, `spmopt.pipeline.simulate_year(...,
 local=True)`, and every figure is read from the `SimulationResult` tables (`seat_months`, `replications`,
 `summary`, `coaching_roi`), so the suite does not depend on the simulator's internals:
 
@@ -35,7 +35,7 @@ import spmopt
 from spmopt.comp.plan import CompPlan, load_plan
 from spmopt.config import ScenarioConfig
 from spmopt.data.loader import PlanningData, load_planning_data, read_candidate_alignment
-from spmopt.pipeline import simulate_scenario
+from spmopt.pipeline import simulate_year
 from spmopt.quota.plan import QuotaPlan, set_quotas
 from spmopt.scenario import load_scenario
 from spmopt.sim.cycle import scenario_lag
@@ -300,7 +300,7 @@ def synthetic_run(
                 },
             }
         )
-        result, _ = simulate_scenario(cfg, data, alignment, table, [plan(p) for p in plans], local=True)
+        result = simulate_year(cfg, data, alignment, table, [plan(p) for p in plans], local=True).simulation
     expected = pd.Series(ANNUAL, index=territories)
     return Run(result=result, quota=quota, expected=expected)
 
@@ -323,7 +323,8 @@ def demo_run(replications: int = DEMO_REPLICATIONS, coaching: bool = True, timin
         if not timing:
             behaviour = behaviour_variant(Path(tmp), (("timing.movable_share", 0.0),))
             cfg = cfg.model_copy(update={"simulation": cfg.simulation.model_copy(update={"behaviour": behaviour})})
-        result, plan_of_coaching = simulate_scenario(cfg, data, alignment, quotas.table, plans, local=True)
+        year = simulate_year(cfg, data, alignment, quotas.table, plans, local=True)
+        result, plan_of_coaching = year.simulation, year.coaching
     table = quotas.table.set_index("territory_id")
     return Run(
         result=result,
