@@ -99,21 +99,21 @@ def read_manifest(folder: Path) -> Manifest:
     if not path.is_file():
         raise SpmoptError(f"{folder}: not an spmopt output folder (no manifest.json)")
     try:
-        return Manifest.model_validate_json(path.read_bytes())
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpmoptError(f"{path}: cannot read the manifest: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise SpmoptError(f"{path}: not a valid manifest: not JSON ({exc})") from None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        written = "an older spmopt (no schema version)" if version is None else f"manifest schema {version}"
+        raise SpmoptError(
+            f"{path}: written by another version of spmopt ({written}; this one reads schema {SCHEMA_VERSION}); "
+            "rerun the scenario to rebuild the folder"
+        )
+    try:
+        return Manifest.model_validate(data)
     except ValidationError as exc:
-        version = _version(path)
-        if version != SCHEMA_VERSION:
-            raise SpmoptError(
-                f"{path}: written by another version of spmopt (manifest schema {version}, this one reads "
-                f"{SCHEMA_VERSION}); rerun the scenario to rebuild the folder"
-            ) from None
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise SpmoptError(f"{path}: not a valid manifest: {where}: {first['msg']}") from None
-
-
-def _version(path: Path) -> object:
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("schema_version")
-    except (OSError, ValueError, AttributeError):
-        return None

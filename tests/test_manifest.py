@@ -89,7 +89,8 @@ def test_a_manifest_from_another_schema_version_is_refused_by_name(tmp_path: Pat
     data = manifest().model_dump(mode="json")
     data["schema_version"] = SCHEMA_VERSION + 1
     (tmp_path / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(SpmoptError, match=f"manifest schema {SCHEMA_VERSION + 1}, this one reads {SCHEMA_VERSION}"):
+    expected = f"manifest schema {SCHEMA_VERSION + 1}; this one reads schema {SCHEMA_VERSION}"
+    with pytest.raises(SpmoptError, match=expected):
         read_manifest(tmp_path)
 
 
@@ -122,3 +123,17 @@ def test_shipped_manifest_schema_is_the_models() -> None:
     # Every stage's facts are in the schema, discriminated by `stage`.
     stages = {"DataFacts", "TerritoryFacts", "QuotaFacts", "CompFacts", "CoachingFacts", "SimulationFacts"}
     assert stages <= set(schema["$defs"])
+
+
+def test_a_manifest_from_before_versioning_is_named_as_such(tmp_path: Path) -> None:
+    data = manifest().model_dump(mode="json")
+    del data["schema_version"]
+    (tmp_path / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(SpmoptError, match=r"written by another version of spmopt \(an older spmopt"):
+        read_manifest(tmp_path)
+
+
+def test_a_manifest_that_is_not_json_says_so(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text('{"schema_version": 1, "command": ', encoding="utf-8")
+    with pytest.raises(SpmoptError, match="not a valid manifest: not JSON"):
+        read_manifest(tmp_path)
