@@ -1,7 +1,9 @@
 """Scenario schema: the pydantic models a scenario YAML is validated against, and the only home of defaults.
 
 Every model forbids unknown keys and is frozen, so a typo in a scenario is an error, not a silently
-ignored setting, and nothing downstream can change the configuration it was given.
+ignored setting, and nothing downstream can change the configuration it was given. One module, though long:
+the sections validate against each other (`ScenarioConfig`'s cross-section rules), and the schema reference and
+the path resolution walk it as one tree.
 """
 
 from __future__ import annotations
@@ -20,11 +22,92 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
+ACCOUNT_FIELDS = ("account_id", "owner", "postal_code", "unit", "name", "named", "assigned_to")
+"""Keys of `data.accounts.columns` that name a field; every other key names a measure."""
+ACCOUNT_COLUMNS_ADDED = ("unit_id", "accounts", "majority_owner", "crm_owner", "code", "reason")
+"""Column names spmopt adds to the tables it builds from accounts (so no measure may take them, but `accounts`,
+the count of accounts in each unit, is a measure every scenario with accounts can balance)."""
+
+
+class AccountColumns(BaseModel):
+    """Which header of the accounts file holds each field (a CRM export keeps its own headers). Every key that is
+    not one of the fields below is a measure: `potential: Potential` reads the `Potential` column as the measure
+    `potential`, summed per unit."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
+    __pydantic_extra__: dict[str, str]
+
+    account_id: str
+    """Unique account id, e.g. `Account ID`."""
+    owner: str
+    """Account owner today, e.g. `Account Owner`: a rep_id of `data.reps` (anyone else, a queue or someone who
+    left, leaves the account open)."""
+    postal_code: str | None = None
+    """Postal code, e.g. `BillingPostalCode`: ZIP+4 and ZIPs that lost their leading zeros are read as ZIPs."""
+    unit: str | None = None
+    """A unit id the export carries (e.g. a county FIPS code), for `units_by: unit`."""
+    name: str | None = None
+    """Account name, shown next to the id in listings and `account_assignments.csv`."""
+    named: str | None = None
+    """Yes/no column marking named accounts (blank is no): each is assigned on its own, not with its ZIP."""
+    assigned_to: str | None = None
+    """Rep a named account is assigned to (blank: it stays with its owner)."""
+
+    @model_validator(mode="after")
+    def _measures_named(self) -> AccountColumns:
+        if not self.measures:
+            raise ValueError("map at least one measure column, e.g. potential: Potential")
+        clash = sorted(set(ACCOUNT_COLUMNS_ADDED).intersection(self.measures))
+        if clash:
+            raise ValueError(f"measure name '{clash[0]}' is taken by a column spmopt adds; choose another name")
+        return self
+
+    @property
+    def measures(self) -> dict[str, str]:
+        """Measure name -> header, in the order given."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+class AccountsConfig(StrictModel):
+    """A CRM account export: units are built from its accounts, today's alignment from their owners."""
+
+    file: Path
+    """CSV or Parquet, one row per account."""
+    columns: AccountColumns
+    """Header of each field and measure, e.g. `{account_id: Account ID, owner: Account Owner, postal_code:
+    BillingPostalCode, potential: Potential}`."""
+    units_by: Literal["zip", "county", "unit"] | None = None
+    """How accounts form units: `zip` (the postal code's 5-digit ZIP, located from the offline ZIP data), `county`
+    (the ZIP's county, e.g. `Kent County, RI`, located at the mean of its ZIPs), or `unit` (the `unit` column, a
+    unit of `data.units`). Default: `unit` when the unit column is mapped, else `zip`."""
+
+    @model_validator(mode="after")
+    def _placeable(self) -> AccountsConfig:
+        if self.grouping == "unit" and self.columns.unit is None:
+            raise ValueError("units_by: unit needs columns.unit (the header of the unit id column)")
+        if self.grouping != "unit" and self.columns.postal_code is None:
+            raise ValueError(f"units_by: {self.grouping} needs columns.postal_code (the header of the ZIP column)")
+        return self
+
+    @property
+    def grouping(self) -> Literal["zip", "county", "unit"]:
+        """`units_by`, or its default."""
+        if self.units_by is not None:
+            return self.units_by
+        return "unit" if self.columns.unit is not None else "zip"
+
+
 class DataConfig(StrictModel):
     """Input files. Relative paths are resolved against the folder of the YAML file that names them."""
 
-    units: Path
-    """CSV or Parquet: `unit_id`, coordinates (`x`,`y` projected or `lat`,`lon`) and numeric measure columns."""
+    units: Path | None = None
+    """CSV or Parquet: `unit_id`, coordinates (`x`,`y` projected or `lat`,`lon`) and numeric measure columns.
+    Optional with `accounts` (units are then built from them)."""
+    accounts: AccountsConfig | None = None
+    """A CRM account export. Units are its ZIPs, counties or unit column, each measure summed from its accounts
+    (with `units` also given: the accounts' measures replace or add to the units file's), plus the measure
+    `accounts` (how many); today's alignment comes from the owners and the moved share is measured on accounts;
+    named accounts are assigned and locked one by one."""
     geometry: Path | None = None
     """GeoPackage, GeoJSON or Shapefile of polygons with a `unit_id` column; adjacency is derived from it."""
     adjacency: Path | None = None
@@ -49,6 +132,29 @@ class DataConfig(StrictModel):
     the locations around both ends dropped, units sharing a location spread a few metres apart, and Voronoi
     cells drawn as the units' areas on the map (docs/point-geography.md). Polygons win when `data.geometry` is
     given; pieces left apart by open water are islands for `territory.islands`."""
+
+    @model_validator(mode="after")
+    def _units_given(self) -> DataConfig:
+        if self.units is None and self.accounts is None:
+            raise ValueError("give data.units (a units table) or data.accounts (a CRM account export)")
+        if self.accounts is not None and self.current_alignment is not None:
+            raise ValueError(
+                "data.current_alignment and data.accounts both give today's alignment; drop current_alignment "
+                "(the accounts' owners give it, account by account)"
+            )
+        if self.accounts is not None and self.accounts.grouping == "unit" and self.units is None:
+            raise ValueError(
+                "data.accounts.units_by: unit needs data.units (the units the unit column names, with locations)"
+            )
+        return self
+
+    @property
+    def units_source(self) -> Path:
+        """The file the units come from (for messages): the units table, else the accounts file."""
+        if self.units is not None:
+            return self.units
+        assert self.accounts is not None  # the validator guarantees one of the two
+        return self.accounts.file
 
     @property
     def gives_adjacency(self) -> bool:
@@ -415,10 +521,11 @@ class ScenarioConfig(StrictModel):
                 "territory.territories is required when data.reps is not given "
                 "(the number of territories is otherwise one per rep)"
             )
-        if (t.max_disruption is not None or t.disruption_weight > 0) and (self.data.current_alignment is None):
+        today = self.data.current_alignment is not None or self.data.accounts is not None
+        if (t.max_disruption is not None or t.disruption_weight > 0) and not today:
             raise ValueError(
                 "territory.max_disruption / disruption_weight need data.current_alignment "
-                "(disruption is measured against today's alignment)"
+                "or data.accounts (disruption is measured against today's alignment)"
             )
         if self.comp is not None and self.quota is None:
             raise ValueError("comp needs a quota section (plans pay on attainment against the quotas it sets)")

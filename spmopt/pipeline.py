@@ -28,6 +28,7 @@ from spmopt.quota.plan import QuotaPlan, set_quotas
 from spmopt.sim.cycle import scenario_lag
 from spmopt.sim.montecarlo import SimulationResult
 from spmopt.sim.run import play_simulation, set_up_simulation
+from spmopt.territory.accounts import account_assignments
 from spmopt.territory.assess import assess_alignment
 from spmopt.territory.design import TerritoryFacts, design_territories
 from spmopt.territory.plan import TerritoryPlan
@@ -45,6 +46,8 @@ class AlignmentCandidate:
     coaching: CoachingPlan | None
     territories: pd.DataFrame
     """Its balance table, from the same checks as `spmopt assess` (territories.csv's columns and verdicts)."""
+    accounts: pd.DataFrame | None = None
+    """Its account assignments (`account_assignments.csv`), with `data.accounts`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,8 @@ class ScenarioResult:
     candidates: tuple[AlignmentCandidate, ...] = ()
     decision: pd.DataFrame | None = None
     """Every candidate (alignment x plan x coaching) with CIs, the best marked by simulation.criterion."""
+    accounts: pd.DataFrame | None = None
+    """The designed alignment account by account (`account_assignments.csv`), with `data.accounts`."""
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -181,7 +186,8 @@ def run_prepared(
     if cfg.comp is not None and quotas is not None:
         progress(f"Evaluating {len(cfg.comp.plans)} comp plan(s)")
         clock = time.perf_counter()
-        comp = tuple(evaluate_scenario_plans(cfg.comp, list(prep.plans), alignment, reps_of, quotas.table))
+        by_account = (data.accounts.unit_of, data.accounts.kept_by_owner) if data.accounts is not None else (None, None)
+        comp = tuple(evaluate_scenario_plans(cfg.comp, list(prep.plans), alignment, reps_of, quotas.table, *by_account))
         seconds = time.perf_counter() - clock
         stages.append(StageRecord(facts=comp_facts(list(comp)), seconds=seconds, warnings=comp_warnings(list(comp))))
     simulation = coaching = None
@@ -195,7 +201,8 @@ def run_prepared(
         sim, coached, records = _simulation_stage(prep, given.alignment, quota.table, given.name, cache, progress)
         stages += records
         balance = assess_alignment(prep.territory, data, given.alignment).territories
-        candidates.append(AlignmentCandidate(given.name, quota, sim, coached, balance))
+        moves = account_assignments(data, given.alignment, given.reps_of) if data.accounts is not None else None
+        candidates.append(AlignmentCandidate(given.name, quota, sim, coached, balance, moves))
     decision = None
     if simulation is not None:
         runs = [(simulation, coaching), *((c.simulation, c.coaching) for c in candidates)]
@@ -213,7 +220,16 @@ def run_prepared(
         coaching=coaching,
         candidates=tuple(candidates),
         decision=decision,
+        accounts=designed_accounts(plan, data),
     )
+
+
+def designed_accounts(plan: TerritoryPlan, data: PlanningData) -> pd.DataFrame | None:
+    """The designed alignment's account assignments, with `data.accounts`."""
+    if data.accounts is None:
+        return None
+    rep_of = {str(t): (None if pd.isna(r) else str(r)) for t, r in plan.centres["rep_id"].items()}
+    return account_assignments(data, plan.alignment.set_index("unit_id")["territory_id"], rep_of)
 
 
 def _territory_stage(prep: Prepared, cache: StageCache | None, progress: Progress) -> tuple[TerritoryPlan, StageRecord]:

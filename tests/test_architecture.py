@@ -62,7 +62,7 @@ LAYERS = (
     ("pipeline",),
     ("report",),
     ("batch",),
-    ("synthetic", "schema_doc"),
+    ("synthetic", "synthetic_crm", "schema_doc"),
     ("cli",),
     ("__main__",),
 )

@@ -33,7 +33,8 @@ def assess(
     overrides: Overrides = None,
 ) -> None:
     """Check an alignment against the scenario's requirements, territory by territory; without --alignment,
-    today's alignment (data.current_alignment) with any --moves. Exit 0: every requirement holds; 1: any fails."""
+    today's alignment (data.current_alignment, or the owners of data.accounts) with any --moves. Exit 0: every
+    requirement holds; 1: any fails."""
     from spmopt.data.loader import load_planning_data, read_candidate_alignment, read_moves, with_moves
     from spmopt.scenario import load_scenario
     from spmopt.territory.assess import assess_alignment
@@ -45,11 +46,13 @@ def assess(
         files = [p for p in (alignment, moves) if p is not None]
         if out_dir is not None:
             check_output_folder(out_dir, [scenario, *cfg.input_paths(), *files])
-        base_path = alignment if alignment is not None else cfg.data.current_alignment
+        today = cfg.data.current_alignment or (cfg.data.accounts.file if cfg.data.accounts is not None else None)
+        base_path = alignment if alignment is not None else today
         if base_path is None:
             what = "--moves applies hand moves to" if moves is not None else "without --alignment, assess checks"
             raise SpmoptError(
-                f"{scenario}: {what} today's alignment, but the scenario names no data.current_alignment; "
+                f"{scenario}: {what} today's alignment, but the scenario names no data.current_alignment "
+                "or data.accounts; "
                 "give the alignment with --alignment FILE"
             )
         data = load_planning_data(cfg)
@@ -152,6 +155,7 @@ def _print_lines(facts, inp) -> None:
         out.print(f"locks: {facts.locks_broken} of {facts.locked_units} locked units elsewhere", highlight=False)
     if facts.moved_share_pct is not None:
         what = facts.disruption_measure or "units"
+        what += ", account by account," if facts.moved_on_accounts else ""
         cap = f"cap {facts.max_disruption_pct:.2f}%" if facts.max_disruption_pct is not None else "no cap"
         out.print(
             f"disruption: {facts.moved_share_pct:.2f}% of {what} moved from today's alignment ({cap})",

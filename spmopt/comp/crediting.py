@@ -3,7 +3,11 @@
 Order of rules for one transaction:
 1. a split listed for it (percentages summing to exactly 100) — the explicit exceptions;
 2. a cancellation follows its original deal, in the same proportions (if inside the plan's clawback window);
-3. `rep_id`, else the rep of `territory_id`, else the rep of the territory `unit_id` is aligned to.
+3. `rep_id`, else the rep of `territory_id`, else the rep of the territory `unit_id` is aligned to, else the rep of
+   the territory of the unit `account_id` is placed in (`CreditingRules.account_unit`, from the accounts file).
+A `rep_id` who is not a payee of the plan (left, or never on the roster) and an account the accounts file does not
+place leave the transaction uncredited, listed with why and counted in a warning, not refused: CRM exports carry
+both, and refusing them would block every run on data the planner cannot fix.
 Then overlays get 100% of the credited transactions of their territories/products, once per transaction however
 many of their rows match (a deal in a vacant territory credits nobody, overlays included), and reps' credit rolls
 up at 100% to each manager above them (once per transaction, however it was split below). Money is shared by largest
@@ -13,6 +17,7 @@ for the same reason.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +28,7 @@ import pandas as pd
 from spmopt.comp.engine import exact_sum
 from spmopt.comp.plan import COUNT_SCALE
 from spmopt.comp.transactions import Transactions
-from spmopt.data.tables import check_known, read_table, require_columns, row_number
+from spmopt.data.tables import cents_text, check_known, read_table, require_columns, row_number
 from spmopt.errors import DataError
 
 LINE_COLUMNS = (
@@ -46,6 +51,8 @@ DIRECT_CREDIT = ("direct", "split", "clawback")
 """A payee's share of the transactions credited to them: the lines that roll up to their managers."""
 OWN_CREDIT = (*DIRECT_CREDIT, "overlay")
 """Credit a payee earned themselves (everything but managers' roll-up): what SPIFs count."""
+SHOWN = 5
+"""Rep ids or accounts named in a crediting warning; the rest are counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +78,10 @@ class CreditingRules:
     overlays: tuple[Overlay, ...] = ()
     splits: pd.DataFrame | None = None
     """Columns transaction_id, payee_id, percent (Decimal), reason, row; validated by `read_splits`."""
+    account_unit: pd.Series | None = None
+    """account_id -> unit_id of the placed accounts of the scenario's accounts file (None: no accounts file)."""
+    account_rep: pd.Series | None = None
+    """account_id -> the rep who keeps an account the accounts file cannot place (no usable ZIP): its owner."""
 
     @property
     def payees(self) -> tuple[str, ...]:
@@ -105,7 +116,10 @@ class CreditLedger:
 
     lines: pd.DataFrame
     uncredited: pd.DataFrame
-    """transaction_id, amount, why: vacant territory, or a cancellation outside the clawback window."""
+    """transaction_id, amount, why: vacant territory, a rep not on the plan, an account the accounts file does not
+    place, or a cancellation outside the clawback window (or of a deal that credited nobody)."""
+    warnings: tuple[str, ...] = ()
+    """Transactions of reps not on the plan and of unplaced accounts, counted with their amount."""
 
     def direct_total(self) -> int:
         """Cents credited by direct, split and clawback lines (equals the credited transactions' sum)."""
@@ -215,18 +229,23 @@ def read_splits(path: Path, tx: Transactions, known_payees: tuple[str, ...]) -> 
 
 
 def credit(tx: Transactions, rules: CreditingRules, clawback_days: int | None) -> CreditLedger:
-    """Credit every transaction by the rules above; raises naming the row for unknown reps, territories, units."""
+    """Credit every transaction by the rules above; raises naming the row for unknown territories and units."""
     frame = tx.frame
     known = set(rules.payees)
     splits = {} if rules.splits is None else {t: g for t, g in rules.splits.groupby("transaction_id", sort=False)}
     parts_of: dict[str, list[tuple[str, Decimal]]] = {}
     territory_of: dict[str, str | None] = {}
+    # Deals uncredited for a rep not on the plan or an unplaced account, by why: their cancellations repeat it, and
+    # the warnings count them (with their cancellations) by rep and by account.
+    lost: dict[str, str] = {}
+    strays: dict[str, str] = {}
+    unplaced: dict[str, str] = {}
     rows: list[dict[str, object]] = []
     uncredited: list[dict[str, object]] = []
     # Originals first, so a cancellation finds its deal's credit wherever it sits in the file.
     order = frame.assign(_cancel=frame["original_id"].notna()).sort_values("_cancel", kind="stable")
     for tid, t in order.drop(columns="_cancel").iterrows():
-        territory = _territory(t, rules, tx.path)
+        territory, unplaced_why = _territory(t, rules, tx.path)
         if territory is None and t["original_id"] is not None:
             # A cancellation naming no territory undoes its deal's: the deal's overlays are clawed back too.
             territory = territory_of.get(t["original_id"])
@@ -241,7 +260,10 @@ def credit(tx: Transactions, rules: CreditingRules, clawback_days: int | None) -
                 continue
             parts = parts_of.get(t["original_id"], [])
             if not parts:
-                uncredited.append(_skip(tid, t, f"cancels {t['original_id']}, which credited nobody"))
+                why = f"cancels {t['original_id']}, which credited nobody"
+                if t["original_id"] in lost:
+                    why += f": {lost[t['original_id']]}"
+                uncredited.append(_skip(tid, t, why))
                 continue
             how = "clawback"
             full = -t["amount"] == frame.loc[t["original_id"], "amount"]
@@ -252,9 +274,19 @@ def credit(tx: Transactions, rules: CreditingRules, clawback_days: int | None) -
         else:
             rep = t["rep_id"]
             if rep is None and territory is None:
+                if unplaced_why is not None:
+                    lost[str(tid)], unplaced[str(tid)] = unplaced_why, str(t["account_id"])
+                    uncredited.append(_skip(tid, t, unplaced_why))
+                    continue
+                if t["account_id"] is not None:
+                    raise DataError(
+                        f"{tx.path}: row {t['row']}: transaction {tid} is credited by account_id "
+                        f"'{t['account_id']}', but no accounts file places accounts in units; the scenario needs "
+                        "data.accounts to credit by account (or give the row a rep_id, territory_id or unit_id)"
+                    )
                 raise DataError(
-                    f"{tx.path}: row {t['row']}: transaction {tid} names no rep_id, territory_id or unit_id to "
-                    "credit, and no split lists it"
+                    f"{tx.path}: row {t['row']}: transaction {tid} names no rep_id, territory_id, unit_id or "
+                    "account_id to credit, and no split lists it"
                 )
             if rep is None:
                 rep = rules.rep_of_territory.get(territory)
@@ -262,7 +294,10 @@ def credit(tx: Transactions, rules: CreditingRules, clawback_days: int | None) -
                     uncredited.append(_skip(tid, t, f"territory {territory} has no rep"))
                     continue
             elif rep not in known:
-                raise DataError(f"{tx.path}: row {t['row']}: rep_id '{rep}' of transaction {tid} is not a known payee")
+                why = f"rep_id '{rep}' is not a payee of the plan (left, or never on the roster)"
+                lost[str(tid)], strays[str(tid)] = why, str(rep)
+                uncredited.append(_skip(tid, t, why))
+                continue
             parts = [(rep, Decimal(100))]
         parts_of[str(tid)] = parts
         territory_of[str(tid)] = territory
@@ -271,25 +306,95 @@ def credit(tx: Transactions, rules: CreditingRules, clawback_days: int | None) -
     lines = pd.concat([lines, _overlay_lines(frame, lines, rules), _rollup_lines(lines, rules)], ignore_index=True)
     for col in ("amount", "margin", "deals", "new_logos", "period"):
         lines[col] = lines[col].astype(np.int64)
-    return CreditLedger(lines=lines, uncredited=pd.DataFrame(uncredited, columns=["transaction_id", "amount", "why"]))
+    warnings = _stray_warnings(frame, strays, tx.path, rules.payees) + _unplaced_warnings(frame, unplaced, tx.path)
+    return CreditLedger(
+        lines=lines,
+        uncredited=pd.DataFrame(uncredited, columns=["transaction_id", "amount", "why"]),
+        warnings=tuple(warnings),
+    )
 
 
-def _territory(t: pd.Series, rules: CreditingRules, path: Path) -> str | None:
+def _with_cancellations(frame: pd.DataFrame, deals: dict[str, str]) -> dict[str, list[int]]:
+    """key -> amounts (cents) of its deals and of their cancellations, whatever the clawback window: every one of
+    them is uncredited, so the warning's amount is what the reconciliation lists as uncredited for them."""
+    out: dict[str, list[int]] = {}
+    for tid, t in frame.iterrows():
+        deal = str(t["original_id"]) if t["original_id"] is not None else str(tid)
+        if deal in deals:
+            out.setdefault(deals[deal], []).append(int(t["amount"]))
+    return out
+
+
+def _counted(by_key: dict[str, list[int]], name: dict[str, str]) -> tuple[int, int, str]:
+    """Transactions, their total cents and the first `SHOWN` keys with their own count and amount."""
+    shown = [f"{name[k]}: {len(a)} for {cents_text(sum(a))}" for k, a in list(by_key.items())[:SHOWN]]
+    if len(by_key) > SHOWN:
+        shown.append(f"and {len(by_key) - SHOWN} more")
+    return sum(map(len, by_key.values())), sum(map(sum, by_key.values())), "; ".join(shown)
+
+
+def _stray_warnings(frame: pd.DataFrame, strays: dict[str, str], path: Path, payees: tuple[str, ...]) -> list[str]:
+    if not strays:
+        return []
+    by_rep = _with_cancellations(frame, strays)
+    # A typo'd id of a current payee would otherwise pass as someone who left: name the closest payee.
+    name = {}
+    for rep in by_rep:
+        close = difflib.get_close_matches(rep, payees, n=1)
+        name[rep] = f"{rep} (did you mean {close[0]}?)" if close else rep
+    n, cents, shown = _counted(by_rep, name)
+    return [
+        f"{path}: {n} transaction(s) totalling {cents_text(cents)} are by {len(by_rep)} rep_id(s) not on the plan "
+        f"(left, or never on the roster) and are listed as uncredited, not paid: {shown}"
+    ]
+
+
+def _unplaced_warnings(frame: pd.DataFrame, unplaced: dict[str, str], path: Path) -> list[str]:
+    if not unplaced:
+        return []
+    by_account = _with_cancellations(frame, unplaced)
+    n, cents, shown = _counted(by_account, {a: f"account {a}" for a in by_account})
+    return [
+        f"{path}: {n} transaction(s) totalling {cents_text(cents)} are of {len(by_account)} account(s) the accounts "
+        f"file does not place in a territory (deleted in the CRM, or unplaced) and are listed as uncredited: {shown}"
+    ]
+
+
+def _territory(t: pd.Series, rules: CreditingRules, path: Path) -> tuple[str | None, str | None]:
+    """The transaction's territory, and why its account gave none (None when it has no account or it was used)."""
     if t["territory_id"] is not None:
         if t["territory_id"] not in rules.rep_of_territory:
             raise DataError(f"{path}: row {t['row']}: territory_id '{t['territory_id']}' is not a known territory")
-        return t["territory_id"]
+        return t["territory_id"], None
     if t["unit_id"] is not None:
-        if rules.alignment is None:
-            raise DataError(
-                f"{path}: row {t['row']}: credited by unit_id but no alignment (unit -> territory) is given"
-            )
-        if t["unit_id"] not in rules.alignment.index:
-            raise DataError(f"{path}: row {t['row']}: unit_id '{t['unit_id']}' is not in the alignment")
-        return str(rules.alignment[t["unit_id"]])
+        return _aligned(t["unit_id"], rules, path, t["row"], "credited by unit_id"), None
+    why = None
+    if t["account_id"] is not None and rules.account_unit is not None:
+        account = t["account_id"]
+        unit = rules.account_unit.get(account)
+        keeper = rules.account_rep.get(account) if rules.account_rep is not None else None
+        if (unit is None or pd.isna(unit)) and keeper is not None:
+            territory = next((k for k, v in rules.rep_of_territory.items() if v == keeper), None)
+            if territory is not None:
+                return territory, None
+        if unit is None or pd.isna(unit):
+            why = f"account '{account}' is not in the accounts file (or is not placed in a unit)"
+        elif rules.alignment is not None and str(unit) not in rules.alignment.index:
+            why = f"account '{account}' is in unit '{unit}', which no territory of the alignment covers"
+        else:
+            return _aligned(str(unit), rules, path, t["row"], f"account '{account}' is in unit '{unit}'"), None
     if t["rep_id"] is not None:
-        return next((k for k, v in rules.rep_of_territory.items() if v == t["rep_id"]), None)
-    return None
+        # A rep credits the deal whatever its account: the account only matters when it is all the row names.
+        return next((k for k, v in rules.rep_of_territory.items() if v == t["rep_id"]), None), None
+    return None, why
+
+
+def _aligned(unit: str, rules: CreditingRules, path: Path, row: int, what: str) -> str:
+    if rules.alignment is None:
+        raise DataError(f"{path}: row {row}: {what} but no alignment (unit -> territory) is given")
+    if unit not in rules.alignment.index:
+        raise DataError(f"{path}: row {row}: unit_id '{unit}' is not in the alignment")
+    return str(rules.alignment[unit])
 
 
 def _skip(tid: object, t: pd.Series, why: str) -> dict[str, object]:

@@ -146,7 +146,7 @@ def evaluate_plan(
     if not facts.reconciled:
         totals = facts.model_dump(exclude={"reconciled", "failures"})
         raise DataError(f"{plan.source}: reconciliation failed: {'; '.join(facts.failures)} (totals: {totals})")
-    warnings = (*plan_warnings(plan), *tx.warnings, *zero_quota_warnings(plan, inp, ev))
+    warnings = (*plan_warnings(plan), *tx.warnings, *ledger.warnings, *zero_quota_warnings(plan, inp, ev))
     return CompResult(plan, ledger, inp, ev, kpis, facts, warnings)
 
 
@@ -241,8 +241,12 @@ def evaluate_scenario_plans(
     alignment: pd.Series,
     reps_of: dict[str, str | None],
     quota_table: pd.DataFrame,
+    account_unit: pd.Series | None = None,
+    account_rep: pd.Series | None = None,
 ) -> list[CompResult]:
-    """Every candidate plan of a scenario on the designed alignment, the set quotas and the transactions."""
+    """Every candidate plan of a scenario on the designed alignment, the set quotas and the transactions;
+    `account_unit` (account -> unit, from the scenario's accounts file) credits transactions keyed by account,
+    and `account_rep` those of accounts it cannot place, which stay with their owner."""
     c = cfg.crediting
     manager_of, roles = read_hierarchy(c.hierarchy) if c.hierarchy is not None else ({}, {})
     rules = CreditingRules(
@@ -251,6 +255,8 @@ def evaluate_scenario_plans(
         manager_of=manager_of,
         roles=roles,
         overlays=read_overlays(c.overlays) if c.overlays is not None else (),
+        account_unit=account_unit,
+        account_rep=account_rep,
     )
     names = [p.name for p in plans]
     if len(set(names)) < len(names):

@@ -2,9 +2,10 @@
 periods of the plan year.
 
 Columns: `transaction_id`, `date` (YYYY-MM-DD) and `amount` are required; who gets credit comes from
-`rep_id`, else `territory_id`, else `unit_id` through the alignment (or from a split listed for the
-transaction). Optional: `account_id`, `product`, `margin`, `new_logo` (0/1), `reason` (required when the
-amount is negative), `original_id` (a cancellation names the deal it cancels).
+`rep_id`, else `territory_id`, else `unit_id` through the alignment, else `account_id` through the accounts file's
+unit and the alignment (or from a split listed for the transaction); at least one of these four columns is needed.
+Optional: `product`, `margin`, `new_logo` (0/1), `reason` (required when the amount is negative), `original_id`
+(a cancellation names the deal it cancels).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from spmopt.data.tables import (
 )
 from spmopt.errors import DataError
 
-WHO = ("rep_id", "territory_id", "unit_id")
+WHO = ("rep_id", "territory_id", "unit_id", "account_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,9 @@ def load_transactions(path: Path, plan: CompPlan) -> Transactions:
     raw = read_table(path, "transactions")
     require_columns(raw, ["transaction_id", "date", "amount"], path, "transactions")
     if not any(c in raw.columns for c in WHO):
-        raise DataError(f"{path}: transactions need a column saying who is credited: rep_id, territory_id or unit_id")
+        raise DataError(
+            f"{path}: transactions need a column saying who is credited: rep_id, territory_id, unit_id or account_id"
+        )
     check_ids(raw, "transaction_id", path, "transactions")
     start, end = plan_year(plan, path)
     dates = _dates(raw, path)
@@ -90,7 +93,7 @@ def load_transactions(path: Path, plan: CompPlan) -> Transactions:
         },
         index=pd.Index(raw["transaction_id"].astype(str).str.strip(), name="transaction_id"),
     )
-    for col in (*WHO, "account_id", "product", "reason", "original_id"):
+    for col in (*WHO, "product", "reason", "original_id"):
         # object dtype keeps None as None (a string dtype would turn it into NaN)
         frame[col] = pd.Series(_text(raw, col), index=frame.index, dtype=object)
     has_margin = "margin" in raw.columns

@@ -46,16 +46,30 @@ class SalesHistory:
         return weights / weights.sum()
 
 
-def load_history(path: Path, unit_ids: pd.Index) -> SalesHistory:
-    """Read `unit_id` (or `account_id`), `period` (YYYY-MM), `sales`. With both `unit_id` and `account_id` a unit's
-    accounts are summed per month; a second row for the same key and month is refused (it would be double-counted)."""
+def load_history(
+    path: Path, unit_ids: pd.Index, account_unit: pd.Series | None = None
+) -> tuple[SalesHistory, tuple[str, ...]]:
+    """Read `unit_id` (or `account_id`), `period` (YYYY-MM), `sales`, and any warnings. With both `unit_id` and
+    `account_id` a unit's accounts are summed per month; a second row for the same key and month is refused (it
+    would be double-counted). With `account_unit` (account id -> unit, from the scenario's accounts file) and no
+    `unit_id` column, each account's sales go to its unit; sales of accounts the accounts file does not place
+    (deleted, or without a usable ZIP) are left out and counted in a warning."""
     raw = read_table(path, "sales history")
     key = "account_id" if "account_id" in raw.columns and "unit_id" not in raw.columns else "unit_id"
     require_columns(raw, [key, "period", "sales"], path, "sales history")
     if raw.empty:
         raise DataError(f"{path}: sales history has a header but no rows; last-year sales need 12 months of them")
     raw[key] = raw[key].astype(str).str.strip()
-    check_known(raw, key, unit_ids, path, "sales history", "unit of the units file")
+    keep = np.ones(len(raw), dtype=bool)
+    warnings: tuple[str, ...] = ()
+    if key == "account_id" and account_unit is not None:
+        unit = raw["account_id"].map(account_unit)
+        keep = unit.notna().to_numpy()
+        warnings = _unplaced_sales(raw, keep, path)
+        raw = raw.assign(unit_id=unit.fillna("").astype(str))
+        key = "unit_id"
+    else:
+        check_known(raw, key, unit_ids, path, "sales history", "unit of the units file")
     sales = numeric_column(raw, "sales", path, "sales history", allow_negative=True)
     if (sales < 0).any():
         pos = int(np.flatnonzero((sales < 0).to_numpy())[0])
@@ -69,7 +83,7 @@ def load_history(path: Path, unit_ids: pd.Index) -> SalesHistory:
         pos = int(np.flatnonzero(bad)[0])
         raise DataError(f"{path}: row {row_number(raw, pos)}: period '{shown(raw['period'].iloc[pos])}' is not YYYY-MM")
     _refuse_duplicates(raw, periods, path)
-    frame = pd.DataFrame({"unit_id": raw[key].to_numpy(), "period": periods, "sales": sales.to_numpy()})
+    frame = pd.DataFrame({"unit_id": raw[key].to_numpy(), "period": periods, "sales": sales.to_numpy()})[keep]
     table = frame.pivot_table(index="unit_id", columns="period", values="sales", aggfunc="sum", fill_value=0.0)
     span = pd.period_range(periods.min(), periods.max(), freq="M")
     silent = span.difference(table.columns)
@@ -82,7 +96,22 @@ def load_history(path: Path, unit_ids: pd.Index) -> SalesHistory:
         raise DataError(f"{path}: history covers {len(span)} month(s) ({span[0]}..{span[-1]}); last-year sales need 12")
     table = table.reindex(index=unit_ids, columns=span, fill_value=0.0)
     table.index.name = "unit_id"
-    return SalesHistory(monthly=table.astype(float), path=path)
+    return SalesHistory(monthly=table.astype(float), path=path), warnings
+
+
+def _unplaced_sales(raw: pd.DataFrame, keep: np.ndarray, path: Path) -> tuple[str, ...]:
+    """A warning naming the accounts whose sales are left out (no unit in the accounts file) and their share."""
+    if keep.all():
+        return ()
+    sales = pd.to_numeric(raw["sales"], errors="coerce").fillna(0.0)
+    total = float(sales.sum())
+    share = float(sales[~keep].sum()) / total if total else 0.0
+    accounts = list(dict.fromkeys(raw.loc[~keep, "account_id"]))
+    listed = ", ".join(shown(a) for a in accounts[:5]) + (f" and {len(accounts) - 5} more" if len(accounts) > 5 else "")
+    return (
+        f"{path}: {int((~keep).sum())} sales history row(s) of {len(accounts)} account(s) that the accounts file "
+        f"does not place in a unit ({share:.1%} of sales) are left out of the units' history: {listed}",
+    )
 
 
 def _refuse_duplicates(raw: pd.DataFrame, periods: pd.PeriodIndex, path: Path) -> None:

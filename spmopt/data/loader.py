@@ -9,8 +9,10 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+from shapely.geometry import Point
 
 from spmopt.config import ScenarioConfig
+from spmopt.data import accounts as named_accounts
 from spmopt.data import geography, points, zip_locations
 from spmopt.data.history import SalesHistory, load_history
 from spmopt.data.tables import (
@@ -49,6 +51,12 @@ class PlanningData:
     """unit_id -> territory_id that the unit must stay in."""
     history: SalesHistory | None = None
     """Monthly sales per unit, when the scenario's quota section names a history file."""
+    accounts: named_accounts.Accounts | None = None
+    """The CRM accounts the units were built from (`data.accounts`)."""
+    ownership: named_accounts.Ownership | None = None
+    """Today's owners, account by account, weighed by the disruption measure (with `accounts`)."""
+    named_units: pd.Series | None = None
+    """A named account's own unit (`account:<id>`) -> the territory it is locked to (with `accounts`)."""
     input_hashes: dict[str, str] = field(default_factory=dict)
     """sha256 of every input file, keyed by path."""
     warnings: tuple[str, ...] = ()
@@ -69,24 +77,27 @@ def referenced_measures(cfg: ScenarioConfig) -> tuple[str, ...]:
 
 
 def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
-    """Read and cross-check units, geometry, adjacency, current alignment, reps and locks."""
+    """Read and cross-check units (or the accounts they are built from), geometry, adjacency, current alignment,
+    reps and locks."""
     d = cfg.data
     measures = referenced_measures(cfg)
-    units_raw = read_table(d.units, "units")
-    require_columns(units_raw, ["unit_id"], d.units, "units")
-    check_ids(units_raw, "unit_id", d.units, "units")
-    require_columns(units_raw, measures, d.units, "units")
+    src = d.units_source
+    units_raw = _read_units_file(d.units) if d.units is not None else None
+    accounts = _read_accounts(cfg, units_raw) if d.accounts is not None else None
+    if accounts is not None:
+        units_raw = _units_with_accounts(units_raw, accounts)
+    require_columns(units_raw, measures, src, "units")
 
-    warnings: list[str] = []
+    warnings: list[str] = list(accounts.warnings) if accounts is not None else []
     geometry = None
     if d.geometry:
         geometry, repaired = geography.read_geometry(d.geometry)
         warnings += repaired
     scale = 1.0 if d.xy_unit == "km" else 1 / geography.M_PER_KM
-    x_km, y_km, crs = _unit_coordinates(units_raw, geometry, scale, d.units, d.locations_from == "zip")
+    x_km, y_km, crs = _unit_coordinates(units_raw, geometry, scale, src, d.locations_from == "zip")
     units = pd.DataFrame({"x_km": x_km, "y_km": y_km}, index=pd.Index(units_raw["unit_id"], name="unit_id"))
     for m in measures:
-        units[m] = numeric_column(units_raw, m, d.units, "units").to_numpy()
+        units[m] = numeric_column(units_raw, m, src, "units").to_numpy()
     unit_ids = units.index
 
     geo_km = None
@@ -94,13 +105,13 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
         missing = unit_ids.difference(geometry.index)
         if len(missing):
             raise DataError(
-                f"{d.geometry}: no polygon for {len(missing)} unit(s) of {d.units.name}, "
+                f"{d.geometry}: no polygon for {len(missing)} unit(s) of {src.name}, "
                 f"e.g. {', '.join(map(str, missing[:5]))}"
             )
         geometry = geometry.loc[unit_ids]
         if "x" in units_raw.columns and geometry.crs is not None and geometry.crs.is_geographic:
             raise DataError(
-                f"{d.geometry}: polygons are in longitude/latitude but {d.units.name} gives projected "
+                f"{d.geometry}: polygons are in longitude/latitude but {src.name} gives projected "
                 "x,y; give the units lat,lon instead, or a geometry file in the units' projection"
             )
         geo_km = geography.geometry_to_km(geometry, crs, scale)
@@ -119,12 +130,35 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
     elif d.adjacency_from == "points":
         found = points.point_geography(units[["x_km", "y_km"]])
         point_edges, geo_km = found.edges, found.cells
-        warnings += _coincident_warning(found.coincident, d.units)
+        warnings += _coincident_warning(found.coincident, src)
     adjacency, bridged = _adjacency(cfg, unit_ids, geometry, units, point_edges)
     current = _read_assignment(d.current_alignment, unit_ids, "current alignment") if d.current_alignment else None
     if current is not None:
         warnings += _unknown_current_territories(cfg, current, reps)
+    locks = _read_assignment(cfg.territory.locks, unit_ids, "locks") if cfg.territory.locks else None
 
+    named = None
+    owned = None
+    if accounts is not None:
+        named_units = named_accounts.named_table(accounts)
+        if len(named_units) and reps is None:
+            raise DataError(
+                f"{d.accounts.file}: {len(named_units)} named account(s) need data.reps: a named account is "
+                "locked to its rep's territory"
+            )
+        homes = home_units(units, geo_km, reps, frozenset()) if reps is not None else {}
+        territory_of = _territory_of_rep(reps)
+        units, geo_km, adjacency, named = _with_named_units(units, geo_km, adjacency, named_units, homes, territory_of)
+        locks = pd.concat([locks, named]) if locks is not None else named
+        owned = named_accounts.ownership(accounts, _ownership_measure(cfg, accounts), territory_of)
+        current = pd.Series(owned.current(), name="territory_id", dtype=object)
+        current.index.name = "unit_id"
+        warnings += _unknown_current_territories(cfg, current, reps, accounts.path)
+
+    history, history_warnings = None, ()
+    if cfg.quota and cfg.quota.history:
+        account_unit = accounts.unit_of if accounts is not None else None
+        history, history_warnings = load_history(cfg.quota.history, units.index, account_unit)
     hashes = {str(p): sha256_file(p) for p in input_files(cfg)}
     return PlanningData(
         units=units,
@@ -135,11 +169,123 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
         geometry_approximate=point_edges is not None,
         current_alignment=current,
         reps=reps,
-        locks=_read_assignment(cfg.territory.locks, unit_ids, "locks") if cfg.territory.locks else None,
-        history=load_history(cfg.quota.history, unit_ids) if cfg.quota and cfg.quota.history else None,
+        locks=locks,
+        history=history,
+        accounts=accounts,
+        ownership=owned,
+        named_units=named,
         input_hashes=hashes,
-        warnings=tuple(warnings),
+        warnings=(*warnings, *history_warnings),
     )
+
+
+def _read_units_file(path: Path) -> pd.DataFrame:
+    raw = read_table(path, "units")
+    require_columns(raw, ["unit_id"], path, "units")
+    check_ids(raw, "unit_id", path, "units")
+    return raw
+
+
+def _read_accounts(cfg: ScenarioConfig, units_raw: pd.DataFrame | None) -> named_accounts.Accounts:
+    d = cfg.data
+    rep_ids = None
+    if d.reps is not None:
+        reps_raw = read_table(d.reps, "reps")
+        require_columns(reps_raw, ["rep_id"], d.reps, "reps")
+        rep_ids = set(reps_raw["rep_id"].astype(str))
+    units = (d.units, pd.Index(units_raw["unit_id"].astype(str))) if units_raw is not None else None
+    return named_accounts.read_accounts(d.accounts, rep_ids, units)
+
+
+def _units_with_accounts(units_raw: pd.DataFrame | None, accounts: named_accounts.Accounts) -> pd.DataFrame:
+    """The units table: built from the accounts, or the units file with the accounts' measures summed into it
+    (replacing columns of the same name; a unit without accounts has zeros)."""
+    built = named_accounts.units_table(accounts)
+    if units_raw is None:
+        return built
+    sums = built.set_index("unit_id")[list(accounts.measures)]
+    ids = units_raw["unit_id"].astype(str)
+    out = units_raw.drop(columns=[m for m in accounts.measures if m in units_raw.columns])
+    for m in accounts.measures:
+        out[m] = sums[m].reindex(ids).fillna(0.0).to_numpy()
+    return out
+
+
+def _ownership_measure(cfg: ScenarioConfig, accounts: named_accounts.Accounts) -> str:
+    """The measure moved share is weighed in: the disruption measure, else account counts."""
+    measure = cfg.disruption_measure
+    if measure is None or (cfg.territory.disruption_measure is None and measure not in accounts.measures):
+        return named_accounts.COUNT
+    if measure not in accounts.measures:
+        raise DataError(
+            f"territory.disruption_measure '{measure}' is not a measure of {accounts.path.name}: with "
+            f"data.accounts the moved share is measured on accounts; map it in data.accounts.columns, or use one "
+            f"of {', '.join(accounts.measures)}"
+        )
+    return measure
+
+
+def _territory_of_rep(reps: pd.DataFrame | None) -> dict[str, str] | None:
+    if reps is None:
+        return None
+    return {str(r): str(t) for r, t in reps["territory_id"].items()}
+
+
+def _with_named_units(
+    units: pd.DataFrame,
+    geometry: gpd.GeoDataFrame | None,
+    adjacency: nx.Graph | None,
+    named: pd.DataFrame,
+    homes: dict[str, str],
+    territory_of: dict[str, str] | None,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame | None, nx.Graph | None, pd.Series]:
+    """Each named account as a unit of its own, at its place's location, locked to its rep's territory; on the
+    adjacency graph it touches only its rep's home unit (so a contiguous territory stays contiguous with it), and
+    on the map it is a small disc."""
+    ids = pd.Index(named["unit_id"], name="unit_id")
+    rows = pd.DataFrame(index=ids)
+    rows["x_km"] = units["x_km"].reindex(named["place"]).to_numpy()
+    rows["y_km"] = units["y_km"].reindex(named["place"]).to_numpy()
+    for m in units.columns.drop(["x_km", "y_km"]):
+        rows[m] = named[m].to_numpy() if m in named.columns else 0.0
+    locks = pd.Series(
+        [territory_of.get(r, r) if territory_of is not None else r for r in named["rep"]],
+        index=ids,
+        name="territory_id",
+        dtype=object,
+    )
+    if not len(ids):
+        return units, geometry, adjacency, locks
+    if geometry is not None:
+        span = max(float(np.ptp(units["x_km"])), float(np.ptp(units["y_km"])), 1.0)
+        discs = gpd.GeoSeries(gpd.points_from_xy(rows["x_km"], rows["y_km"]), crs=geometry.crs).buffer(span / 300)
+        extra = gpd.GeoDataFrame(geometry=discs.to_numpy(), index=ids, crs=geometry.crs)
+        geometry = pd.concat([geometry, extra])
+    if adjacency is not None:
+        adjacency = adjacency.copy()
+        adjacency.add_nodes_from(ids)
+        adjacency.add_edges_from((u, homes[r]) for u, r in zip(ids, named["rep"], strict=True) if r in homes)
+    return pd.concat([units, rows]), geometry, adjacency, locks
+
+
+def home_units(
+    units: pd.DataFrame, geometry: gpd.GeoDataFrame | None, reps: pd.DataFrame, exclude: frozenset[str]
+) -> dict[str, str]:
+    """Each rep's home unit: the polygon holding the home base, else the unit with the nearest centre (a named
+    account's own unit, in `exclude`, is never one)."""
+    places = units.loc[~units.index.isin(list(exclude))]
+    shapes = geometry.loc[~geometry.index.isin(list(exclude))] if geometry is not None else None
+    homes = {}
+    for rep_id, rep in reps.iterrows():
+        unit = None
+        if shapes is not None:
+            inside = shapes.index[shapes.contains(Point(rep["x_km"], rep["y_km"]))]
+            unit = str(inside[0]) if len(inside) else None
+        if unit is None:
+            d = np.hypot(places["x_km"] - rep["x_km"], places["y_km"] - rep["y_km"])
+            unit = str(d.idxmin())
+        homes[str(rep_id)] = unit
+    return homes
 
 
 def _check_on_map(
@@ -160,10 +306,12 @@ def _check_on_map(
         geography.check_on_map(d.geometry, raw, km, crs, p)
 
 
-def _unknown_current_territories(cfg: ScenarioConfig, current: pd.Series, reps: pd.DataFrame | None) -> list[str]:
+def _unknown_current_territories(
+    cfg: ScenarioConfig, current: pd.Series, reps: pd.DataFrame | None, path: Path | None = None
+) -> list[str]:
     """Current territories the design cannot continue. Accepted, as a forced move: a unit whose current territory
     no rep covers changes owner whatever the plan (and counts as moved), like a CRM owner who has left."""
-    path = cfg.data.current_alignment
+    path = path or cfg.data.current_alignment
     k = cfg.territory.territories
     if reps is None:
         distinct = current.nunique()
@@ -309,13 +457,22 @@ def _read_edges(path: Path, unit_ids: pd.Index) -> list[tuple[str, str]]:
 def read_candidate_alignment(path: Path, data: PlanningData, what: str) -> tuple[pd.Series, dict[str, str]]:
     """A complete alignment (every unit) and each of its territories' rep: territories are named by rep_id, or
     by the reps file's territory_id."""
-    alignment = _read_assignment(path, data.units.index, what).astype(str)
+    alignment = _with_named(_read_assignment(path, data.units.index, what).astype(str), data)
     missing = data.units.index.difference(alignment.index)
     if len(missing):
         raise DataError(f"{path}: {what} leaves {len(missing)} unit(s) without a territory, e.g. {missing[0]}")
     rep_of = territory_reps(data, path, what)
     _check_territories(alignment, rep_of, path, what)
     return alignment.loc[data.units.index], {t: rep_of[t] for t in dict.fromkeys(alignment)}
+
+
+def _with_named(assignment: pd.Series, data: PlanningData) -> pd.Series:
+    """An assignment with each named account's unit it leaves out added in its locked territory: an alignment
+    file of ZIPs need not list the accounts assigned one by one."""
+    if data.named_units is None:
+        return assignment
+    left_out = data.named_units.loc[~data.named_units.index.isin(assignment.index)]
+    return pd.concat([assignment, left_out.astype(str)]) if len(left_out) else assignment
 
 
 def territory_reps(data: PlanningData, path: Path, what: str) -> dict[str, str]:
@@ -353,7 +510,7 @@ def with_moves(
 ) -> pd.Series:
     """A complete alignment from `base` (unit_id -> territory_id in `base_path`'s row order: an alignment file, or
     today's, which may leave new units out and name territories no rep covers) with `moves` applied over it."""
-    merged = base.astype(str).reindex(data.units.index)
+    merged = _with_named(base.astype(str), data).reindex(data.units.index)
     if moves is not None:
         merged.loc[moves.index] = moves
     fix = f" and {moves_path} does not move it" if moves_path is not None else ""

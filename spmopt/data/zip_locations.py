@@ -52,6 +52,50 @@ def _zip_table() -> dict[str, tuple[float, float]]:
 
 
 @cache
+def _counties() -> dict[str, str]:
+    """ZIP -> its county as `Kent County, RI`, for every located ZIP whose record names one."""
+    import zipcodes
+
+    located = _zip_table()
+    return {
+        row["zip_code"]: f"{row['county']}, {row['state']}"
+        for row in zipcodes.list_all()
+        if row["zip_code"] in located and row.get("county") and row.get("state")
+    }
+
+
+@cache
+def _county_centres() -> dict[str, tuple[float, float]]:
+    """County -> the mean lat, lon of its located ZIPs (an approximate centre, for distances and the map)."""
+    sums: dict[str, list[float]] = {}
+    table = _zip_table()
+    for zip5, county in _counties().items():
+        lat, lon = table[zip5]
+        acc = sums.setdefault(county, [0.0, 0.0, 0.0])
+        acc[0] += lat
+        acc[1] += lon
+        acc[2] += 1
+    return {c: (a[0] / a[2], a[1] / a[2]) for c, a in sums.items()}
+
+
+def county_of(zip5: str) -> str | None:
+    """The county (`Kent County, RI`) of a located 5-digit ZIP, None when the ZIP data names none."""
+    return _counties().get(zip5)
+
+
+def zip_lat_lon(zips: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Lat, lon of located 5-digit ZIPs."""
+    table = _zip_table()
+    return np.array([table[z][0] for z in zips]), np.array([table[z][1] for z in zips])
+
+
+def county_lat_lon(counties: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Lat, lon of the counties `county_of` names (the mean of each one's ZIPs)."""
+    table = _county_centres()
+    return np.array([table[c][0] for c in counties]), np.array([table[c][1] for c in counties])
+
+
+@cache
 def _known_zips() -> frozenset[str]:
     import zipcodes
 

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from spmopt.config import ScenarioConfig
-from spmopt.data.loader import PlanningData
+from spmopt.data.loader import PlanningData, territory_reps
 from spmopt.folder import atomic_write_folder
 from spmopt.hashing import sha256_file
 from spmopt.manifest import StageRecord
 from spmopt.report.outputs import scenario_manifest
+from spmopt.territory.accounts import account_assignments
 from spmopt.territory.assess import Assessment
 
 
@@ -24,12 +25,18 @@ def write_assessment_outputs(
     warnings: list[str],
     seconds: float,
 ) -> list[Path]:
-    """assessment.csv (one row per territory), alignment.csv (the alignment assessed, moves applied) and
-    manifest.json; `files` are the alignment and moves files read besides the scenario's inputs."""
+    """assessment.csv (one row per territory), alignment.csv (the alignment assessed, moves applied),
+    account_assignments.csv (with `data.accounts`) and manifest.json; `files` are the alignment and moves files
+    read besides the scenario's inputs."""
     writers: dict[str, Callable[[Path], None]] = {
         "assessment.csv": lambda p: assessment.territories.to_csv(p, index=False),
         "alignment.csv": lambda p: assessment.alignment.to_csv(p, index=False),
     }
+    if data.accounts is not None:
+        rep_of = territory_reps(data, scenario_path, "the alignment")
+        aligned = assessment.alignment.set_index("unit_id")["territory_id"]
+        moves = account_assignments(data, aligned, rep_of)
+        writers["account_assignments.csv"] = lambda p: moves.to_csv(p, index=False)
 
     def manifest(folder: Path) -> dict[str, object]:
         inputs = dict(data.input_hashes)

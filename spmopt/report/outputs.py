@@ -22,8 +22,8 @@ from spmopt.report.map import draw_alignment_map
 
 
 def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | None = None) -> list[Path]:
-    """Write alignment.csv, territories.csv, map.png, quotas.csv, config.resolved.yaml and manifest.json, and
-    bridged_edges.csv when `territory.islands: bridge` added edges."""
+    """Write alignment.csv, territories.csv, map.png, quotas.csv, config.resolved.yaml and manifest.json,
+    bridged_edges.csv when `territory.islands: bridge` added edges, and account_assignments.csv with accounts."""
     writers: dict[str, Callable[[Path], None]] = {
         "alignment.csv": lambda p: result.territory.alignment.to_csv(p, index=False),
         "territories.csv": lambda p: result.territory.territories.to_csv(p, index=False),
@@ -32,6 +32,8 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
             yaml.safe_dump(result.config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
         ),
     }
+    if result.accounts is not None:
+        writers["account_assignments.csv"] = lambda p: result.accounts.to_csv(p, index=False)
     if result.data.bridged_edges:
         writers["bridged_edges.csv"] = lambda p: bridged_frame(result.data.bridged_edges).to_csv(p, index=False)
     if result.quota is not None:
@@ -48,6 +50,8 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
         folder = alignment_folder(candidate.name).rstrip("/")
         writers[f"{folder}/quotas.csv"] = lambda p, c=candidate: c.quota.table.to_csv(p, index=False)
         writers[f"{folder}/territories.csv"] = lambda p, c=candidate: c.territories.to_csv(p, index=False)
+        if candidate.accounts is not None:
+            writers[f"{folder}/account_assignments.csv"] = lambda p, c=candidate: c.accounts.to_csv(p, index=False)
         sub: dict[str, Callable[[Path], None]] = {}
         from spmopt.sim.write import register_sim_files
 

@@ -43,6 +43,8 @@ class RunFiles:
     alignment: pd.DataFrame
     bridged_edges: pd.DataFrame | None = None
     """Edges added to connect islands (bridged_edges.csv), when the run added any."""
+    account_assignments: pd.DataFrame | None = None
+    """Each CRM account's old and new owner (account_assignments.csv), when the scenario reads accounts."""
     quotas: dict[str, pd.DataFrame] = field(default_factory=dict)
     """Quota table per alignment: 'designed' (quotas.csv) and each candidate (alignments/<name>/quotas.csv)."""
     comp_summary: pd.DataFrame | None = None
@@ -64,6 +66,12 @@ def _csv(path: Path, **kwargs: object) -> pd.DataFrame:
         return pd.read_csv(path, keep_default_na=False, na_values=[""], **kwargs)
     except (OSError, ValueError) as exc:
         raise SpmoptError(f"{path}: cannot read run output: {exc}") from None
+
+
+_ACCOUNT_TEXT = dict.fromkeys(
+    ("account_id", "account_name", "old_owner", "new_owner", "territory_id", "unit_id", "reason", "note"), str
+)
+"""Account ids keep their leading zeros."""
 
 
 def _optional(path: Path, **kwargs: object) -> pd.DataFrame | None:
@@ -112,6 +120,7 @@ def read_run(folder: Path) -> RunFiles:
         territories=_csv(folder / "territories.csv", dtype={"territory_id": str, "rep_id": str}),
         alignment=_csv(folder / "alignment.csv", dtype=ids),
         bridged_edges=_optional(folder / "bridged_edges.csv", dtype={"unit_a": str, "unit_b": str}),
+        account_assignments=_optional(folder / "account_assignments.csv", dtype=_ACCOUNT_TEXT),
         quotas=quotas,
         comp_summary=_optional(folder / "comp_summary.csv", dtype=dict.fromkeys(_MONEY_TEXT, str)),
         payout_curves={p: _csv(folder / "comp" / p / "payout_curve.csv") for p in plans},

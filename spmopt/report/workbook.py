@@ -23,6 +23,8 @@ def workbook_sheets(run: RunFiles, rec: Recommendation | None) -> dict[str, pd.D
         sheets["Decision"] = run.decision
     sheets["Territories"] = run.territories
     sheets["Alignment"] = run.alignment
+    if run.account_assignments is not None:
+        sheets["Account assignments"] = run.account_assignments
     if run.bridged_edges is not None:
         sheets["Bridged edges"] = run.bridged_edges
     for name, quotas in run.quotas.items():

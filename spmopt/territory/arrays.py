@@ -151,6 +151,7 @@ def territory_arrays(inp: TerritoryInputs) -> TerritoryArrays:
                 moved_weight[unit_ix[u]] = w
             else:
                 moved_forced += w
+        moved_forced += dis.unavoidable
         moved_total = float(dis.total)
         moved_cap = None if dis.cap is None else dis.cap * moved_total - moved_forced
         moved_price = dis.penalty_per_point * 100.0 / moved_total if moved_total > 0 else 0.0

@@ -67,6 +67,8 @@ class AssessmentFacts(Facts):
     today; None without a current alignment."""
     disruption_measure: str | None = None
     """None: units are counted."""
+    moved_on_accounts: bool = False
+    """The moved share counts accounts whose owner changes (`data.accounts`), not whole units."""
     max_disruption_pct: float | None = None
 
 
@@ -115,7 +117,7 @@ def assess_alignment(inp: TerritoryInputs, data: PlanningData, alignment: pd.Ser
     dis = inp.disruption
     cap = None if dis is None or dis.cap is None else 100.0 * dis.cap
     if share is not None and cap is not None and share > cap + 100.0 * SLACK:
-        what = dis.measure or "units"
+        what = _moved_measure(inp) or "units"
         failures.append(
             f"disruption: {share:.2f}% of {what} moved from today's alignment, over the cap of {cap:.2f}% "
             f"by {share - cap:.2f} points"
@@ -134,7 +136,8 @@ def assess_alignment(inp: TerritoryInputs, data: PlanningData, alignment: pd.Ser
         locked_units=len(inp.locks),
         locks_broken=int(table["locks_broken"].sum()) if "locks_broken" in table else 0,
         moved_share_pct=None if share is None else round(share, 6),
-        disruption_measure=dis.measure if dis is not None else None,
+        disruption_measure=_moved_measure(inp),
+        moved_on_accounts=inp.ownership is not None,
         max_disruption_pct=cap,
     )
     return Assessment(alignment=frame, territories=table, facts=facts)
@@ -280,3 +283,10 @@ def _num(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _moved_measure(inp: TerritoryInputs) -> str | None:
+    """What the moved share is a share of (None: units)."""
+    if inp.ownership is not None:
+        return inp.ownership.measure
+    return inp.disruption.measure if inp.disruption is not None else None

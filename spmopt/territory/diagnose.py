@@ -346,10 +346,12 @@ def _check_disruption_cap(inp: TerritoryInputs) -> None:
     moved >= sum_t max(0, L_t - C'_t) - N. With chosen centres and equal limits the current territories
     are labels, at most k of them are carried, and a label's stayers weigh at most min(C'_l, U), so
     moved >= sum of all C_l minus the k largest min(C'_l, U). The cap is checked against the larger bound.
-    A disruption counted in units matches no band and is not checked.
+    A disruption counted in units matches no band and is not checked, nor one counted on accounts (a unit's
+    band value is not what moving it moves; territory.inputs checks the cap against what moves in any plan).
     """
     dis = inp.disruption
-    if dis is None or dis.cap is None or dis.measure is None:
+    if dis is None or dis.cap is None or dis.measure is None or dis.on_accounts:
+        # On accounts a unit's band value is not what moving it moves, so the band bound does not hold.
         return
     band = next((b for b in inp.bands if b.measure == dis.measure), None)
     if band is None or dis.total <= 0 or min(band.values.values()) < 0:

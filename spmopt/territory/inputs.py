@@ -13,11 +13,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
-from shapely.geometry import Point
 
 from spmopt.config import ScenarioConfig
+from spmopt.data import loader
+from spmopt.data.accounts import Ownership
 from spmopt.data.loader import PlanningData
-from spmopt.errors import ConfigError, DataError
+from spmopt.errors import ConfigError, DataError, InfeasibleModelError
 
 UnitId = str
 SiteId = str
@@ -47,6 +48,12 @@ class Disruption:
     total: float
     cap: float | None
     penalty_per_point: float
+    unavoidable: float = 0.0
+    """Weight that changes owner in every alignment (accounts of open owners, accounts in a unit whose owner is
+    not the unit's largest): counted in the moved share, and so against the cap."""
+    on_accounts: bool = False
+    """Weights are the accounts a unit's current territory keeps (`data.accounts`), not the unit's whole measure:
+    an upper bound on what moving the unit moves (it may go to a territory whose rep owns some of its accounts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +82,8 @@ class TerritoryInputs:
     locks: dict[UnitId, TerritoryId] = field(default_factory=dict)
     current: dict[UnitId, TerritoryId] = field(default_factory=dict)
     disruption: Disruption | None = None
+    ownership: Ownership | None = None
+    """Today's owners account by account (`data.accounts`): the moved share is measured on them."""
     roots: dict[SiteId, UnitId] = field(default_factory=dict)
     """Unit each territory grows from under contiguity: the rep's home unit, or the centre itself."""
     root_distance: dict[SiteId, dict[UnitId, float]] = field(default_factory=dict)
@@ -144,7 +153,7 @@ def territory_inputs(data: PlanningData, cfg: ScenarioConfig) -> TerritoryInputs
         site_of = {tid: s for s, tid in site_territory.items()}
         keep = [(u, site_of[tid]) for u, tid in (*current.items(), *locks.items()) if tid in site_of]
         pairs, dist = _with_pairs(pairs, dist, keep, xy, site_xy, unit_ids, sites)
-    disruption = _disruption(cfg, units, current)
+    disruption = _disruption(cfg, units, current, data.ownership)
     labels: tuple[str, ...] = ()
     if reps is None and (locks or disruption is not None):
         labels = _labels(k, locks, current)
@@ -175,6 +184,7 @@ def territory_inputs(data: PlanningData, cfg: ScenarioConfig) -> TerritoryInputs
         locks=locks,
         current=current,
         disruption=disruption,
+        ownership=data.ownership,
         roots=roots,
         root_distance=root_distance,
     )
@@ -182,18 +192,8 @@ def territory_inputs(data: PlanningData, cfg: ScenarioConfig) -> TerritoryInputs
 
 def home_units(data: PlanningData) -> dict[str, str]:
     """Each rep's home unit: the polygon holding the home base, else the unit with the nearest centre."""
-    reps, units = data.reps, data.units
-    homes = {}
-    for rep_id, rep in reps.iterrows():
-        unit = None
-        if data.geometry is not None:
-            inside = data.geometry.index[data.geometry.contains(Point(rep["x_km"], rep["y_km"]))]
-            unit = str(inside[0]) if len(inside) else None
-        if unit is None:
-            d = np.hypot(units["x_km"] - rep["x_km"], units["y_km"] - rep["y_km"])
-            unit = str(d.idxmin())
-        homes[str(rep_id)] = unit
-    return homes
+    named = frozenset(data.named_units.index) if data.named_units is not None else frozenset()
+    return loader.home_units(data.units, data.geometry, data.reps, named)
 
 
 def _root_distances(data: PlanningData, roots: dict[str, str]) -> dict[str, dict[str, float]]:
@@ -274,10 +274,30 @@ def _band(units: pd.DataFrame, measure: str, tol: float, sites: tuple[str, ...],
     )
 
 
-def _disruption(cfg: ScenarioConfig, units: pd.DataFrame, current: dict[str, str]) -> Disruption | None:
+def _disruption(
+    cfg: ScenarioConfig, units: pd.DataFrame, current: dict[str, str], owned: Ownership | None
+) -> Disruption | None:
     t = cfg.territory
     if t.max_disruption is None and t.disruption_weight == 0:
         return None
+    if owned is not None:
+        unavoidable = owned.unavoidable
+        if t.max_disruption is not None and unavoidable > t.max_disruption * owned.total * (1 + 1e-12):
+            raise InfeasibleModelError(
+                f"territory.max_disruption {t.max_disruption:.1%} cannot be met: "
+                f"{unavoidable / owned.total:.2%} of {owned.measure} changes owner in every alignment (accounts "
+                "whose owner is not a rep, and accounts in a unit whose largest owner is someone else); raise the "
+                f"cap to at least {unavoidable / owned.total:.2%}, or give those accounts an owner who is a rep"
+            )
+        return Disruption(
+            measure=owned.measure,
+            weights={u: owned.kept[u][tid] for u, tid in current.items()},
+            total=owned.total,
+            cap=t.max_disruption,
+            penalty_per_point=t.disruption_weight,
+            unavoidable=unavoidable,
+            on_accounts=True,
+        )
     measure = cfg.disruption_measure
     col = units[measure] if measure else pd.Series(1.0, index=units.index)
     weights = {u: float(col[u]) for u in current}

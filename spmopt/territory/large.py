@@ -128,7 +128,7 @@ def index_inputs(inp: TerritoryInputs) -> LargeIndex:
                 moved_weight[unit[u]] = weight
             else:  # no eligible pair keeps it where it is: it moves in every plan, as in the exact model
                 stray.append(weight)
-        forced = math.fsum(stray)
+        forced = math.fsum(stray) + dis.unavoidable
         if dis.cap is not None:
             room = dis.cap * dis.total - forced
         price = dis.penalty_per_point * 100.0 / dis.total if dis.total > 0 else 0.0
@@ -775,6 +775,7 @@ def moved_share_pct(inp: TerritoryInputs, site_of: dict[str, str]) -> float | No
         return None
     site_of_territory = {t: s for s, t in inp.site_territory.items()}
     moved = math.fsum(dis.weights.get(u, 0.0) for u, t in inp.current.items() if site_of[u] != site_of_territory.get(t))
+    moved += dis.unavoidable
     return 100.0 * moved / dis.total if dis.total > 0 else 0.0
 
 

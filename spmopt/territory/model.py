@@ -257,9 +257,10 @@ def add_locked_units_stay(m: pyo.ConcreteModel, inp: TerritoryInputs) -> None:
 
 
 def add_disruption_cap(m: pyo.ConcreteModel, inp: TerritoryInputs) -> None:
-    """Share of the measure moved off the current alignment:  sum_i w_i moved_i <= cap * W.
+    """Share of the measure moved off the current alignment:  F + sum_i w_i moved_i <= cap * W.
 
-    Fixed mode: moved_i = 1 - x_{i,site(cur_i)}. Chosen mode: moved_i >= x_ij - g_{j,cur_i}.
+    Fixed mode: moved_i = 1 - x_{i,site(cur_i)}. Chosen mode: moved_i >= x_ij - g_{j,cur_i}. F is the weight that
+    moves in every alignment (accounts of open owners and of a unit's smaller owners; 0 without accounts).
     """
     dis = inp.disruption
     current = {i: t for i, t in inp.current.items()}
@@ -280,7 +281,8 @@ def add_disruption_cap(m: pyo.ConcreteModel, inp: TerritoryInputs) -> None:
         def disruption_moved(m, i, j):
             return m.moved[i] >= m.assign[i, j] - m.label[j, current[i]]
 
-    m.moved_share_pct = pyo.Expression(expr=100.0 * sum(dis.weights[i] * m.moved[i] for i in current) / dis.total)
+    moved = dis.unavoidable + sum(dis.weights[i] * m.moved[i] for i in current)
+    m.moved_share_pct = pyo.Expression(expr=100.0 * moved / dis.total)
     if dis.cap is not None:
         m.disruption_cap = pyo.Constraint(expr=m.moved_share_pct <= 100.0 * dis.cap)
 

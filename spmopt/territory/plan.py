@@ -140,6 +140,9 @@ def moved_share_pct(alignment: pd.DataFrame, inp: TerritoryInputs) -> float | No
     if not inp.current:
         return None
     new = alignment.set_index("unit_id")["territory_id"]
+    if inp.ownership is not None:
+        owned = inp.ownership
+        return 100.0 * owned.moved(new) / owned.total if owned.total else 0.0
     if inp.disruption is not None:
         weights, total = inp.disruption.weights, inp.disruption.total
     else:

@@ -102,7 +102,6 @@ def test_splits_not_adding_up_to_100(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("row", "fragments"),
     [
-        ("X,2027-04-01,R9,,,license,1.00,0.50,0,,", ["rep_id 'R9'", "transaction X", "not a known payee"]),
         ("X,2027-04-01,,T9,,license,1.00,0.50,0,,", ["territory_id 'T9'", "not a known territory"]),
         ("X,2027-04-01,,,U9,license,1.00,0.50,0,,", ["unit_id 'U9'", "not in the alignment"]),
         ("X,2027-04-01,R1,,,license,-1.00,-0.50,0,,", ["transaction X", "negative amount (-1.00)", "no reason"]),
@@ -118,7 +117,6 @@ def test_splits_not_adding_up_to_100(tmp_path: Path) -> None:
         ("X,2027-04-01,R1,,,license,ten,0.50,0,,", ["amount = 'ten' is not a number"]),
     ],
     ids=[
-        "unknown-rep",
         "unknown-territory",
         "unit-not-aligned",
         "negative-without-reason",

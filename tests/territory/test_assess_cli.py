@@ -223,7 +223,7 @@ def test_without_todays_alignment_an_alignment_file_is_needed(tmp_path: Path) ->
     assert_clean_failure(result, tmp_path)
     assert result.output == (
         f"error: {path}: --moves applies hand moves to today's alignment, but the scenario names no "
-        "data.current_alignment; give the alignment with --alignment FILE\n"
+        "data.current_alignment or data.accounts; give the alignment with --alignment FILE\n"
     )
 
 
