@@ -26,8 +26,23 @@ def validate(scenario: Path, overrides: Overrides = None) -> None:
     edges = data.adjacency.number_of_edges() if data.adjacency is not None else 0
     bridged = f" ({len(data.bridged_edges)} added to link islands)" if data.bridged_edges else ""
     out.print(
-        f"[green]ok[/] {scenario}: {len(data.units)} units, {edges} adjacency edges{bridged}, "
+        f"[green]ok[/] {scenario}: {len(data.units)} units{_from_accounts(data)}, {edges} adjacency edges{bridged}, "
         f"measures {', '.join(data.measures) or '(none)'}"
+    )
+    print_warnings(data.warnings)
+
+
+def _from_accounts(data) -> str:
+    """How the units came from the accounts file, when they did."""
+    accounts = data.accounts
+    if accounts is None:
+        return ""
+    named = len(accounts.named_units)
+    geographic = len(data.units) - named
+    grouping = {"zip": "ZIPs", "county": "counties", "unit": "units"}[accounts.grouping]
+    return (
+        f" ({geographic} {grouping} and {named} named accounts, from {len(accounts.table):,} accounts: "
+        f"{len(accounts.unplaced):,} unplaced, {int(accounts.open_owners['accounts'].sum()):,} open)"
     )
 
 
