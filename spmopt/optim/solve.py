@@ -32,7 +32,10 @@ One module, though long, by design: it is the only one that touches HiGHS or Pyo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -255,7 +258,25 @@ class SolveReport:
 
 def highs_version() -> str:
     """Installed HiGHS version as text."""
+    quiet_banner()
     return ".".join(str(v) for v in Highs().version())
+
+
+@functools.cache
+def quiet_banner() -> None:
+    """Create the process's first HiGHS instance with the C-level stdout closed: highspy prints its copyright
+    banner then, once per process, into the console output a planner reads."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def relative_gap(objective: float | None, bound: float | None) -> float | None:
@@ -290,6 +311,7 @@ def solve(model: pyo.ConcreteModel, settings: SolverSettings, warm_start: bool =
     appsi, see the module docstring). Raises `SolverError` when the termination's severity is error.
     """
     use_threads(settings.threads)
+    quiet_banner()
     if warm_start:
         return _solve_warm(model, settings)
     solver = Highs()
@@ -454,6 +476,7 @@ class IncrementalMilp:
     def __init__(self, problem: SparseMILP, threads: int | None = None, relax: bool = False) -> None:
         import highspy
 
+        quiet_banner()
         self._h = highspy.Highs()
         self._h.setOptionValue("output_flag", False)
         self._h.setOptionValue("random_seed", 0)
