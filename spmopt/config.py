@@ -485,6 +485,78 @@ class CoachingConfig(StrictModel):
         return self
 
 
+DISTRICT_TOLERANCE = 0.15
+"""Default band of a district (or region) measure: +-15% of its target. Districts are sums of whole territories,
+so their totals move in steps of one territory: with three territories a district, one territory is a third of the
+district's target, and a tighter band than the territories' own (often 5-10%) could leave no grouping at all;
+15% keeps districts visibly comparable while leaving room for that granularity."""
+
+
+class HierarchyConfig(StrictModel):
+    """Territories rolled up into districts (a first-line manager each) and districts into regions: read from a
+    file, or designed by the territory engine with each territory as a unit. Give `file` or `districts`."""
+
+    file: Path | None = None
+    """CSV `territory_id,district_id[,region_id]`, one row per territory (a rep_id may name its territory, as in
+    alignment files); a district belongs to one region."""
+    districts: int | None = Field(default=None, ge=1)
+    """Design this many districts from the territories (balanced, contiguous when asked); fewer than the
+    territories."""
+    regions: int | None = Field(default=None, ge=1)
+    """Also design this many regions from the districts (fewer than `districts`); none when omitted."""
+    balance: tuple[BalanceConfig, ...] | None = None
+    """Measures each district (and region) must balance, each within +-tolerance of an equal share of the total.
+    Default: the territory section's balance measures, each at +-15% (districts are whole territories, so their
+    totals move in steps of one territory). A measure must be one the scenario already reads (a territory
+    balance measure, `territory.distance_weight`, `quota.potential` or a simulation measure)."""
+    contiguity: bool | None = None
+    """Every district (and region) connected on the units' adjacency graph (two territories touch when any of
+    their units do). Default: true when the scenario has an adjacency graph (data.geometry, data.adjacency or
+    data.adjacency_from: points)."""
+    solver: SolverSettings | None = None
+    """Limits of each level's solve; the territory section's `solver` when omitted."""
+
+    @field_validator("balance")
+    @classmethod
+    def _measures_unique(cls, balance: tuple[BalanceConfig, ...] | None) -> tuple[BalanceConfig, ...] | None:
+        seen = [b.measure for b in balance or ()]
+        dupes = sorted({m for m in seen if seen.count(m) > 1})
+        if dupes:
+            raise ValueError(f"balance lists measure more than once: {', '.join(dupes)}")
+        return balance
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HierarchyConfig:
+        if (self.file is None) == (self.districts is None):
+            both = "; not both" if self.file is not None else ""
+            raise ValueError(
+                f"give file (territory_id,district_id[,region_id]) or districts (how many to design){both}"
+            )
+        if self.file is not None:
+            designed = [k for k in ("regions", "balance", "contiguity", "solver") if getattr(self, k) is not None]
+            if designed:
+                raise ValueError(
+                    f"{', '.join(designed)} only apply to designed districts (districts: N); a hierarchy file gives "
+                    "its own districts and regions"
+                )
+        if self.districts is not None and self.regions is not None and self.regions >= self.districts:
+            raise ValueError(
+                f"regions ({self.regions}) must be fewer than districts ({self.districts}): each region groups "
+                "several districts"
+            )
+        return self
+
+    def balance_for(self, territory: TerritoryConfig) -> tuple[BalanceConfig, ...]:
+        """The bands districts and regions are held to: `balance`, or the territory measures at +-15%."""
+        if self.balance is not None:
+            return self.balance
+        return tuple(BalanceConfig(measure=b.measure, tolerance=DISTRICT_TOLERANCE) for b in territory.balance)
+
+    def contiguous(self, data: DataConfig) -> bool:
+        """`contiguity`, or its default: true when the data section yields an adjacency graph."""
+        return data.gives_adjacency if self.contiguity is None else self.contiguity
+
+
 class ScenarioConfig(StrictModel):
     """A whole planning scenario."""
 
@@ -498,6 +570,9 @@ class ScenarioConfig(StrictModel):
     """Input files."""
     territory: TerritoryConfig
     """Territory design: balance, compactness, contiguity, disruption, locks, solver limits."""
+    hierarchy: HierarchyConfig | None = None
+    """Territories grouped into districts and districts into regions (from a file or designed), with balance and
+    quota roll-ups; skipped when omitted."""
     quota: QuotaConfig | None = None
     """Quota setting on the designed alignment; skipped when omitted."""
     comp: CompConfig | None = None
@@ -529,8 +604,6 @@ class ScenarioConfig(StrictModel):
             )
         if self.comp is not None and self.quota is None:
             raise ValueError("comp needs a quota section (plans pay on attainment against the quotas it sets)")
-        if self.alignments and self.simulation is None:
-            raise ValueError("alignments: candidate alignments are compared by simulation; add a simulation section")
         bad = [n for n in self.alignments if n == DESIGNED or not n.replace("_", "").replace("-", "").isalnum()]
         if bad:
             raise ValueError(f"alignments: '{bad[0]}' is not a usable name (letters, digits, _ or -; not '{DESIGNED}')")
@@ -547,6 +620,11 @@ class ScenarioConfig(StrictModel):
         if t.contiguity and not self.data.gives_adjacency:
             raise ValueError(
                 "territory.contiguity needs data.geometry or data.adjacency or data.adjacency_from: points"
+            )
+        h = self.hierarchy
+        if h is not None and h.contiguity and not self.data.gives_adjacency:
+            raise ValueError(
+                "hierarchy.contiguity needs data.geometry or data.adjacency or data.adjacency_from: points"
             )
         if t.islands == "bridge" and not self.data.gives_adjacency:
             raise ValueError(

@@ -19,6 +19,7 @@ from spmopt.quota.plan import QuotaFacts
 from spmopt.sim.facts import SimulationFacts
 from spmopt.territory.assess import AssessmentFacts
 from spmopt.territory.design import TerritoryFacts
+from spmopt.territory.hierarchy import HierarchyFacts
 
 SCHEMA_VERSION = 1
 """Raised whenever a field is renamed or removed, so a reader can tell an older manifest from a broken one."""
@@ -35,7 +36,14 @@ class DataFacts(Facts):
 
 
 StageFacts = Annotated[
-    DataFacts | TerritoryFacts | QuotaFacts | CompFacts | CoachingFacts | SimulationFacts | AssessmentFacts,
+    DataFacts
+    | TerritoryFacts
+    | HierarchyFacts
+    | QuotaFacts
+    | CompFacts
+    | CoachingFacts
+    | SimulationFacts
+    | AssessmentFacts,
     Field(discriminator="stage"),
 ]
 

@@ -31,6 +31,7 @@ from spmopt.sim.run import play_simulation, set_up_simulation
 from spmopt.territory.accounts import account_assignments
 from spmopt.territory.assess import assess_alignment
 from spmopt.territory.design import TerritoryFacts, design_territories
+from spmopt.territory.hierarchy import Hierarchy, build_hierarchy
 from spmopt.territory.plan import TerritoryPlan
 
 Progress = Callable[[str], None]
@@ -38,11 +39,12 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True, slots=True)
 class AlignmentCandidate:
-    """A candidate alignment given by the scenario (not designed), with its quotas and simulated year."""
+    """A candidate alignment given by the scenario (not designed), with its quotas and simulated year when the
+    scenario has those sections."""
 
     name: str
-    quota: QuotaPlan
-    simulation: SimulationResult
+    quota: QuotaPlan | None
+    simulation: SimulationResult | None
     coaching: CoachingPlan | None
     territories: pd.DataFrame
     """Its balance table, from the same checks as `spmopt assess` (territories.csv's columns and verdicts)."""
@@ -67,6 +69,8 @@ class ScenarioResult:
     """Every candidate (alignment x plan x coaching) with CIs, the best marked by simulation.criterion."""
     accounts: pd.DataFrame | None = None
     """The designed alignment account by account (`account_assignments.csv`), with `data.accounts`."""
+    hierarchy: Hierarchy | None = None
+    """The designed alignment's territories grouped into districts and regions, with a `hierarchy:` section."""
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -182,6 +186,10 @@ def run_prepared(
         reps_of = {t: (None if pd.isna(r) else str(r)) for t, r in plan.centres["rep_id"].items()}
         quotas, record = _quota_stage(cfg, data, alignment, reps_of, None, cache, progress)
         stages.append(record)
+    hierarchy = None
+    if cfg.hierarchy is not None:
+        hierarchy, record = _hierarchy_stage(cfg, data, plan, progress)
+        stages.append(record)
     comp: tuple[CompResult, ...] = ()
     if cfg.comp is not None and quotas is not None:
         progress(f"Evaluating {len(cfg.comp.plans)} comp plan(s)")
@@ -196,16 +204,19 @@ def run_prepared(
         stages += records
     candidates = []
     for given in prep.given:
-        quota, record = _quota_stage(cfg, data, given.alignment, given.reps_of, given.name, cache, progress)
-        stages.append(record)
-        sim, coached, records = _simulation_stage(prep, given.alignment, quota.table, given.name, cache, progress)
-        stages += records
+        quota = sim = coached = None
+        if cfg.quota is not None:
+            quota, record = _quota_stage(cfg, data, given.alignment, given.reps_of, given.name, cache, progress)
+            stages.append(record)
+        if cfg.simulation is not None and quota is not None:
+            sim, coached, records = _simulation_stage(prep, given.alignment, quota.table, given.name, cache, progress)
+            stages += records
         balance = assess_alignment(prep.territory, data, given.alignment).territories
         moves = account_assignments(data, given.alignment, given.reps_of) if data.accounts is not None else None
         candidates.append(AlignmentCandidate(given.name, quota, sim, coached, balance, moves))
     decision = None
     if simulation is not None:
-        runs = [(simulation, coaching), *((c.simulation, c.coaching) for c in candidates)]
+        runs = [(simulation, coaching), *((c.simulation, c.coaching) for c in candidates if c.simulation is not None)]
         tables = [decision_table(s, c.cost if c is not None else 0, cfg.simulation.criterion) for s, c in runs]
         reps = None if data.reps is None else [str(r) for r in data.reps.index]
         decision = mark_best(pd.concat(tables, ignore_index=True), cfg.simulation.criterion, reps=reps)
@@ -221,6 +232,7 @@ def run_prepared(
         candidates=tuple(candidates),
         decision=decision,
         accounts=designed_accounts(plan, data),
+        hierarchy=hierarchy,
     )
 
 
@@ -245,6 +257,19 @@ def _territory_stage(prep: Prepared, cache: StageCache | None, progress: Progres
     if cache is not None:
         cache.put("territory", key, (plan, record))
     return plan, record
+
+
+def _hierarchy_stage(
+    cfg: ScenarioConfig, data: PlanningData, plan: TerritoryPlan, progress: Progress
+) -> tuple[Hierarchy, StageRecord]:
+    """The designed alignment's districts and regions. Not cached: a file is read in milliseconds, and a designed
+    level groups only the territories (tens of units for the engine)."""
+    clock = time.perf_counter()
+    alignment = plan.alignment.set_index("unit_id")["territory_id"]
+    rep_of = plan.centres["rep_id"]
+    reps_of = {str(t): (None if pd.isna(rep_of.get(t)) else str(rep_of[t])) for t in plan.territories["territory_id"]}
+    hierarchy = build_hierarchy(cfg, data, alignment, reps_of, progress)
+    return hierarchy, StageRecord(facts=hierarchy.facts, seconds=time.perf_counter() - clock)
 
 
 def _quota_stage(

@@ -17,6 +17,7 @@ from spmopt.data.loader import PlanningData, load_planning_data, read_candidate_
 from spmopt.quota.inputs import read_bounds
 from spmopt.sim.run import check_simulation
 from spmopt.territory.diagnose import precheck
+from spmopt.territory.hierarchy import check_hierarchy
 from spmopt.territory.inputs import TerritoryInputs, territory_inputs
 
 
@@ -59,6 +60,7 @@ def prepare(cfg: ScenarioConfig, progress: Callable[[str], None] = lambda _: Non
     )
     inp = territory_inputs(data, cfg)
     precheck(inp)
+    check_hierarchy(cfg, data, inp)
     if cfg.quota is not None and cfg.quota.bounds is not None and inp.fixed_sites:
         read_bounds(cfg.quota.bounds, tuple(inp.site_territory.values()))
     return Prepared(cfg, data, inp, plans, given)

@@ -62,6 +62,7 @@ LAYERS = (
     ("pipeline",),
     ("report",),
     ("batch",),
+    ("workbench",),
     ("synthetic", "synthetic_crm", "schema_doc"),
     ("cli",),
     ("__main__",),

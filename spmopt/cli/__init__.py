@@ -5,8 +5,8 @@ from __future__ import annotations
 
 # isort: off
 from spmopt.cli.common import app
-from spmopt.cli import scenario, assess, comp, batch, bench
+from spmopt.cli import scenario, assess, workbench, comp, batch, bench
 
 # isort: on
 
-__all__ = ["app", "assess", "batch", "bench", "comp", "scenario"]
+__all__ = ["app", "assess", "batch", "bench", "comp", "scenario", "workbench"]

@@ -78,6 +78,18 @@ def _county_centres() -> dict[str, tuple[float, float]]:
     return {c: (a[0] / a[2], a[1] / a[2]) for c, a in sums.items()}
 
 
+@cache
+def _cities() -> dict[str, str]:
+    import zipcodes
+
+    return {row["zip_code"]: f"{row['city']}, {row['state']}" for row in zipcodes.list_all() if row.get("city")}
+
+
+def city_of(zip5: str) -> str | None:
+    """The post office city of a 5-digit ZIP (`Providence, RI`), None for an unknown ZIP."""
+    return _cities().get(zip5)
+
+
 def county_of(zip5: str) -> str | None:
     """The county (`Kent County, RI`) of a located 5-digit ZIP, None when the ZIP data names none."""
     return _counties().get(zip5)

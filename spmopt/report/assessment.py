@@ -24,10 +24,11 @@ def write_assessment_outputs(
     files: list[Path],
     warnings: list[str],
     seconds: float,
+    extra: dict[str, Callable[[Path], None]] | None = None,
 ) -> list[Path]:
     """assessment.csv (one row per territory), alignment.csv (the alignment assessed, moves applied),
     account_assignments.csv (with `data.accounts`) and manifest.json; `files` are the alignment and moves files
-    read besides the scenario's inputs."""
+    read besides the scenario's inputs; `extra` adds files (name -> writer) to the same folder."""
     writers: dict[str, Callable[[Path], None]] = {
         "assessment.csv": lambda p: assessment.territories.to_csv(p, index=False),
         "alignment.csv": lambda p: assessment.alignment.to_csv(p, index=False),
@@ -37,6 +38,7 @@ def write_assessment_outputs(
         aligned = assessment.alignment.set_index("unit_id")["territory_id"]
         moves = account_assignments(data, aligned, rep_of)
         writers["account_assignments.csv"] = lambda p: moves.to_csv(p, index=False)
+    writers.update(extra or {})
 
     def manifest(folder: Path) -> dict[str, object]:
         inputs = dict(data.input_hashes)

@@ -10,6 +10,7 @@ import pandas as pd
 import yaml
 
 from spmopt.candidate import DESIGNED, Candidate, alignment_folder
+from spmopt.config import DISTRICT_TOLERANCE
 from spmopt.errors import SpmoptError
 from spmopt.facts import SolveFacts
 from spmopt.report import charts
@@ -59,6 +60,7 @@ def _build(run: RunFiles, rec: Recommendation | None) -> tuple[str, list[str]]:
             _decision_section(run, rec),
             _territory_section(run),
             _quota_section(run, rec),
+            _hierarchy_section(run),
             _comp_section(run),
             _simulation_section(run, rec),
             _coaching_section(run, rec),
@@ -66,7 +68,7 @@ def _build(run: RunFiles, rec: Recommendation | None) -> tuple[str, list[str]]:
         )
         if s is not None
     ]
-    problems = map_warnings(folder / "map.png") + _chart_problems(sections)
+    problems = map_warnings(folder / "map.png") + map_warnings(folder / "districts.png") + _chart_problems(sections)
     html = render(
         "report.html.j2",
         title=f"{run.manifest.scenario or folder.name}: planning recommendation",
@@ -222,6 +224,73 @@ def _quota_section(run: RunFiles, rec: Recommendation | None) -> Section | None:
         "the growth bounds; 'set by' says which rule decided it.",
         charts=((charts.quota_chart(quotas), "Annual quota beside last-year and expected sales."),),
         tables=((source, table(quotas, source, ["territory_id"], columns)),),
+    )
+
+
+def _hierarchy_section(run: RunFiles) -> Section | None:
+    """Districts and regions rolled up from the territories (districts.csv, regions.csv)."""
+    if run.districts is None:
+        return None
+    hierarchy = (run.config.get("hierarchy") or {}) if isinstance(run.config, dict) else {}
+    bands = hierarchy.get("balance")
+    if bands is None:  # the default: the territory measures at DISTRICT_TOLERANCE
+        bands = [{**b, "tolerance": DISTRICT_TOLERANCE} for b in (run.config.get("territory") or {}).get("balance", [])]
+    tolerance = {b["measure"]: float(b["tolerance"]) for b in bands}
+    measures = [c.removesuffix("_dev_pct") for c in run.districts.columns if c.endswith("_dev_pct")]
+
+    def columns(key: str, title: str, extra: list[Column]) -> list[Column]:
+        cols = [
+            Column(key, title),
+            *extra,
+            Column("territories", "territories", "count"),
+            Column("units", "units", "count"),
+        ]
+        for m in measures:
+            cols += [Column(m, m, "count"), Column(f"{m}_dev_pct", f"{m} dev.", "percent")]
+        return [*cols, Column("contiguous", "contiguous"), Column("annual_quota", "quota", "money")]
+
+    tables = [
+        (
+            "districts.csv",
+            table(
+                run.districts,
+                "districts.csv",
+                ["district_id"],
+                columns("district_id", "district", [Column("region_id", "region")]),
+            ),
+        )
+    ]
+    if run.regions is not None:
+        region_columns = columns("region_id", "region", [Column("districts", "districts", "count")])
+        tables.append(("regions.csv", table(run.regions, "regions.csv", ["region_id"], region_columns)))
+    figures = []
+    district_png = run.folder / "districts.png"
+    if district_png.is_file():
+        image = f'<img alt="district map" src="{png_data_uri(district_png.read_bytes())}">'
+        figures.append((image, "Territories coloured by district, each district's centre labelled."))
+    stage = run.stage("hierarchy")
+    source = getattr(stage, "source", "designed")
+    how = (
+        "read from the planner's hierarchy file"
+        if source == "file"
+        else "designed by the territory engine, each territory one unit, balanced and compact"
+    )
+    bands_text = ", ".join(f"{m} ±{100 * t:g}%" for m, t in tolerance.items())
+    regions = f" in {len(run.regions)} regions" if run.regions is not None else ""
+    quota_text = (
+        " Quotas roll up exactly: each district's quota is the sum of its territories', each region's of its "
+        "districts', and the top level's the company total."
+        if "annual_quota" in run.districts.columns
+        else ""
+    )
+    return Section(
+        "hierarchy",
+        "Districts and regions",
+        f"{int(run.districts['territories'].sum())} territories in {len(run.districts)} districts{regions}, {how}"
+        f"{f' ({bands_text} of an equal share)' if bands_text and source != 'file' else ''}; deviations are from an "
+        f"equal share of each measure.{quota_text}",
+        charts=tuple(figures),
+        tables=tuple(tables),
     )
 
 

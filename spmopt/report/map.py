@@ -34,11 +34,24 @@ _DRAWING_ERRORS = (shapely.errors.GEOSException, ValueError, TypeError, IndexErr
 
 def draw_alignment_map(plan: TerritoryPlan, data: PlanningData, title: str, path: Path) -> list[str]:
     """Write a PNG map of `plan` to `path`; returns what could not be drawn (also kept in the PNG)."""
-    tids = sorted(plan.alignment["territory_id"].unique())
+    return draw_groups_map(plan.alignment, plan.centres, data, title, path)
+
+
+def draw_groups_map(
+    alignment: pd.DataFrame,
+    centres: pd.DataFrame,
+    data: PlanningData,
+    title: str,
+    path: Path,
+    centre_label: str = "territory centre",
+) -> list[str]:
+    """Write a PNG map of units grouped by `alignment` (`unit_id`, `territory_id`: any grouping, e.g. districts)
+    with `centres` (index the group, `rep_id`, `x_km`, `y_km`) marked; returns what could not be drawn."""
+    tids = sorted(alignment["territory_id"].unique())
     palette = matplotlib.colormaps["tab20" if len(tids) > 10 else "tab10"]
     colours = ListedColormap([palette(i % palette.N) for i in range(max(len(tids), 1))])
     code = {t: n for n, t in enumerate(tids)}
-    tid = plan.alignment.set_index("unit_id")["territory_id"].reindex(data.units.index)
+    tid = alignment.set_index("unit_id")["territory_id"].reindex(data.units.index)
     territory = tid.map(code)
     scale = {"cmap": colours, "vmin": -0.5, "vmax": len(tids) - 0.5}
 
@@ -53,7 +66,7 @@ def draw_alignment_map(plan: TerritoryPlan, data: PlanningData, title: str, path
         units = data.units
         ax.scatter(units["x_km"], units["y_km"], c=territory, s=12, **scale)
     _draw_bridges(ax, data, problems)
-    _draw_centres(ax, plan.centres, problems)
+    _draw_centres(ax, centres, problems, centre_label)
     ax.set_title(title, fontsize=12)
     ax.set_xlabel("km (east)" + (f"\n{APPROXIMATE_NOTE}" if drawn and data.geometry_approximate else ""))
     ax.set_ylabel("km (north)")
@@ -146,7 +159,7 @@ def _draw_bridges(ax: Axes, data: PlanningData, problems: list[str]) -> None:
         ax.plot(ends["x_km"], ends["y_km"], color="black", linestyle="--", linewidth=1.2, zorder=4, label=label)
 
 
-def _draw_centres(ax: Axes, centres: pd.DataFrame, problems: list[str]) -> None:
+def _draw_centres(ax: Axes, centres: pd.DataFrame, problems: list[str], centre_label: str) -> None:
     """Rep home bases (stars) or territory centres (dots), each labelled with its territory."""
     placed = centres[np.isfinite(centres["x_km"].astype(float)) & np.isfinite(centres["y_km"].astype(float))]
     if len(placed) < len(centres):
@@ -163,7 +176,7 @@ def _draw_centres(ax: Axes, centres: pd.DataFrame, problems: list[str]) -> None:
         edgecolors="black",
         linewidths=1.2,
         zorder=5,
-        label="rep home base" if marker == "*" else "territory centre",
+        label="rep home base" if marker == "*" else centre_label,
     )
     for territory_id, row in placed.iterrows():
         ax.annotate(

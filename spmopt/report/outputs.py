@@ -18,12 +18,16 @@ from spmopt.folder import atomic_write_folder, output_hashes
 from spmopt.hashing import code_fingerprint, config_sha256, package_versions, sha256_file
 from spmopt.manifest import BridgedEdge, Manifest, StageRecord
 from spmopt.pipeline import ScenarioResult
-from spmopt.report.map import draw_alignment_map
+from spmopt.report.map import draw_alignment_map, draw_groups_map
+from spmopt.report.rollup import RollUp, reconcile, roll_up
+from spmopt.territory.hierarchy import hierarchy_bands
 
 
 def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | None = None) -> list[Path]:
     """Write alignment.csv, territories.csv, map.png, quotas.csv, config.resolved.yaml and manifest.json,
-    bridged_edges.csv when `territory.islands: bridge` added edges, and account_assignments.csv with accounts."""
+    bridged_edges.csv when `territory.islands: bridge` added edges, account_assignments.csv with accounts, and
+    hierarchy.csv, districts.csv, regions.csv and districts.png with a hierarchy (raising, before anything is
+    written, when its quota roll-up does not reconcile)."""
     writers: dict[str, Callable[[Path], None]] = {
         "alignment.csv": lambda p: result.territory.alignment.to_csv(p, index=False),
         "territories.csv": lambda p: result.territory.territories.to_csv(p, index=False),
@@ -38,6 +42,8 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
         writers["bridged_edges.csv"] = lambda p: bridged_frame(result.data.bridged_edges).to_csv(p, index=False)
     if result.quota is not None:
         writers["quotas.csv"] = lambda p: result.quota.table.to_csv(p, index=False)
+    if result.hierarchy is not None:
+        _register_hierarchy_files(result, writers)
     if result.comp:
         register_comp_files(list(result.comp), writers)
     if result.simulation is not None:
@@ -48,15 +54,17 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
             writers["decision.csv"] = lambda p: result.decision.to_csv(p, index=False)
     for candidate in result.candidates:
         folder = alignment_folder(candidate.name).rstrip("/")
-        writers[f"{folder}/quotas.csv"] = lambda p, c=candidate: c.quota.table.to_csv(p, index=False)
+        if candidate.quota is not None:
+            writers[f"{folder}/quotas.csv"] = lambda p, c=candidate: c.quota.table.to_csv(p, index=False)
         writers[f"{folder}/territories.csv"] = lambda p, c=candidate: c.territories.to_csv(p, index=False)
         if candidate.accounts is not None:
             writers[f"{folder}/account_assignments.csv"] = lambda p, c=candidate: c.accounts.to_csv(p, index=False)
-        sub: dict[str, Callable[[Path], None]] = {}
-        from spmopt.sim.write import register_sim_files
+        if candidate.simulation is not None:
+            sub: dict[str, Callable[[Path], None]] = {}
+            from spmopt.sim.write import register_sim_files
 
-        register_sim_files(candidate.simulation, candidate.coaching, sub)
-        writers.update({f"{folder}/{name}": write for name, write in sub.items()})
+            register_sim_files(candidate.simulation, candidate.coaching, sub)
+            writers.update({f"{folder}/{name}": write for name, write in sub.items()})
     from spmopt.report.html import write_report_files
 
     inputs = [*result.config.input_paths(), *([scenario_path] if scenario_path else [])]
@@ -67,6 +75,45 @@ def write_outputs(result: ScenarioResult, out_dir: Path, scenario_path: Path | N
         finish=write_report_files,
         inputs=inputs,
     )
+
+
+def hierarchy_rollup(result: ScenarioResult) -> RollUp:
+    """The designed alignment's districts and regions rolled up, quotas reconciled to the company total."""
+    hierarchy = result.hierarchy
+    assert hierarchy is not None
+    alignment = result.territory.alignment.set_index("unit_id")["territory_id"]
+    quotas = result.quota.table if result.quota is not None else None
+    data = result.data
+    rollup = roll_up(hierarchy.table, alignment, data.units, data.adjacency, hierarchy_bands(result.config), quotas)
+    if result.quota is not None:
+        reconcile(hierarchy.table, result.quota.table, rollup, result.quota.facts.quota_total)
+    return rollup
+
+
+def _register_hierarchy_files(result: ScenarioResult, writers: dict[str, Callable[[Path], None]]) -> None:
+    hierarchy = result.hierarchy
+    assert hierarchy is not None
+    rollup = hierarchy_rollup(result)  # before any writer runs: a roll-up that does not reconcile writes nothing
+    writers["hierarchy.csv"] = lambda p: hierarchy.table.to_csv(p, index=False)
+    writers["districts.csv"] = lambda p: rollup.districts.to_csv(p, index=False)
+    if rollup.regions is not None:
+        writers["regions.csv"] = lambda p, regions=rollup.regions: regions.to_csv(p, index=False)
+    writers["districts.png"] = lambda p: _district_map(result, p)
+
+
+def _district_map(result: ScenarioResult, path: Path) -> None:
+    """The territory map coloured by district, each district's centre (mean of its units' locations) labelled."""
+    assert result.hierarchy is not None
+    table = result.hierarchy.table
+    district_of = dict(zip(table["territory_id"], table["district_id"], strict=True))
+    alignment = result.territory.alignment
+    by_district = alignment.assign(territory_id=alignment["territory_id"].map(district_of))
+    units = result.data.units
+    centres = units[["x_km", "y_km"]].groupby(by_district.set_index("unit_id")["territory_id"]).mean()
+    centres.insert(0, "rep_id", None)
+    facts = result.hierarchy.facts
+    title = f"{result.config.name}: {facts.territories} territories in {facts.districts} districts ({facts.source})"
+    draw_groups_map(by_district, centres, result.data, title, path, centre_label="district (centre of its units)")
 
 
 def _map_title(result: ScenarioResult) -> str:

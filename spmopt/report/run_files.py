@@ -55,6 +55,12 @@ class RunFiles:
     """Coaching plan per alignment, keyed like `quotas`."""
     simulation: dict[str, SimulationFiles] = field(default_factory=dict)
     """Simulated year per alignment, keyed like `quotas`."""
+    hierarchy: pd.DataFrame | None = None
+    """Territory -> district -> region (hierarchy.csv), with a `hierarchy:` section."""
+    districts: pd.DataFrame | None = None
+    """Districts rolled up (districts.csv)."""
+    regions: pd.DataFrame | None = None
+    """Regions rolled up (regions.csv), when districts are grouped into regions."""
 
     def stage(self, name: str) -> Facts | None:
         """The facts of one stage on the designed alignment (None when the run had no such stage)."""
@@ -72,6 +78,10 @@ _ACCOUNT_TEXT = dict.fromkeys(
     ("account_id", "account_name", "old_owner", "new_owner", "territory_id", "unit_id", "reason", "note"), str
 )
 """Account ids keep their leading zeros."""
+
+
+_HIERARCHY_IDS = ("territory_id", "rep_id", "district_id", "region_id")
+"""District and region ids are text, whatever they look like (`01` stays `01`)."""
 
 
 def _optional(path: Path, **kwargs: object) -> pd.DataFrame | None:
@@ -128,6 +138,9 @@ def read_run(folder: Path) -> RunFiles:
         decision=_optional(folder / "decision.csv"),
         coaching=coaching,
         simulation=simulation,
+        hierarchy=_optional(folder / "hierarchy.csv", dtype=dict.fromkeys(_HIERARCHY_IDS, str)),
+        districts=_optional(folder / "districts.csv", dtype=dict.fromkeys(_HIERARCHY_IDS[2:], str)),
+        regions=_optional(folder / "regions.csv", dtype={"region_id": str}),
     )
 
 

@@ -29,6 +29,9 @@ def workbook_sheets(run: RunFiles, rec: Recommendation | None) -> dict[str, pd.D
         sheets["Bridged edges"] = run.bridged_edges
     for name, quotas in run.quotas.items():
         sheets[_sheet("Quotas", name)] = quotas
+    for label, frame in (("Hierarchy", run.hierarchy), ("Districts", run.districts), ("Regions", run.regions)):
+        if frame is not None:
+            sheets[label] = frame
     if run.comp_summary is not None:
         sheets["Comp summary"] = run.comp_summary
     for plan, payees in run.payees.items():

@@ -240,4 +240,5 @@ def test_an_output_folder_holding_the_alignment_is_refused(tmp_path: Path) -> No
 def test_assess_is_listed_after_the_scenario_commands() -> None:
     text = CliRunner().invoke(app, ["--help"]).output
     listed = [line.split()[1] for line in text.splitlines() if line.startswith("│ ") and line[2] != " "]
-    assert listed[listed.index("validate") :] == ["validate", "run", "simulate", "assess", "batch", "comp", "bench"]
+    expected = ["validate", "run", "simulate", "assess", "workbench", "batch", "comp", "bench"]
+    assert listed[listed.index("validate") :] == expected

@@ -1,0 +1,196 @@
+"""One workbench session: an alignment a planner edits by hand, its locks, undo and redo, the live assessment (the
+same checks as `spmopt assess`), re-optimisation around the edits, and saved versions.
+
+The session holds no web objects: the view calls it and draws what it returns, so every figure the planner sees is
+computed by the code `spmopt assess` runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from spmopt.config import ScenarioConfig
+from spmopt.data.loader import PlanningData, read_candidate_alignment, territory_reps, with_moves
+from spmopt.errors import DataError
+from spmopt.preparation import Prepared
+from spmopt.territory.assess import Assessment, assess_alignment
+from spmopt.territory.inputs import TerritoryInputs
+
+VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+"""A version's name is also its candidate's name in the overlay (`alignments:`), so the same characters."""
+WORKBENCH_FOLDER = "workbench"
+"""Versions are saved in `<scenario folder>/workbench/<version>/`, never anywhere else."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything undo restores: the alignment and the locks."""
+
+    alignment: tuple[str, ...]
+    """Territory of each unit, in the units' order."""
+    locks: tuple[tuple[str, str], ...]
+    """(unit, territory), sorted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """What one action changed, for the view to redraw and report."""
+
+    moved: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
+    """Units the action left alone (locked elsewhere, or already there)."""
+    message: str = ""
+
+
+class Session:
+    """The alignment being edited. Not thread-safe: the web server calls it from its one event loop."""
+
+    def __init__(self, scenario: Path, prepared: Prepared, start: pd.Series, start_name: str) -> None:
+        if prepared.data.reps is None:
+            raise DataError(f"{scenario}: the workbench needs data.reps: territories are edited by rep")
+        self.scenario = scenario
+        self.config: ScenarioConfig = prepared.config
+        self.data: PlanningData = prepared.data
+        self.inputs: TerritoryInputs = prepared.territory
+        self.units: tuple[str, ...] = tuple(self.data.units.index)
+        self.rep_of = territory_reps(self.data, scenario, "the alignment")
+        self.territories: tuple[str, ...] = tuple(self.inputs.site_territory[s] for s in self.inputs.sites)
+        self.start = start.reindex(list(self.units)).astype(str)
+        self.start_name = start_name
+        self.alignment = self.start.copy()
+        self.locks: dict[str, str] = dict(self.inputs.locks)
+        self._undo: list[Snapshot] = []
+        self._redo: list[Snapshot] = []
+
+    @classmethod
+    def open(cls, scenario: Path, prepared: Prepared, alignment: Path | None) -> Session:
+        """A session on `alignment` (a complete `unit_id,territory_id` file), else on today's alignment."""
+        data = prepared.data
+        if alignment is not None:
+            start = read_candidate_alignment(alignment, data, "alignment")[0]
+            return cls(scenario, prepared, start, alignment.name)
+        cfg = prepared.config
+        today = cfg.data.current_alignment or (cfg.data.accounts.file if cfg.data.accounts is not None else None)
+        if data.current_alignment is None or today is None:
+            raise DataError(
+                f"{scenario}: the scenario has no today's alignment (data.current_alignment or data.accounts); "
+                "open one with --alignment FILE, e.g. a run's alignment.csv"
+            )
+        return cls(scenario, prepared, with_moves(data.current_alignment, today, None, None, data), "today")
+
+    # -- edits --------------------------------------------------------------------------------------------------
+
+    def assign(self, units: list[str], territory: str) -> Edit:
+        """Move `units` to `territory`; locked units stay (unlock them first)."""
+        if territory not in self.territories:
+            raise DataError(f"'{territory}' is not a territory of this scenario")
+        locked = [u for u in units if u in self.locks and self.locks[u] != territory]
+        movable = [u for u in units if u not in locked and self.alignment[u] != territory]
+        if not movable:
+            return Edit(refused=tuple(locked), message=self._refusal(locked) or "nothing to move")
+        self._remember()
+        self.alignment.loc[movable] = territory
+        note = f"moved {len(movable)} unit(s) to {territory}"
+        return Edit(tuple(movable), tuple(locked), "; ".join(filter(None, (note, self._refusal(locked)))))
+
+    def lock(self, units: list[str]) -> Edit:
+        """Lock `units` where they are now."""
+        fresh = [u for u in units if self.locks.get(u) != self.alignment[u]]
+        if not fresh:
+            return Edit(message="already locked")
+        self._remember()
+        self.locks.update({u: self.alignment[u] for u in fresh})
+        return Edit(tuple(fresh), message=f"locked {len(fresh)} unit(s)")
+
+    def unlock(self, units: list[str]) -> Edit:
+        """Unlock `units` (a named account's own unit stays locked: it is assigned on its own by the export)."""
+        named = set(self.data.named_units.index) if self.data.named_units is not None else set()
+        gone = [u for u in units if u in self.locks and u not in named]
+        if not gone:
+            return Edit(message="no unlockable unit selected")
+        self._remember()
+        for u in gone:
+            del self.locks[u]
+        return Edit(tuple(gone), message=f"unlocked {len(gone)} unit(s)")
+
+    def replace_alignment(self, alignment: pd.Series, message: str) -> Edit:
+        """Take a whole alignment (a re-optimised one) as one undoable edit."""
+        new = alignment.reindex(list(self.units)).astype(str)
+        moved = tuple(u for u in self.units if new[u] != self.alignment[u])
+        self._remember()
+        self.alignment = new
+        return Edit(moved, message=message)
+
+    def undo(self) -> Edit:
+        return self._step(self._undo, self._redo, "undo", "undid")
+
+    def redo(self) -> Edit:
+        return self._step(self._redo, self._undo, "redo", "redid")
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    # -- figures ------------------------------------------------------------------------------------------------
+
+    def assess(self) -> Assessment:
+        """The alignment's assessment under the session's locks: `spmopt assess`'s code and figures."""
+        return assess_alignment(self.locked_inputs(), self.data, self.alignment)
+
+    def locked_inputs(self) -> TerritoryInputs:
+        return dataclasses.replace(self.inputs, locks=dict(self.locks))
+
+    def edited(self) -> list[str]:
+        """Units in another territory than at the start of the session."""
+        return [u for u in self.units if self.alignment[u] != self.start[u]]
+
+    def locks_for_reoptimising(self) -> dict[str, str]:
+        """What a re-optimisation must keep: the locks, and every unit the planner moved where it was put."""
+        keep = dict(self.locks)
+        keep.update({u: self.alignment[u] for u in self.edited()})
+        return keep
+
+    # -- internals ----------------------------------------------------------------------------------------------
+
+    def _snapshot(self) -> Snapshot:
+        return Snapshot(tuple(self.alignment.tolist()), tuple(sorted(self.locks.items())))
+
+    def _remember(self) -> None:
+        self._undo.append(self._snapshot())
+        self._redo.clear()
+
+    def _restore(self, snap: Snapshot) -> tuple[str, ...]:
+        before = self.alignment
+        self.alignment = pd.Series(list(snap.alignment), index=pd.Index(self.units, name="unit_id"), dtype=object)
+        self.locks = dict(snap.locks)
+        return tuple(u for u in self.units if before[u] != self.alignment[u])
+
+    def _step(self, source: list[Snapshot], target: list[Snapshot], action: str, done: str) -> Edit:
+        if not source:
+            return Edit(message=f"nothing to {action}")
+        target.append(self._snapshot())
+        moved = self._restore(source.pop())
+        return Edit(moved, message=f"{done} the last edit")
+
+    def _refusal(self, locked: list[str]) -> str:
+        if not locked:
+            return ""
+        shown = ", ".join(locked[:3]) + (f" and {len(locked) - 3} more" if len(locked) > 3 else "")
+        return f"{len(locked)} locked unit(s) stay: {shown} (unlock them to move them)"
+
+
+def version_folder(scenario: Path, name: str) -> Path:
+    """Where version `name` of `scenario` is saved; refuses a name that could point anywhere else."""
+    if not VERSION_NAME.fullmatch(name):
+        raise DataError(
+            f"version name '{name}' must be 1-64 letters, digits, '_' or '-', starting with a letter or digit"
+        )
+    return scenario.resolve().parent / WORKBENCH_FOLDER / name

@@ -1,0 +1,396 @@
+"""The workbench page (Bokeh): the units on a map coloured by territory, selection by click, box or lasso, the edit
+buttons, and the assessment table redrawn after every edit.
+
+Every number on the page comes from `Session.assess()`, i.e. from `spmopt assess`'s code; the page only draws."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from itertools import cycle, islice
+
+import pandas as pd
+from bokeh.document import Document
+from bokeh.layouts import column, row
+from bokeh.models import (
+    Button,
+    ColumnDataSource,
+    DataTable,
+    Div,
+    HoverTool,
+    HTMLTemplateFormatter,
+    LabelSet,
+    NumberFormatter,
+    Select,
+    Spinner,
+    TableColumn,
+    TextInput,
+)
+from bokeh.palettes import Category20
+from bokeh.plotting import figure
+
+from spmopt.errors import SpmoptError
+from spmopt.workbench.reoptimise import Reoptimisation
+from spmopt.workbench.session import Edit, Session
+from spmopt.workbench.shapes import unit_labels, unit_shapes
+from spmopt.workbench.versions import compare, list_versions, save_version
+
+BROKEN = "#c62828"
+FINE = "#ffffff"
+MAP_WIDTH, MAP_HEIGHT = 860, 760
+
+
+@dataclass
+class Page:
+    """The Bokeh models one document shows, and the running re-optimisation if any."""
+
+    session: Session
+    units: ColumnDataSource
+    table: ColumnDataSource
+    compared: ColumnDataSource
+    delta: ColumnDataSource
+    locked: ColumnDataSource
+    territory: Select
+    status: Div
+    summary: Div
+    latency: Div
+    version_name: TextInput
+    versions: Select
+    seconds: Spinner
+    job: Reoptimisation | None = None
+    job_callback: object | None = None
+    shapes: dict[str, list] = field(default_factory=dict)
+
+
+def build(doc: Document, session: Session) -> Page:
+    """Lay out the page on `doc` and wire its buttons to `session`."""
+    xs, ys = unit_shapes(session.data)
+    colours = dict(zip(session.territories, islice(cycle(Category20[20]), len(session.territories)), strict=True))
+    units = ColumnDataSource(
+        {
+            "unit_id": list(session.units),
+            "label": unit_labels(session.data),
+            "xs": xs,
+            "ys": ys,
+            "territory": list(session.alignment),
+            "colour": [colours[t] for t in session.alignment],
+            "line": [FINE] * len(session.units),
+            "width": [0.5] * len(session.units),
+        }
+    )
+    plot = figure(
+        name="map",
+        width=MAP_WIDTH,
+        height=MAP_HEIGHT,
+        match_aspect=True,
+        tools="pan,wheel_zoom,tap,box_select,lasso_select,reset",
+        active_scroll="wheel_zoom",
+        toolbar_location="above",
+        min_border=0,
+    )
+    plot.axis.visible = False
+    plot.grid.visible = False
+    shapes = plot.multi_polygons(
+        xs="xs",
+        ys="ys",
+        source=units,
+        fill_color="colour",
+        fill_alpha=0.75,
+        line_color="line",
+        line_width="width",
+        selection_fill_alpha=0.95,
+        selection_line_color="#000000",
+        selection_line_width=2.5,
+        nonselection_fill_alpha=0.55,
+        name="units",
+    )
+    plot.add_tools(
+        HoverTool(renderers=[shapes], tooltips=[("unit", "@unit_id"), ("", "@label"), ("territory", "@territory")])
+    )
+    compared = ColumnDataSource({"xs": [], "ys": []})
+    plot.multi_polygons(
+        xs="xs", ys="ys", source=compared, fill_alpha=0, line_color="#000000", line_width=3, line_dash="dashed"
+    )
+    reps = session.data.reps
+    homes = ColumnDataSource(
+        {"x": reps["x_km"].tolist(), "y": reps["y_km"].tolist(), "rep": [str(r) for r in reps.index]}
+    )
+    plot.scatter("x", "y", source=homes, marker="star", size=14, fill_color="#ffffff", line_color="#000000")
+    plot.add_layout(LabelSet(x="x", y="y", text="rep", source=homes, x_offset=8, y_offset=4, text_font_size="9pt"))
+
+    table = ColumnDataSource({})
+    delta = ColumnDataSource(_empty_delta(session))
+    locked = ColumnDataSource({"x": [], "y": []})
+    plot.scatter("x", "y", source=locked, marker="square_x", size=9, fill_alpha=0, line_color="#222222")
+    page = Page(
+        session=session,
+        units=units,
+        table=table,
+        compared=compared,
+        delta=delta,
+        locked=locked,
+        territory=Select(
+            title="Assign the selection to",
+            options=list(session.territories),
+            value=session.territories[0],
+            name="territory",
+        ),
+        status=Div(text=f"Editing {session.start_name}", name="status", width=420),
+        summary=Div(name="summary", width=420),
+        latency=Div(name="latency", visible=False),
+        version_name=TextInput(title="Version name", value="v1", name="version_name"),
+        versions=Select(title="Compare with", options=[], name="versions"),
+        seconds=Spinner(title="Re-optimise limit (s)", low=5, high=600, step=5, value=20, name="seconds", width=140),
+        shapes={"xs": xs, "ys": ys, "colours": colours},
+    )
+    buttons = _buttons(page, doc)
+    grid = DataTable(
+        source=table,
+        columns=_columns(session),
+        width=900,
+        height=330,
+        index_position=None,
+        reorderable=False,
+        name="table",
+    )
+    deltas = DataTable(
+        source=delta,
+        columns=_delta_columns(session),
+        width=420,
+        height=200,
+        index_position=None,
+        reorderable=False,
+        name="delta",
+    )
+    controls = column(
+        page.territory,
+        row(buttons["assign"], buttons["lock"], buttons["unlock"]),
+        row(buttons["undo"], buttons["redo"]),
+        row(page.seconds, buttons["reoptimise"], buttons["cancel"]),
+        row(page.version_name, buttons["save"]),
+        row(page.versions, buttons["compare"]),
+        page.status,
+        page.summary,
+        deltas,
+        page.latency,
+    )
+    doc.add_root(column(row(plot, controls), grid))
+    doc.title = f"spmopt workbench: {session.config.name}"
+    refresh(page, Edit(message=""))
+    _offer_versions(page)
+    return page
+
+
+def refresh(page: Page, edit: Edit) -> None:
+    """Re-assess and redraw the map and the table; the time it took lands in the hidden latency Div, the last
+    change sent. (Held and combined, Bokeh would resend the whole map source, polygons included.)"""
+    clock = time.perf_counter()
+    _redraw(page, edit)
+    page.latency.text = f"{1000 * (time.perf_counter() - clock):.1f}"
+
+
+def _redraw(page: Page, edit: Edit) -> None:
+    session = page.session
+    assessment = session.assess()
+    terr = assessment.territories
+    broken = set(terr.loc[~terr["ok"], "territory_id"])
+    colours = page.shapes["colours"]
+    alignment = list(session.alignment)
+    _patch(
+        page.units,
+        {
+            "territory": alignment,
+            "colour": [colours[t] for t in alignment],
+            "line": [BROKEN if t in broken else FINE for t in alignment],
+            "width": [2.0 if t in broken else 0.5 for t in alignment],
+        },
+    )
+    xy = session.data.units.loc[list(session.locks), ["x_km", "y_km"]]
+    page.locked.data = {"x": xy["x_km"].tolist(), "y": xy["y_km"].tolist()}
+    page.table.data = _table_data(session, terr)
+    facts = assessment.facts
+    parts = [f"{len(terr) - len(broken)} of {len(terr)} territories within every requirement"]
+    if facts.moved_share_pct is not None:
+        what = facts.disruption_measure or "units"
+        how = ", account by account" if facts.moved_on_accounts else ""
+        parts.append(f"moved {facts.moved_share_pct:.2f}% of {what}{how} from today's alignment")
+    if facts.cut_edges is not None:
+        parts.append(f"{facts.cut_edges} cut edges")
+    parts.append(f"{len(session.locks)} locked units, {len(session.edited())} moved by hand")
+    page.summary.text = "<br>".join(parts)
+    if edit.message:
+        page.status.text = edit.message
+
+
+def _patch(source: ColumnDataSource, columns: dict[str, list]) -> None:
+    """Send only the entries that changed: redrawing a few thousand polygons costs the browser more than the
+    assessment costs the server."""
+    changes = {}
+    for name, values in columns.items():
+        old = source.data[name]
+        diff = [(i, v) for i, (v, w) in enumerate(zip(values, old, strict=True)) if v != w]
+        if diff:
+            changes[name] = diff
+    if changes:
+        source.patch(changes)
+
+
+def _table_data(session: Session, terr: pd.DataFrame) -> dict[str, list]:
+    data: dict[str, list] = {
+        "territory_id": terr["territory_id"].astype(str).tolist(),
+        "rep_id": terr["rep_id"].astype(str).tolist(),
+        "units": terr["units"].astype(int).tolist(),
+        "ok": terr["ok"].astype(bool).tolist(),
+        "verdict": terr["verdict"].astype(str).tolist(),
+        "mean_distance_km": terr["mean_distance_km"].astype(float).tolist(),
+    }
+    for band in session.inputs.bands:
+        m = band.measure
+        data[m] = terr[m].astype(float).tolist()
+        data[f"{m}_dev_pct"] = terr[f"{m}_dev_pct"].astype(float).tolist()
+        data[f"{m}_in"] = (terr[f"{m}_outside"] == 0).tolist()
+    if "pieces" in terr:
+        data["pieces"] = terr["pieces"].astype(int).tolist()
+    if "locks_broken" in terr:
+        data["locks_broken"] = terr["locks_broken"].astype(int).tolist()
+    return data
+
+
+def _columns(session: Session) -> list[TableColumn]:
+    money = NumberFormatter(format="0,0")
+    cols = [
+        TableColumn(field="territory_id", title="territory", width=150),
+        TableColumn(field="units", title="units", width=50),
+    ]
+    for band in session.inputs.bands:
+        m = band.measure
+        flag = HTMLTemplateFormatter(
+            template=f'<span style="color:<%= {m}_in ? "#222" : "{BROKEN}" %>"><%= value.toFixed(2) %>%</span>'
+        )
+        cols += [
+            TableColumn(field=m, title=m, formatter=money, width=100),
+            TableColumn(
+                field=f"{m}_dev_pct", title=f"{m} vs target (±{100 * band.tolerance:g}%)", formatter=flag, width=110
+            ),
+        ]
+    if session.inputs.contiguity:
+        cols.append(TableColumn(field="pieces", title="pieces", width=50))
+    cols.append(
+        TableColumn(field="mean_distance_km", title="mean km", formatter=NumberFormatter(format="0.0"), width=60)
+    )
+    if session.locks:
+        cols.append(TableColumn(field="locks_broken", title="locks broken", width=60))
+    verdict = HTMLTemplateFormatter(template=f'<span style="color:<%= ok ? "#222" : "{BROKEN}" %>"><%= value %></span>')
+    cols.append(TableColumn(field="verdict", title="verdict", formatter=verdict, width=400))
+    return cols
+
+
+def _delta_columns(session: Session) -> list[TableColumn]:
+    cols = [TableColumn(field="territory_id", title="territory"), TableColumn(field="units", title="Δ units")]
+    cols += [
+        TableColumn(field=b.measure, title=f"Δ {b.measure}", formatter=NumberFormatter(format="+0,0"))
+        for b in session.inputs.bands
+    ]
+    return cols
+
+
+def _empty_delta(session: Session) -> dict[str, list]:
+    return {"territory_id": [], "units": [], **{b.measure: [] for b in session.inputs.bands}}
+
+
+def _selected(page: Page) -> list[str]:
+    ids = page.units.data["unit_id"]
+    return [ids[i] for i in page.units.selected.indices]
+
+
+def _buttons(page: Page, doc: Document) -> dict[str, Button]:
+    session = page.session
+
+    def act(work) -> None:
+        try:
+            edit = work()
+        except SpmoptError as exc:
+            page.status.text = f"<b>refused</b>: {exc}"
+            return
+        refresh(page, edit)
+
+    def reoptimise() -> None:
+        if page.job is not None and not page.job.finished:
+            page.status.text = "a re-optimisation is already running"
+            return
+        page.job = Reoptimisation(session.config, session.data, session.locks_for_reoptimising(), page.seconds.value)
+        page.status.text = f"re-optimising around {len(session.edited())} moved and {len(session.locks)} locked units…"
+        page.job_callback = doc.add_periodic_callback(lambda: _poll(page, doc), 250)
+
+    def cancel() -> None:
+        if page.job is not None and not page.job.finished:
+            page.job.cancel()
+            _stop_polling(page, doc)
+            page.status.text = "re-optimisation cancelled; the alignment is as it was"
+
+    def save() -> None:
+        try:
+            folder = save_version(session, page.version_name.value.strip())
+        except SpmoptError as exc:
+            page.status.text = f"<b>not saved</b>: {exc}"
+            return
+        page.status.text = f"saved {folder} (run it: spmopt run {folder / 'scenario.yaml'})"
+        _offer_versions(page)
+
+    def compare_with() -> None:
+        chosen = next((v for v in list_versions(session) if v.name == page.versions.value), None)
+        if chosen is None:
+            page.compared.data = {"xs": [], "ys": []}
+            page.delta.data = _empty_delta(session)
+            return
+        moved, table = compare(session, chosen)
+        where = [session.units.index(u) for u in moved]
+        page.compared.data = {"xs": [page.shapes["xs"][i] for i in where], "ys": [page.shapes["ys"][i] for i in where]}
+        page.delta.data = {c: table[c].tolist() for c in table.columns}
+        page.status.text = f"{len(moved)} unit(s) differ from version {chosen.name} (dashed)"
+
+    handlers = {
+        "assign": ("Assign", lambda: act(lambda: session.assign(_selected(page), page.territory.value))),
+        "lock": ("Lock", lambda: act(lambda: session.lock(_selected(page)))),
+        "unlock": ("Unlock", lambda: act(lambda: session.unlock(_selected(page)))),
+        "undo": ("Undo", lambda: act(session.undo)),
+        "redo": ("Redo", lambda: act(session.redo)),
+        "reoptimise": ("Re-optimise", reoptimise),
+        "cancel": ("Cancel", cancel),
+        "save": ("Save version", save),
+        "compare": ("Compare", compare_with),
+    }
+    out = {}
+    for key, (label, handler) in handlers.items():
+        button = Button(label=label, name=key, width=110)
+        button.on_click(handler)
+        out[key] = button
+    return out
+
+
+def _poll(page: Page, doc: Document) -> None:
+    if page.job is None:
+        return
+    for message in page.job.poll():
+        if message.kind == "progress":
+            page.status.text = f"re-optimising: {message.text}"
+        elif message.kind == "done" and message.alignment is not None:
+            edit = page.session.replace_alignment(pd.Series(message.alignment), "")
+            refresh(page, Edit(edit.moved, message=f"re-optimised: {len(edit.moved)} unit(s) moved (Undo to go back)"))
+        elif message.kind == "error":
+            page.status.text = f"<b>re-optimisation failed</b>: {message.text}"
+    if page.job.finished:
+        _stop_polling(page, doc)
+
+
+def _stop_polling(page: Page, doc: Document) -> None:
+    if page.job_callback is not None:
+        doc.remove_periodic_callback(page.job_callback)
+        page.job_callback = None
+
+
+def _offer_versions(page: Page) -> None:
+    names = [v.name for v in list_versions(page.session)]
+    page.versions.options = ["", *names]
+    if page.versions.value not in page.versions.options:
+        page.versions.value = ""

@@ -1,0 +1,139 @@
+"""The workbench session without a browser: edits, locks, undo and redo; the live figures are `spmopt assess`'s;
+re-optimising keeps the edits; saved versions are folders `spmopt run` accepts, written only where they belong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from grid import UNITS, make_grid, today
+from typer.testing import CliRunner
+
+from spmopt.cli import app
+from spmopt.errors import DataError, SpmoptError
+from spmopt.preparation import prepare
+from spmopt.scenario import load_scenario
+from spmopt.territory.assess import assess_alignment
+from spmopt.workbench.reoptimise import design_around, with_limit
+from spmopt.workbench.session import Session
+from spmopt.workbench.versions import compare, list_versions, save_version
+
+
+def open_grid(root: Path, **territory: object) -> Session:
+    path = make_grid(root, territory or None)
+    return Session.open(path, prepare(load_scenario(path)), None)
+
+
+def test_a_session_starts_on_todays_alignment_within_every_band(tmp_path: Path) -> None:
+    session = open_grid(tmp_path)
+    assert session.alignment.to_dict() == {u: today(u) for u in UNITS}
+    assessment = session.assess()
+    assert assessment.facts.ok
+    assert assessment.territories["units"].tolist() == [12, 12, 12]
+
+
+def test_moving_units_breaks_the_bands_and_undo_mends_them(tmp_path: Path) -> None:
+    session = open_grid(tmp_path)
+    edit = session.assign(["u01", "u11", "u21"], "R2")
+    assert edit.moved == ("u01", "u11", "u21")
+    terr = session.assess().territories.set_index("territory_id")
+    assert terr.loc["R2", "units"] == 15
+    assert terr.loc["R2", "potential_dev_pct"] == 25.0
+    assert not terr.loc["R2", "ok"]
+    assert not terr.loc["R1", "ok"]
+    assert session.edited() == ["u01", "u11", "u21"]
+    session.undo()
+    assert session.assess().facts.ok
+    assert session.edited() == []
+    session.redo()
+    assert session.edited() == ["u01", "u11", "u21"]
+
+
+def test_the_live_figures_are_those_of_spmopt_assess(tmp_path: Path) -> None:
+    session = open_grid(tmp_path)
+    session.assign(["u01", "u11"], "R2")
+    session.lock(["u00"])
+    session.assign(["u00"], "R3")  # locked: stays
+    live = session.assess()
+    inputs = session.locked_inputs()
+    independent = assess_alignment(inputs, session.data, session.alignment.copy())
+    pd.testing.assert_frame_equal(live.territories, independent.territories)
+    assert live.facts == independent.facts
+    assert session.alignment["u00"] == "R1"
+
+
+def test_locked_units_stay_until_unlocked_and_every_action_is_undoable(tmp_path: Path) -> None:
+    session = open_grid(tmp_path)
+    session.lock(["u00", "u10"])
+    edit = session.assign(["u00", "u01"], "R2")
+    assert edit.moved == ("u01",)
+    assert edit.refused == ("u00",)
+    assert "1 locked unit(s) stay: u00" in edit.message
+    session.unlock(["u00"])
+    assert session.locks == {"u10": "R1"}
+    session.undo()  # the unlock
+    session.undo()  # the move
+    session.undo()  # the lock
+    assert session.locks == {}
+    assert session.alignment.to_dict() == {u: today(u) for u in UNITS}
+    assert session.undo().message == "nothing to undo"
+
+
+def test_an_unknown_territory_is_refused(tmp_path: Path) -> None:
+    session = open_grid(tmp_path)
+    with pytest.raises(DataError, match="'R9' is not a territory of this scenario"):
+        session.assign(["u00"], "R9")
+
+
+def test_re_optimising_keeps_the_moved_and_locked_units(tmp_path: Path) -> None:
+    session = open_grid(tmp_path)
+    session.assign(["u02"], "R1")
+    session.lock(["u55"])
+    locks = session.locks_for_reoptimising()
+    assert locks == {"u02": "R1", "u55": "R3"}
+    result = design_around(with_limit(session.config, 10), session.data, locks, lambda _: None)
+    assert result["u02"] == "R1"
+    assert result["u55"] == "R3"
+    session.replace_alignment(pd.Series(result), "re-optimised")
+    assert session.assess().facts.ok
+
+
+def test_a_saved_version_is_a_folder_spmopt_run_accepts(tmp_path: Path) -> None:
+    session = open_grid(tmp_path)
+    session.assign(["u02"], "R1")
+    session.assign(["u03"], "R3")
+    session.lock(["u02"])
+    folder = save_version(session, "v1")
+    assert folder == tmp_path / "workbench" / "v1"
+    saved = pd.read_csv(folder / "alignment.csv", dtype=str).set_index("unit_id")["territory_id"]
+    assert saved.to_dict() == session.alignment.to_dict()
+    assert pd.read_csv(folder / "locks.csv", dtype=str).values.tolist() == [["u02", "R1"]]
+    result = CliRunner().invoke(app, ["run", str(folder / "scenario.yaml")])
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "workbench" / "runs" / "v1"
+    designed = pd.read_csv(run / "alignment.csv", dtype=str).set_index("unit_id")["territory_id"]
+    assert designed["u02"] == "R1"  # the lock holds in the design around it
+    candidate = pd.read_csv(run / "alignments" / "v1" / "territories.csv")
+    assert candidate["units"].sum() == len(UNITS)
+    versions = list_versions(session)
+    assert [v.name for v in versions] == ["v1"]
+    session.undo()  # the lock
+    session.undo()  # u03's move
+    moved, delta = compare(session, versions[0])
+    assert moved == ["u03"]
+    assert delta.set_index("territory_id").loc["R2", "units"] == 1
+
+
+def test_versions_are_saved_only_under_the_scenarios_workbench_folder(tmp_path: Path) -> None:
+    session = open_grid(tmp_path)
+    for bad in ("../escape", "a/b", "", ".hidden"):
+        with pytest.raises(DataError, match="version name"):
+            save_version(session, bad)
+    mine = tmp_path / "workbench" / "notes"
+    mine.mkdir(parents=True)
+    (mine / "todo.txt").write_text("my notes", encoding="utf-8")
+    with pytest.raises(SpmoptError):
+        save_version(session, "notes")
+    assert (mine / "todo.txt").read_text(encoding="utf-8") == "my notes"
+    assert sorted(p.name for p in mine.iterdir()) == ["todo.txt"]
