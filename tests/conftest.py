@@ -1,6 +1,7 @@
 """Shared fixtures and the fast default run.
 
-One end-to-end demo run serves every test that reads a full run's outputs.
+One end-to-end demo run serves every test that reads a full run's outputs; it starts in a second process before
+the first test, so it overlaps the tests that do not read it.
 
 `pytest` alone runs the fast selection for development: tests marked `slow` (more than about 3 s each) and the
 notebooks (executed by nbmake) are deselected, and the summary says how many. `pytest --full` runs everything, as
@@ -10,6 +11,9 @@ that mentions `slow` (`-m slow`) also runs slow tests.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,11 +67,46 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         )
 
 
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """The demo scenario run through the CLI (30 replications): its output folder and the CLI arguments."""
+def _demo_args(out: Path) -> list[str]:
+    return ["run", str(ROOT / "scenarios" / "demo.yaml"), "--out", str(out), *DEMO_ARGS]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _demo_run_started(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[subprocess.Popen, Path, Path] | None]:
+    """When a selected test reads the demo run, the run starts before the session's first test, in a second
+    process (the same CLI command), so its minutes of solving and simulating overlap the tests that come before
+    the first reader instead of adding to them; `demo_run` waits for it."""
+    if not any("demo_run" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        yield None
+        return
     out = tmp_path_factory.mktemp("demo-run") / "demo"
-    args = ["run", str(ROOT / "scenarios" / "demo.yaml"), "--out", str(out), *DEMO_ARGS]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    return out, args
+    log = out.parent / "cli-output.txt"
+    with log.open("w", encoding="utf-8") as sink:
+        command = [sys.executable, "-c", "from spmopt.cli import app; app()", *_demo_args(out)]
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    yield process, out, log
+    if process.poll() is None:  # the session ended before any reader waited for it
+        process.terminate()  # SIGTERM: the run closes its Dask cluster
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def demo_run(
+    _demo_run_started: tuple[subprocess.Popen, Path, Path] | None, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[str]]:
+    """The demo scenario run through the CLI (30 replications): its output folder and the CLI arguments."""
+    if _demo_run_started is None:  # requested dynamically: run it here
+        out = tmp_path_factory.mktemp("demo-run") / "demo"
+        result = CliRunner().invoke(app, _demo_args(out))
+        assert result.exit_code == 0, result.output
+        return out, _demo_args(out)
+    process, out, log = _demo_run_started
+    code = process.wait()
+    assert code == 0, log.read_text(encoding="utf-8")
+    return out, _demo_args(out)

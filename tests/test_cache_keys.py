@@ -8,7 +8,9 @@ rep's start month, one unit's potential, or every unit's accounts, a cached reru
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -243,8 +245,11 @@ def test_cached_rerun_after_an_edit_equals_a_fresh_run(warm_cache: Path, tmp_pat
     path = tmp_path / "run" / "scenarios" / "demo.yaml"
     edit(path.parent / "demo")
     cfg = load_scenario(path, FAST)
-    cached = run_scenario(cfg, cache=StageCache(tmp_path / "run" / "cache"))
-    fresh = run_scenario(cfg)
+    # The fresh run (no cache) plays in a second process meanwhile, on another core: the two runs share nothing.
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        fresh_run = pool.submit(run_scenario, cfg)
+        cached = run_scenario(cfg, cache=StageCache(tmp_path / "run" / "cache"))
+        fresh = fresh_run.result()
     assert not [s.stage for s in cached.stages if s.cached]  # each edit reaches every stage
     pd.testing.assert_frame_equal(cached.territory.alignment, fresh.territory.alignment)
     pd.testing.assert_frame_equal(cached.quota.table, fresh.quota.table)

@@ -111,6 +111,26 @@ def bench_batch(
     out.print(json.dumps(summary, indent=2, default=str), markup=False, highlight=False)
 
 
+@bench_app.command("workbench")
+def bench_workbench(
+    edits: Annotated[int, typer.Option(min=1, help="Edits timed on each scenario")] = 20,
+    browser: Annotated[bool, typer.Option(help="Also time the round trip in headless chromium")] = True,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the measurements as JSON")] = None,
+) -> None:
+    """Workbench update latency after an edit, at 159 units (the demo) and 2,025 units (a grid): the server's
+    recomputation and, with chromium installed, the browser round trip."""
+    import json
+
+    _use_bench()
+    from spmopt_bench.workbench import workbench_benchmark
+
+    facts = workbench_benchmark(edits, browser)
+    text = json.dumps(facts, indent=2)
+    if json_out is not None:
+        json_out.write_text(text + "\n", encoding="utf-8")
+    out.print(text, markup=False, highlight=False)
+
+
 def _bench_instance(
     file: Path, read, time_limit: float, threads: int | None, json_out: Path | None, extra: dict
 ) -> None:

@@ -259,7 +259,8 @@ def _locks(table: pd.DataFrame, tid: pd.Series, locks: dict[str, str], problems:
 def _cut_edges(tid: pd.Series, data: PlanningData) -> int | None:
     if data.adjacency is None:
         return None
-    return sum(1 for u, v in data.adjacency.edges() if tid[u] != tid[v])
+    where = tid.to_dict()  # a dict lookup per edge: Series indexing would dominate the workbench's update
+    return sum(1 for u, v in data.adjacency.edges() if where[u] != where[v])
 
 
 def _compactness(inp: TerritoryInputs, data: PlanningData, tid: pd.Series, site_of: dict[str, str]) -> float:

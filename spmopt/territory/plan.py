@@ -127,10 +127,11 @@ def summarise_alignment(
         members = {t: set(idx) for t, idx in tid.groupby(tid).groups.items()}
         frame["contiguous"] = [nx.is_connected(graph.subgraph(members[t])) for t in frame.index]
         boundary = {t: 0 for t in frame.index}
+        where = tid.to_dict()
         for u, v in graph.edges():
-            if tid[u] != tid[v]:
-                boundary[tid[u]] += 1
-                boundary[tid[v]] += 1
+            if where[u] != where[v]:
+                boundary[where[u]] += 1
+                boundary[where[v]] += 1
         frame["boundary_edges"] = pd.Series(boundary).reindex(frame.index)
     return frame.reset_index()
 
@@ -139,7 +140,7 @@ def moved_share_pct(alignment: pd.DataFrame, inp: TerritoryInputs) -> float | No
     """Percentage of the disruption measure whose unit changed territory (None without a current alignment)."""
     if not inp.current:
         return None
-    new = alignment.set_index("unit_id")["territory_id"]
+    new = alignment.set_index("unit_id")["territory_id"].to_dict()
     if inp.ownership is not None:
         owned = inp.ownership
         return 100.0 * owned.moved(new) / owned.total if owned.total else 0.0

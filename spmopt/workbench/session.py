@@ -17,7 +17,9 @@ from spmopt.config import ScenarioConfig
 from spmopt.data.loader import PlanningData, read_candidate_alignment, territory_reps, with_moves
 from spmopt.errors import DataError
 from spmopt.preparation import Prepared
+from spmopt.report.rollup import RollUp, roll_up
 from spmopt.territory.assess import Assessment, assess_alignment
+from spmopt.territory.hierarchy import Hierarchy, build_hierarchy, hierarchy_bands
 from spmopt.territory.inputs import TerritoryInputs
 
 VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -65,6 +67,10 @@ class Session:
         self.locks: dict[str, str] = dict(self.inputs.locks)
         self._undo: list[Snapshot] = []
         self._redo: list[Snapshot] = []
+        self.hierarchy: Hierarchy | None = None
+        if self.config.hierarchy is not None:
+            reps = {t: self.rep_of.get(t) for t in self.territories}
+            self.hierarchy = build_hierarchy(self.config, self.data, self.start, reps)
 
     @classmethod
     def open(cls, scenario: Path, prepared: Prepared, alignment: Path | None) -> Session:
@@ -144,6 +150,21 @@ class Session:
     def assess(self) -> Assessment:
         """The alignment's assessment under the session's locks: `spmopt assess`'s code and figures."""
         return assess_alignment(self.locked_inputs(), self.data, self.alignment)
+
+    def roll_up(self) -> RollUp | None:
+        """Districts and regions of the alignment being edited (the hierarchy of the session's start)."""
+        if self.hierarchy is None:
+            return None
+        bands = hierarchy_bands(self.config)
+        return roll_up(self.hierarchy.table, self.alignment, self.data.units, self.data.adjacency, bands)
+
+    def level_of(self, level: str) -> dict[str, str]:
+        """Territory -> its district or region (`level`), or itself for `territory`."""
+        if level == "territory" or self.hierarchy is None:
+            return {t: t for t in self.territories}
+        column = "district_id" if level == "district" else "region_id"
+        table = self.hierarchy.table
+        return dict(zip(table["territory_id"].astype(str), table[column].astype(str), strict=True))
 
     def locked_inputs(self) -> TerritoryInputs:
         return dataclasses.replace(self.inputs, locks=dict(self.locks))

@@ -57,6 +57,8 @@ class Page:
     version_name: TextInput
     versions: Select
     seconds: Spinner
+    level: Select
+    rollup: ColumnDataSource
     job: Reoptimisation | None = None
     job_callback: object | None = None
     shapes: dict[str, list] = field(default_factory=dict)
@@ -65,7 +67,7 @@ class Page:
 def build(doc: Document, session: Session) -> Page:
     """Lay out the page on `doc` and wire its buttons to `session`."""
     xs, ys = unit_shapes(session.data)
-    colours = dict(zip(session.territories, islice(cycle(Category20[20]), len(session.territories)), strict=True))
+    colours = _palette(session.territories)
     units = ColumnDataSource(
         {
             "unit_id": list(session.units),
@@ -141,8 +143,12 @@ def build(doc: Document, session: Session) -> Page:
         version_name=TextInput(title="Version name", value="v1", name="version_name"),
         versions=Select(title="Compare with", options=[], name="versions"),
         seconds=Spinner(title="Re-optimise limit (s)", low=5, high=600, step=5, value=20, name="seconds", width=140),
+        level=Select(title="Colour by", options=_levels(session), value="territory", name="level", width=140),
+        rollup=ColumnDataSource({}),
         shapes={"xs": xs, "ys": ys, "colours": colours},
     )
+    page.level.visible = session.hierarchy is not None
+    page.level.on_change("value", lambda attr, old, new: refresh(page, Edit(message=f"coloured by {new}")))
     buttons = _buttons(page, doc)
     grid = DataTable(
         source=table,
@@ -169,12 +175,27 @@ def build(doc: Document, session: Session) -> Page:
         row(page.seconds, buttons["reoptimise"], buttons["cancel"]),
         row(page.version_name, buttons["save"]),
         row(page.versions, buttons["compare"]),
+        page.level,
         page.status,
         page.summary,
         deltas,
         page.latency,
     )
-    doc.add_root(column(row(plot, controls), grid))
+    below = [grid]
+    if session.hierarchy is not None:
+        rollup = session.roll_up()
+        below.append(
+            DataTable(
+                source=page.rollup,
+                columns=[TableColumn(field=c, title=c) for c in rollup.districts.columns],
+                width=900,
+                height=200,
+                index_position=None,
+                reorderable=False,
+                name="rollup",
+            )
+        )
+    doc.add_root(column(row(plot, controls), *below))
     doc.title = f"spmopt workbench: {session.config.name}"
     refresh(page, Edit(message=""))
     _offer_versions(page)
@@ -194,13 +215,14 @@ def _redraw(page: Page, edit: Edit) -> None:
     assessment = session.assess()
     terr = assessment.territories
     broken = set(terr.loc[~terr["ok"], "territory_id"])
-    colours = page.shapes["colours"]
+    level = session.level_of(page.level.value)
+    colours = _palette(sorted(set(level.values()))) if page.level.value != "territory" else page.shapes["colours"]
     alignment = list(session.alignment)
     _patch(
         page.units,
         {
             "territory": alignment,
-            "colour": [colours[t] for t in alignment],
+            "colour": [colours[level[t]] for t in alignment],
             "line": [BROKEN if t in broken else FINE for t in alignment],
             "width": [2.0 if t in broken else 0.5 for t in alignment],
         },
@@ -208,6 +230,10 @@ def _redraw(page: Page, edit: Edit) -> None:
     xy = session.data.units.loc[list(session.locks), ["x_km", "y_km"]]
     page.locked.data = {"x": xy["x_km"].tolist(), "y": xy["y_km"].tolist()}
     page.table.data = _table_data(session, terr)
+    rollup = session.roll_up()
+    if rollup is not None:
+        frame = rollup.districts
+        page.rollup.data = {c: frame[c].tolist() for c in frame.columns}
     facts = assessment.facts
     parts = [f"{len(terr) - len(broken)} of {len(terr)} territories within every requirement"]
     if facts.moved_share_pct is not None:
@@ -220,6 +246,16 @@ def _redraw(page: Page, edit: Edit) -> None:
     page.summary.text = "<br>".join(parts)
     if edit.message:
         page.status.text = edit.message
+
+
+def _palette(names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    return dict(zip(names, islice(cycle(Category20[20]), len(names)), strict=True))
+
+
+def _levels(session: Session) -> list[str]:
+    if session.hierarchy is None:
+        return ["territory"]
+    return ["territory", "district", *(["region"] if session.hierarchy.has_regions else [])]
 
 
 def _patch(source: ColumnDataSource, columns: dict[str, list]) -> None:
