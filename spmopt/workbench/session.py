@@ -131,6 +131,16 @@ class Session:
         self.alignment = new
         return Edit(moved, message=message)
 
+    def open_version(self, alignment: pd.Series, locks: dict[str, str], name: str) -> Edit:
+        """Take a saved version's alignment and locks as one undoable edit (named accounts stay locked)."""
+        new = alignment.reindex(list(self.units)).astype(str)
+        moved = tuple(u for u in self.units if new[u] != self.alignment[u])
+        self._remember()
+        self.alignment = new
+        named = self.data.named_units if self.data.named_units is not None else pd.Series(dtype=object)
+        self.locks = {**{str(u): str(t) for u, t in named.items()}, **locks}
+        return Edit(moved, message=f"opened version {name}: {len(moved)} unit(s) differ from before (Undo to go back)")
+
     def undo(self) -> Edit:
         return self._step(self._undo, self._redo, "undo", "undid")
 

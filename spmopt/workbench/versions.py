@@ -76,6 +76,12 @@ def list_versions(session: Session) -> list[Version]:
     return out
 
 
+def version_locks(version: Version) -> dict[str, str]:
+    """The locks a version was saved with."""
+    frame = pd.read_csv(version.folder / "locks.csv", dtype=str, keep_default_na=False)
+    return dict(zip(frame["unit_id"], frame["territory_id"], strict=True))
+
+
 def compare(session: Session, other: Version) -> tuple[list[str], pd.DataFrame]:
     """Units whose territory differs from `other`, and per territory the change of each balance measure
     (this alignment minus the version)."""

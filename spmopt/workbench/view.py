@@ -33,7 +33,7 @@ from spmopt.errors import SpmoptError
 from spmopt.workbench.reoptimise import Reoptimisation
 from spmopt.workbench.session import Edit, Session
 from spmopt.workbench.shapes import unit_labels, unit_shapes
-from spmopt.workbench.versions import compare, list_versions, save_version
+from spmopt.workbench.versions import compare, list_versions, save_version, version_locks
 
 BROKEN = "#c62828"
 FINE = "#ffffff"
@@ -46,9 +46,9 @@ class Page:
 
     session: Session
     units: ColumnDataSource
-    table: ColumnDataSource
+    table: DataTable
     compared: ColumnDataSource
-    delta: ColumnDataSource
+    delta: DataTable
     locked: ColumnDataSource
     territory: Select
     status: Div
@@ -58,7 +58,7 @@ class Page:
     versions: Select
     seconds: Spinner
     level: Select
-    rollup: ColumnDataSource
+    rollup: DataTable
     job: Reoptimisation | None = None
     job_callback: object | None = None
     shapes: dict[str, list] = field(default_factory=dict)
@@ -103,7 +103,11 @@ def build(doc: Document, session: Session) -> Page:
         selection_fill_alpha=0.95,
         selection_line_color="#000000",
         selection_line_width=2.5,
+        nonselection_fill_color="colour",
         nonselection_fill_alpha=0.55,
+        nonselection_line_color="line",
+        nonselection_line_width="width",
+        nonselection_line_alpha=1.0,  # Bokeh's default (0.1) would hide the outlines of broken territories
         name="units",
     )
     plot.add_tools(
@@ -120,8 +124,10 @@ def build(doc: Document, session: Session) -> Page:
     plot.scatter("x", "y", source=homes, marker="star", size=14, fill_color="#ffffff", line_color="#000000")
     plot.add_layout(LabelSet(x="x", y="y", text="rep", source=homes, x_offset=8, y_offset=4, text_font_size="9pt"))
 
-    table = ColumnDataSource({})
-    delta = ColumnDataSource(_empty_delta(session))
+    table = _grid("table", _columns(session), 900, 330)
+    delta = _grid("delta", _delta_columns(session), 420, 200, _empty_delta(session))
+    rollup = session.roll_up()
+    districts = [] if rollup is None else [TableColumn(field=c, title=c) for c in rollup.districts.columns]
     locked = ColumnDataSource({"x": [], "y": []})
     plot.scatter("x", "y", source=locked, marker="square_x", size=9, fill_alpha=0, line_color="#222222")
     page = Page(
@@ -144,57 +150,26 @@ def build(doc: Document, session: Session) -> Page:
         versions=Select(title="Compare with", options=[], name="versions"),
         seconds=Spinner(title="Re-optimise limit (s)", low=5, high=600, step=5, value=20, name="seconds", width=140),
         level=Select(title="Colour by", options=_levels(session), value="territory", name="level", width=140),
-        rollup=ColumnDataSource({}),
+        rollup=_grid("rollup", districts, 900, 200),
         shapes={"xs": xs, "ys": ys, "colours": colours},
     )
     page.level.visible = session.hierarchy is not None
     page.level.on_change("value", lambda attr, old, new: refresh(page, Edit(message=f"coloured by {new}")))
     buttons = _buttons(page, doc)
-    grid = DataTable(
-        source=table,
-        columns=_columns(session),
-        width=900,
-        height=330,
-        index_position=None,
-        reorderable=False,
-        name="table",
-    )
-    deltas = DataTable(
-        source=delta,
-        columns=_delta_columns(session),
-        width=420,
-        height=200,
-        index_position=None,
-        reorderable=False,
-        name="delta",
-    )
     controls = column(
         page.territory,
         row(buttons["assign"], buttons["lock"], buttons["unlock"]),
         row(buttons["undo"], buttons["redo"]),
         row(page.seconds, buttons["reoptimise"], buttons["cancel"]),
         row(page.version_name, buttons["save"]),
-        row(page.versions, buttons["compare"]),
+        row(page.versions, buttons["compare"], buttons["open"]),
         page.level,
         page.status,
         page.summary,
-        deltas,
+        page.delta,
         page.latency,
     )
-    below = [grid]
-    if session.hierarchy is not None:
-        rollup = session.roll_up()
-        below.append(
-            DataTable(
-                source=page.rollup,
-                columns=[TableColumn(field=c, title=c) for c in rollup.districts.columns],
-                width=900,
-                height=200,
-                index_position=None,
-                reorderable=False,
-                name="rollup",
-            )
-        )
+    below = [page.table, *([page.rollup] if rollup is not None else [])]
     doc.add_root(column(row(plot, controls), *below))
     doc.title = f"spmopt workbench: {session.config.name}"
     refresh(page, Edit(message=""))
@@ -229,11 +204,11 @@ def _redraw(page: Page, edit: Edit) -> None:
     )
     xy = session.data.units.loc[list(session.locks), ["x_km", "y_km"]]
     page.locked.data = {"x": xy["x_km"].tolist(), "y": xy["y_km"].tolist()}
-    page.table.data = _table_data(session, terr)
+    _show(page.table, _table_data(session, terr))
     rollup = session.roll_up()
     if rollup is not None:
         frame = rollup.districts
-        page.rollup.data = {c: frame[c].tolist() for c in frame.columns}
+        _show(page.rollup, {c: frame[c].tolist() for c in frame.columns})
     facts = assessment.facts
     parts = [f"{len(terr) - len(broken)} of {len(terr)} territories within every requirement"]
     if facts.moved_share_pct is not None:
@@ -246,6 +221,24 @@ def _redraw(page: Page, edit: Edit) -> None:
     page.summary.text = "<br>".join(parts)
     if edit.message:
         page.status.text = edit.message
+
+
+def _grid(name: str, columns: list[TableColumn], width: int, height: int, data: dict | None = None) -> DataTable:
+    return DataTable(
+        source=ColumnDataSource(data or {}),
+        columns=columns,
+        width=width,
+        height=height,
+        index_position=None,
+        reorderable=False,
+        name=name,
+    )
+
+
+def _show(table: DataTable, data: dict[str, list]) -> None:
+    """New rows for a table: a new source, because the browser's grid can keep drawing the old rows after the
+    source's data changes (Bokeh 3.9), while a new source always redraws."""
+    table.source = ColumnDataSource(data)
 
 
 def _palette(names: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -263,8 +256,7 @@ def _patch(source: ColumnDataSource, columns: dict[str, list]) -> None:
     assessment costs the server."""
     changes = {}
     for name, values in columns.items():
-        old = source.data[name]
-        diff = [(i, v) for i, (v, w) in enumerate(zip(values, old, strict=True)) if v != w]
+        diff = [(i, v) for i, (v, w) in enumerate(zip(values, source.data[name], strict=True)) if v != w]
         if diff:
             changes[name] = diff
     if changes:
@@ -377,13 +369,20 @@ def _buttons(page: Page, doc: Document) -> dict[str, Button]:
         chosen = next((v for v in list_versions(session) if v.name == page.versions.value), None)
         if chosen is None:
             page.compared.data = {"xs": [], "ys": []}
-            page.delta.data = _empty_delta(session)
+            _show(page.delta, _empty_delta(session))
             return
         moved, table = compare(session, chosen)
         where = [session.units.index(u) for u in moved]
         page.compared.data = {"xs": [page.shapes["xs"][i] for i in where], "ys": [page.shapes["ys"][i] for i in where]}
-        page.delta.data = {c: table[c].tolist() for c in table.columns}
+        _show(page.delta, {c: table[c].tolist() for c in table.columns})
         page.status.text = f"{len(moved)} unit(s) differ from version {chosen.name} (dashed)"
+
+    def open_version() -> None:
+        chosen = next((v for v in list_versions(session) if v.name == page.versions.value), None)
+        if chosen is None:
+            page.status.text = "choose a saved version to open"
+            return
+        act(lambda: session.open_version(chosen.alignment, version_locks(chosen), chosen.name))
 
     handlers = {
         "assign": ("Assign", lambda: act(lambda: session.assign(_selected(page), page.territory.value))),
@@ -395,6 +394,7 @@ def _buttons(page: Page, doc: Document) -> dict[str, Button]:
         "cancel": ("Cancel", cancel),
         "save": ("Save version", save),
         "compare": ("Compare", compare_with),
+        "open": ("Open", open_version),
     }
     out = {}
     for key, (label, handler) in handlers.items():

@@ -62,7 +62,24 @@ def _click_unit(page, session: Session, unit: str, shift: bool = False) -> None:
 
 
 def _wait_for(page, condition: str, timeout: float = 15_000) -> None:
-    page.wait_for_function(condition, timeout=timeout)
+    """Wait for `condition`; on a timeout, say what the page's status line said."""
+    from playwright.sync_api import TimeoutError as PageTimeout
+
+    try:
+        page.wait_for_function(condition, timeout=timeout)
+    except PageTimeout:
+        pytest.fail(f"{condition} did not hold within {timeout / 1000:g} s; status: {page.evaluate(STATUS)!r}")
+
+
+def _red_on_map(shot: Path) -> int:
+    """Pixels of the broken-territory red (#c62828) in the map's part of a screenshot."""
+    from PIL import Image
+
+    from spmopt.workbench.view import MAP_HEIGHT, MAP_WIDTH
+
+    rgb = np.asarray(Image.open(shot).convert("RGB")).astype(int)[: MAP_HEIGHT + 40, :MAP_WIDTH]
+    close = (abs(rgb[..., 0] - 198) < 30) & (abs(rgb[..., 1] - 40) < 40) & (abs(rgb[..., 2] - 40) < 40)
+    return int(close.sum())
 
 
 def _assessed(tmp_path: Path, scenario: Path, session: Session, name: str) -> pd.DataFrame:
@@ -104,6 +121,12 @@ def test_edit_undo_lock_reoptimise_save_and_compare_in_chromium(tmp_path: Path) 
             page.get_by_role("button", name="Assign", exact=True).click()
             _wait_for(page, "() => Bokeh.documents[0].get_model_by_name('table').source.data.units[1] === 15")
             shown = _table(page)
+            # What the grid draws, not only what its model holds: the R2 row shows the new figures.
+            page.wait_for_function("() => true")
+            drawn = page.locator(".slick-row").nth(1).inner_text()
+            assert "R2" in drawn
+            assert "15" in drawn
+            assert "25.00%" in drawn
             assert not shown.loc["R2", "ok"]
             assert shown.loc["R2", "potential_dev_pct"] == 25.0
             independent = _assessed(tmp_path, scenario, session, "moved")
@@ -146,6 +169,9 @@ def test_edit_undo_lock_reoptimise_save_and_compare_in_chromium(tmp_path: Path) 
         image = np.asarray(Image.open(tmp_path / shot).convert("L"))
         assert (image < 200).mean() > 0.05, f"{shot} is (nearly) blank"
         assert len(np.unique(image)) > 30
+    # The map outlines the broken territories in red while they are broken, and nothing once every band holds.
+    assert _red_on_map(tmp_path / "broken.png") > 2000
+    assert _red_on_map(tmp_path / "final.png") < 50  # a few anti-aliased pixels of the toolbar logo
     folder = root / "workbench" / "v1"
     result = CliRunner().invoke(app, ["run", str(folder / "scenario.yaml")])
     assert result.exit_code == 0, result.output

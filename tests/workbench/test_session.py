@@ -17,7 +17,7 @@ from spmopt.scenario import load_scenario
 from spmopt.territory.assess import assess_alignment
 from spmopt.workbench.reoptimise import design_around, with_limit
 from spmopt.workbench.session import Session
-from spmopt.workbench.versions import compare, list_versions, save_version
+from spmopt.workbench.versions import compare, list_versions, save_version, version_locks
 
 
 def open_grid(root: Path, **territory: object) -> Session:
@@ -137,3 +137,20 @@ def test_versions_are_saved_only_under_the_scenarios_workbench_folder(tmp_path: 
         save_version(session, "notes")
     assert (mine / "todo.txt").read_text(encoding="utf-8") == "my notes"
     assert sorted(p.name for p in mine.iterdir()) == ["todo.txt"]
+
+
+def test_a_saved_version_opens_as_one_undoable_edit(tmp_path: Path) -> None:
+    session = open_grid(tmp_path)
+    session.assign(["u02"], "R1")
+    session.lock(["u02"])
+    save_version(session, "v1")
+    session.undo()
+    session.undo()
+    assert session.edited() == []
+    (version,) = list_versions(session)
+    edit = session.open_version(version.alignment, version_locks(version), "v1")
+    assert edit.moved == ("u02",)
+    assert session.locks == {"u02": "R1"}
+    session.undo()
+    assert session.locks == {}
+    assert session.edited() == []

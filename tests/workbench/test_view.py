@@ -42,15 +42,15 @@ def test_the_buttons_move_lock_and_undo_and_the_table_follows(tmp_path: Path) ->
     page.units.selected.indices = [ids.index("u01"), ids.index("u11")]
     page.territory.value = "R2"
     click(doc, "assign")
-    assert page.table.data["units"] == [10, 14, 12]
-    assert page.table.data["ok"] == [False, False, True]
+    assert page.table.source.data["units"] == [10, 14, 12]
+    assert page.table.source.data["ok"] == [False, False, True]
     assert page.units.data["territory"][ids.index("u01")] == "R2"
     assert page.units.data["line"][ids.index("u01")] != page.units.data["line"][ids.index("u05")]
     click(doc, "lock")
     assert len(page.locked.data["x"]) == 2
     click(doc, "undo")
     click(doc, "undo")
-    assert page.table.data["units"] == [12, 12, 12]
+    assert page.table.source.data["units"] == [12, 12, 12]
     assert page.status.text == "undid the last edit"
     assert float(page.latency.text) > 0
 
@@ -58,13 +58,13 @@ def test_the_buttons_move_lock_and_undo_and_the_table_follows(tmp_path: Path) ->
 def test_districts_roll_up_live_and_colour_the_map(tmp_path: Path) -> None:
     doc, page = open_page(tmp_path, hierarchy=True)
     assert page.level.visible
-    assert page.rollup.data["district_id"] == ["East", "West"]
-    assert page.rollup.data["units"] == [12, 24]
+    assert page.rollup.source.data["district_id"] == ["East", "West"]
+    assert page.rollup.source.data["units"] == [12, 24]
     ids = page.units.data["unit_id"]
     page.units.selected.indices = [ids.index("u03")]
     page.territory.value = "R3"
     click(doc, "assign")
-    assert page.rollup.data["units"] == [13, 23]
+    assert page.rollup.source.data["units"] == [13, 23]
     page.level.value = "district"
     colours = page.units.data["colour"]
     assert colours[ids.index("u00")] == colours[ids.index("u02")]  # R1 and R2 are both West

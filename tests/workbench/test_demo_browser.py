@@ -1,0 +1,114 @@
+"""The planner's path through the workbench on the Georgia demo, in chromium: open today's alignment (every band
+broken), re-optimise to a plan within every band, move three counties by clicking them and watch a band break,
+undo and watch it mend, move one county, lock it and re-optimise around it, save the version, and check that the
+saved overlay is a scenario spmopt accepts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_browser import CHROMIUM, FLAGS, READY, STATUS, TO_SCREEN, _browser, _click_unit, _table, _wait_for
+from typer.testing import CliRunner
+
+from spmopt.cli import app
+from spmopt.preparation import prepare
+from spmopt.scenario import load_scenario
+from spmopt.workbench.server import Workbench
+from spmopt.workbench.session import Session
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+ALL_OK = "() => Bokeh.documents[0].get_model_by_name('table').source.data.ok.every(x => x)"
+ANY_BROKEN = "() => !Bokeh.documents[0].get_model_by_name('table').source.data.ok.every(x => x)"
+
+
+def test_the_demo_edited_in_the_workbench(tmp_path: Path) -> None:
+    sync_playwright = _browser()
+    from PIL import Image
+
+    # A copy of the demo, so the version lands in a temporary scenario folder.
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    shutil.copytree(ROOT / "models", tmp_path / "models")
+    scenario = tmp_path / "scenarios" / "demo.yaml"
+    session = Session.open(scenario, prepare(load_scenario(scenario)), None)
+    bench = Workbench(session)
+    url = bench.start_in_thread()
+    errors: list[str] = []
+    requests: list[str] = []
+    shots = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(url, wait_until="networkidle")
+            _wait_for(page, READY)
+            assert not _table(page)["ok"].any()  # today's nearest-rep alignment breaks every territory's band
+
+            page.get_by_label("Re-optimise limit (s)").fill("40")
+            page.get_by_role("button", name="Re-optimise", exact=True).click()
+            _wait_for(page, ALL_OK, 150_000)
+            designed = session.alignment.copy()
+
+            # Three counties along the longest border between two territories change sides: a band breaks.
+            graph = session.data.adjacency
+            pairs: dict[tuple[str, str], list[str]] = {}
+            homes = set(session.inputs.roots.values())  # a rep's home county must stay in its territory
+            for u in (u for u in session.units if u not in homes):
+                for t in sorted({designed[v] for v in graph.neighbors(u)} - {designed[u]}):
+                    pairs.setdefault((designed[u], t), []).append(u)
+            (source, target), along = max(pairs.items(), key=lambda kv: (len(kv[1]), kv[0]))
+            border = along[:3]
+            assert len(border) == 3
+            for k, unit in enumerate(border):
+                _click_unit(page, session, unit, shift=k > 0)
+            page.locator("select").first.select_option(target)
+            page.get_by_role("button", name="Assign", exact=True).click()
+            _wait_for(page, ANY_BROKEN)
+            assert sorted(u for u in session.units if session.alignment[u] != designed[u]) == sorted(border)
+            broken = _table(page)
+            assert not broken.loc[source, "ok"] or not broken.loc[target, "ok"]
+            shots.append(tmp_path / "broken.png")
+            page.screenshot(path=str(shots[-1]))
+
+            page.get_by_role("button", name="Undo", exact=True).click()
+            _wait_for(page, ALL_OK)
+
+            # One county moved and locked; the engine finishes the rest around it. A click on open water (off the
+            # south-east coast) clears the selection first.
+            corner = session.data.units[["x_km", "y_km"]]
+            page.wait_for_timeout(600)
+            page.mouse.click(*page.evaluate(TO_SCREEN, [float(corner.x_km.max()), float(corner.y_km.min())]))
+            _click_unit(page, session, border[0])
+            page.get_by_role("button", name="Assign", exact=True).click()
+            _wait_for(page, STATUS + ".startsWith('moved 1 unit(s)')")
+            page.get_by_role("button", name="Lock", exact=True).click()
+            _wait_for(page, STATUS + ".startsWith('locked 1 unit(s)')")
+            page.get_by_role("button", name="Re-optimise", exact=True).click()
+            _wait_for(page, ALL_OK, 150_000)
+            assert session.alignment[border[0]] == target
+            shots.append(tmp_path / "mended.png")
+            page.screenshot(path=str(shots[-1]))
+
+            page.get_by_label("Version name").fill("macon")
+            page.get_by_role("button", name="Save version", exact=True).click()
+            _wait_for(page, STATUS + ".startsWith('saved')")
+            browser.close()
+    finally:
+        bench.stop()
+    assert errors == []
+    assert [u for u in requests if not u.startswith(f"http://127.0.0.1:{bench.port}/")] == []
+    for shot in shots:
+        image = np.asarray(Image.open(shot).convert("L"))
+        assert (image < 200).mean() > 0.05, f"{shot.name} is (nearly) blank"
+    overlay = tmp_path / "scenarios" / "workbench" / "macon" / "scenario.yaml"
+    result = CliRunner().invoke(app, ["validate", str(overlay)])
+    assert result.exit_code == 0, result.output
+    locks = (overlay.parent / "locks.csv").read_text(encoding="utf-8").splitlines()
+    assert locks == ["unit_id,territory_id", f"{border[0]},{target}"]
