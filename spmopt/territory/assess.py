@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -20,7 +19,7 @@ from spmopt.data.loader import PlanningData
 from spmopt.errors import DataError
 from spmopt.facts import Facts
 from spmopt.territory.inputs import Band, TerritoryInputs
-from spmopt.territory.plan import moved_share_pct, summarise_alignment, territory_centres
+from spmopt.territory.plan import moved_share_pct, piece_sizes, summarise_alignment, territory_centres
 
 SLACK = 1e-6
 """Relative slack on band limits and the disruption cap: a designed plan meets its limits only to the solver's
@@ -229,7 +228,7 @@ def _pieces(
     sizes = []
     for t in table["territory_id"]:
         units = members.get(t, [])
-        sizes.append(sorted((len(c) for c in nx.connected_components(graph.subgraph(units))), reverse=True))
+        sizes.append(piece_sizes(graph, units))
     at = table.columns.get_loc("contiguous") + 1
     table.insert(at, "pieces", [len(s) for s in sizes])
     table.insert(at + 1, "piece_units", ["+".join(map(str, s)) for s in sizes])

@@ -46,6 +46,19 @@ def _browser():
     return pytest.importorskip("playwright.sync_api").sync_playwright
 
 
+def open_page(playwright, url: str, errors: list[str], requests: list[str]):
+    """Chromium on the workbench page, once it shows its table; console errors, page errors and every request's
+    address are collected into `errors` and `requests`."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(url, wait_until="networkidle")
+    _wait_for(page, READY)
+    return browser, page
+
+
 def _table(page) -> pd.DataFrame:
     return pd.DataFrame(page.evaluate(TABLE)).set_index("territory_id")
 
@@ -105,13 +118,7 @@ def test_edit_undo_lock_reoptimise_save_and_compare_in_chromium(tmp_path: Path) 
     requests: list[str] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(url, wait_until="networkidle")
-            _wait_for(page, READY)
+            browser, page = open_page(p, url, errors, requests)
             assert list(_table(page)["units"]) == [12, 12, 12]
 
             # Move three units of R1's column 1 to R2 by clicking them: R1 and R2 leave their ±5% band.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_browser import CHROMIUM, FLAGS, READY, STATUS, TO_SCREEN, _browser, _click_unit, _table, _wait_for
+from test_browser import STATUS, TO_SCREEN, _browser, _click_unit, _table, _wait_for, open_page
 from typer.testing import CliRunner
 
 from spmopt.cli import app
@@ -42,13 +42,7 @@ def test_the_demo_edited_in_the_workbench(tmp_path: Path) -> None:
     shots = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(url, wait_until="networkidle")
-            _wait_for(page, READY)
+            browser, page = open_page(p, url, errors, requests)
             assert not _table(page)["ok"].any()  # today's nearest-rep alignment breaks every territory's band
 
             page.get_by_label("Re-optimise limit (s)").fill("40")

@@ -3,6 +3,7 @@ re-optimising keeps the edits; saved versions are folders `spmopt run` accepts, 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from spmopt.errors import DataError, SpmoptError
 from spmopt.preparation import prepare
 from spmopt.scenario import load_scenario
 from spmopt.territory.assess import assess_alignment
-from spmopt.workbench.reoptimise import design_around, with_limit
+from spmopt.workbench.reoptimise import Reoptimisation, design_around, with_limit
 from spmopt.workbench.session import Session
 from spmopt.workbench.versions import compare, list_versions, save_version, version_locks
 
@@ -154,3 +155,31 @@ def test_a_saved_version_opens_as_one_undoable_edit(tmp_path: Path) -> None:
     session.undo()
     assert session.locks == {}
     assert session.edited() == []
+
+
+def test_a_cancelled_reoptimisation_stops_its_process_and_changes_nothing(tmp_path: Path) -> None:
+    session = open_grid(tmp_path)
+    session.assign(["u02"], "R1")
+    before = session.alignment.copy()
+    job = Reoptimisation(session.config, session.data, session.locks_for_reoptimising(), 60)
+    job.cancel()
+    assert job.finished
+    assert not job._process.is_alive()
+    assert all(m.kind != "done" for m in job.poll())
+    pd.testing.assert_series_equal(session.alignment, before)
+
+
+@pytest.mark.slow
+def test_a_reoptimisation_reports_progress_then_an_alignment_that_keeps_the_edits(tmp_path: Path) -> None:
+    session = open_grid(tmp_path)
+    session.assign(["u02"], "R1")
+    job = Reoptimisation(session.config, session.data, session.locks_for_reoptimising(), 10)
+    messages = []
+    deadline = time.monotonic() + 120
+    while not job.finished and time.monotonic() < deadline:
+        messages += job.poll()
+        time.sleep(0.2)
+    kinds = [m.kind for m in messages]
+    assert "progress" in kinds
+    assert kinds[-1] == "done", messages
+    assert messages[-1].alignment["u02"] == "R1"
