@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +32,12 @@ def fail(exc: SpmoptError, scenario: Path) -> None:
 def interrupted(target: Path | None) -> None:
     where = f"; {target} is as it was before this run" if target is not None else ""
     console.print(f"interrupted: nothing was written{where}", markup=False, highlight=False)
+    if any(t.name == "spmopt-highs" and t.is_alive() for t in threading.enumerate()):
+        # HiGHS is still unwinding in its own thread: tearing the interpreter down under it can crash the process
+        # (exit -11 instead of 130), so leave at once; every file was already put back by then.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     raise typer.Exit(code=130)
 
 
