@@ -38,7 +38,7 @@ from spmopt.territory.diagnose import precheck
 
 # The scenario builder's own pieces (pairs, bands, root distances), so a level is shaped exactly like a
 # chosen-centre territory design; `territory_inputs` itself needs a whole ScenarioConfig.
-from spmopt.territory.inputs import TerritoryInputs, _band, _eligible_pairs, _root_distances
+from spmopt.territory.inputs import TerritoryInputs, balance_band, eligible_pairs, root_distances
 
 Level = Literal["district", "region"]
 PREFIX: dict[Level, str] = {"district": "D", "region": "R"}
@@ -97,7 +97,7 @@ def chosen_centre_inputs(
     units = data.units
     ids = tuple(units.index)
     xy = units[["x_km", "y_km"]].to_numpy()
-    pairs, distance = _eligible_pairs(ids, xy, ids, xy, None, True)
+    pairs, distance = eligible_pairs(ids, xy, ids, xy, None, True)
     shares = np.full(len(ids), 1.0 / groups)
     edges: tuple[tuple[str, str], ...] = ()
     if data.adjacency is not None:
@@ -111,12 +111,12 @@ def chosen_centre_inputs(
         pairs=pairs,
         distance=distance,
         distance_weight=dict.fromkeys(ids, 1.0),
-        bands=tuple(_band(units, b.measure, b.tolerance, ids, shares) for b in bands),
+        bands=tuple(balance_band(units, b.measure, b.tolerance, ids, shares) for b in bands),
         compactness="distance",
         contiguity=contiguity,
         edges=edges,
         roots=roots,
-        root_distance=_root_distances(data, roots) if contiguity else {},
+        root_distance=root_distances(data, roots) if contiguity else {},
     )
 
 

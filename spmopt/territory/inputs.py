@@ -131,11 +131,11 @@ def territory_inputs(data: PlanningData, cfg: ScenarioConfig) -> TerritoryInputs
         site_xy = xy
         shares = np.full(n, 1.0 / k)
         site_territory, site_rep = {}, {}
-    pairs, dist = _eligible_pairs(unit_ids, xy, sites, site_xy, t.candidate_sites, reps is None)
+    pairs, dist = eligible_pairs(unit_ids, xy, sites, site_xy, t.candidate_sites, reps is None)
 
     weight_col = t.distance_weight
     dweight = dict(zip(unit_ids, units[weight_col] if weight_col else np.ones(n), strict=True))
-    bands = tuple(_band(units, b.measure, b.tolerance, sites, shares) for b in t.balance)
+    bands = tuple(balance_band(units, b.measure, b.tolerance, sites, shares) for b in t.balance)
 
     locks = dict(data.locks.items()) if data.locks is not None else {}
     current = dict(data.current_alignment.items()) if data.current_alignment is not None else {}
@@ -165,7 +165,7 @@ def territory_inputs(data: PlanningData, cfg: ScenarioConfig) -> TerritoryInputs
     root_distance: dict[str, dict[str, float]] = {}
     if t.contiguity:
         roots = home_units(data) if reps is not None else {u: u for u in unit_ids}
-        root_distance = _root_distances(data, roots)
+        root_distance = root_distances(data, roots)
     return TerritoryInputs(
         units=unit_ids,
         sites=sites,
@@ -196,7 +196,7 @@ def home_units(data: PlanningData) -> dict[str, str]:
     return loader.home_units(data.units, data.geometry, data.reps, named)
 
 
-def _root_distances(data: PlanningData, roots: dict[str, str]) -> dict[str, dict[str, float]]:
+def root_distances(data: PlanningData, roots: dict[str, str]) -> dict[str, dict[str, float]]:
     """Dijkstra from every root over the adjacency graph, edges weighted by centre-to-centre km."""
     graph = nx.Graph()
     xy = data.units[["x_km", "y_km"]]
@@ -207,7 +207,7 @@ def _root_distances(data: PlanningData, roots: dict[str, str]) -> dict[str, dict
     return {site: by_root[root] for site, root in roots.items()}
 
 
-def _eligible_pairs(
+def eligible_pairs(
     unit_ids: tuple[str, ...],
     xy: np.ndarray,
     sites: tuple[str, ...],
@@ -258,7 +258,7 @@ def _with_pairs(
     return tuple(sorted(dist)), dist
 
 
-def _band(units: pd.DataFrame, measure: str, tol: float, sites: tuple[str, ...], shares: np.ndarray) -> Band:
+def balance_band(units: pd.DataFrame, measure: str, tol: float, sites: tuple[str, ...], shares: np.ndarray) -> Band:
     values = units[measure]
     total = float(values.sum())
     if total <= 0:
