@@ -151,7 +151,7 @@ def _browser(scenario: Path, edits: int) -> dict[str, float] | None:
     return _stats(times)
 
 
-ROUND_TRIP = """() => new Promise((resolve) => {
+ROUND_TRIP = """() => new Promise((resolve, reject) => {
   const doc = Bokeh.documents[0];
   const latency = doc.get_model_by_name('latency');
   const button = Bokeh.index.find_one(doc.get_model_by_name('assign'));
@@ -159,6 +159,7 @@ ROUND_TRIP = """() => new Promise((resolve) => {
   latency.properties.text.change.connect(() =>
     requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - start))));
   start = performance.now();
+  setTimeout(() => reject(new Error('no refresh within 10 s of the click')), 10000);
   button.button_el.click();
 })"""
 """Milliseconds from the click to the second animation frame after the last figure arrived (one frame painted)."""
