@@ -9,6 +9,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+from pyproj import CRS
 from shapely.geometry import Point
 
 from spmopt.config import ScenarioConfig
@@ -57,6 +58,8 @@ class PlanningData:
     """Today's owners, account by account, weighed by the disruption measure (with `accounts`)."""
     named_units: pd.Series | None = None
     """A named account's own unit (`account:<id>`) -> the territory it is locked to (with `accounts`)."""
+    crs: CRS | None = None
+    """The projected system (metres) `x_km`, `y_km` are kilometres of; None for x,y given without one."""
     input_hashes: dict[str, str] = field(default_factory=dict)
     """sha256 of every input file, keyed by path."""
     warnings: tuple[str, ...] = ()
@@ -174,6 +177,7 @@ def load_planning_data(cfg: ScenarioConfig) -> PlanningData:
         accounts=accounts,
         ownership=owned,
         named_units=named,
+        crs=crs,
         input_hashes=hashes,
         warnings=(*warnings, *history_warnings),
     )
@@ -347,7 +351,7 @@ def input_files(cfg: ScenarioConfig) -> list[Path]:
 
 def _unit_coordinates(
     raw: pd.DataFrame, geometry: gpd.GeoDataFrame | None, scale: float, path: Path, zips: bool = False
-) -> tuple[np.ndarray, np.ndarray, object]:
+) -> tuple[np.ndarray, np.ndarray, CRS | None]:
     """Planar km coordinates of the units and the CRS used to project any lat/lon input (with `zips`, units
     without lat,lon take their ZIP's)."""
     if zips and "x" not in raw.columns and "y" not in raw.columns:
@@ -455,8 +459,7 @@ def _read_edges(path: Path, unit_ids: pd.Index) -> list[tuple[str, str]]:
 
 
 def read_candidate_alignment(path: Path, data: PlanningData, what: str) -> tuple[pd.Series, dict[str, str]]:
-    """A complete alignment (every unit) and each of its territories' rep: territories are named by rep_id, or
-    by the reps file's territory_id."""
+    """A complete alignment and each of its territories' rep (territories named by rep_id or territory_id)."""
     alignment = _with_named(_read_assignment(path, data.units.index, what).astype(str), data)
     missing = data.units.index.difference(alignment.index)
     if len(missing):

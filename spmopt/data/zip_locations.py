@@ -85,6 +85,26 @@ def _cities() -> dict[str, str]:
     return {row["zip_code"]: f"{row['city']}, {row['state']}" for row in zipcodes.list_all() if row.get("city")}
 
 
+@cache
+def post_office_cities() -> pd.DataFrame:
+    """Every post office city with a located ZIP: `city`, `state`, `lat`, `lon` (the median of its ZIPs'
+    locations) and `zips`, its number of ZIP codes (a size a map can rank place names by: Atlanta has 106,
+    Macon 21, a small town one), largest first."""
+    import zipcodes
+
+    located = _zip_table()
+    rows = [
+        (row["city"], row["state"], *located[row["zip_code"]])
+        for row in zipcodes.list_all()
+        if row["zip_code"] in located and row.get("city") and row.get("state")
+    ]
+    frame = pd.DataFrame(rows, columns=["city", "state", "lat", "lon"])
+    grouped = frame.groupby(["city", "state"], as_index=False).agg(
+        lat=("lat", "median"), lon=("lon", "median"), zips=("lat", "size")
+    )
+    return grouped.sort_values(["zips", "city"], ascending=[False, True], ignore_index=True)
+
+
 def city_of(zip5: str) -> str | None:
     """The post office city of a 5-digit ZIP (`Providence, RI`), None for an unknown ZIP."""
     return _cities().get(zip5)

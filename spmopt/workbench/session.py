@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,7 @@ from spmopt.report.rollup import RollUp, roll_up
 from spmopt.territory.assess import Assessment, assess_alignment
 from spmopt.territory.hierarchy import Hierarchy, build_hierarchy, hierarchy_bands
 from spmopt.territory.inputs import TerritoryInputs
+from spmopt.workbench.places import Places, places
 
 VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 """A version's name is also its candidate's name in the overlay (`alignments:`), so the same characters."""
@@ -63,6 +65,8 @@ class Session:
         self.territories: tuple[str, ...] = tuple(self.inputs.site_territory[s] for s in self.inputs.sites)
         self.start = start.reindex(list(self.units)).astype(str)
         self.start_name = start_name
+        self.start_note = ""
+        """What the planner should know about the start (units given a territory to open on)."""
         self.alignment = self.start.copy()
         self.locks: dict[str, str] = dict(self.inputs.locks)
         self._undo: list[Snapshot] = []
@@ -86,7 +90,15 @@ class Session:
                 f"{scenario}: the scenario has no today's alignment (data.current_alignment or data.accounts); "
                 "open one with --alignment FILE, e.g. a run's alignment.csv"
             )
-        return cls(scenario, prepared, with_moves(data.current_alignment, today, None, None, data), "today")
+        base, filled = complete_today(data.current_alignment, data, territory_reps(data, today, "today's alignment"))
+        session = cls(scenario, prepared, with_moves(base, today, None, None, data), "today")
+        if filled:
+            shown = ", ".join(filled[:5]) + (f" and {len(filled) - 5} more" if len(filled) > 5 else "")
+            session.start_note = (
+                f"{len(filled)} unit(s) have no rep today (only open accounts, or new) and start in the territory "
+                f"most of their neighbours are in: {shown}"
+            )
+        return session
 
     # -- edits --------------------------------------------------------------------------------------------------
 
@@ -168,6 +180,11 @@ class Session:
         bands = hierarchy_bands(self.config)
         return roll_up(self.hierarchy.table, self.alignment, self.data.units, self.data.adjacency, bands)
 
+    @cached_property
+    def places(self) -> Places:
+        """Place names of the planning area, for the map."""
+        return places(self.data)
+
     def level_of(self, level: str) -> dict[str, str]:
         """Territory -> its district or region (`level`), or itself for `territory`."""
         if level == "territory" or self.hierarchy is None:
@@ -216,6 +233,42 @@ class Session:
             return ""
         shown = ", ".join(locked[:3]) + (f" and {len(locked) - 3} more" if len(locked) > 3 else "")
         return f"{len(locked)} locked unit(s) stay: {shown} (unlock them to move them)"
+
+
+def complete_today(today: pd.Series, data: PlanningData, rep_of: dict[str, str]) -> tuple[pd.Series, tuple[str, ...]]:
+    """Today's alignment with a territory for every unit it leaves without a rep's (a ZIP holding only open
+    accounts, a new unit), so that the workbench can open on it; and those units, in the units' order.
+
+    Each such unit joins the territory most of its placed neighbours are in (ties: the first name), spreading
+    inward from the placed ones; a unit no placed unit reaches joins its nearest rep's home territory. Named
+    accounts' own units are left to the loader, which places them with their rep."""
+    named = set(data.named_units.index) if data.named_units is not None else set()
+    placed = {str(u): str(t) for u, t in today.items() if str(t) in rep_of}
+    todo = [str(u) for u in data.units.index if str(u) not in placed and str(u) not in named]
+    order = list(todo)
+    graph = data.adjacency
+    while todo and graph is not None:
+        chosen = {}
+        for unit in todo:
+            near = sorted(placed[v] for v in graph.neighbors(unit) if v in placed)
+            if near:
+                chosen[unit] = max(sorted(set(near)), key=near.count)
+        if not chosen:
+            break
+        placed.update(chosen)
+        todo = [u for u in todo if u not in chosen]
+    if todo:
+        if data.reps is None or data.reps.empty:
+            raise DataError(f"today's alignment leaves {len(todo)} unit(s) without a territory, e.g. {todo[0]}")
+        reps = data.reps
+        territory = {r: t for t, r in rep_of.items() if t != r}  # a rep's named territory, else the rep's id
+        homes = reps[["x_km", "y_km"]].to_numpy()
+        for unit in todo:
+            x, y = data.units.loc[unit, ["x_km", "y_km"]]
+            nearest = str(reps.index[int(((homes[:, 0] - x) ** 2 + (homes[:, 1] - y) ** 2).argmin())])
+            placed[unit] = territory.get(nearest, nearest)
+    base = pd.Series({u: placed[u] for u in map(str, data.units.index) if u in placed}, dtype=object)
+    return base, tuple(order)
 
 
 def version_folder(scenario: Path, name: str) -> Path:

@@ -31,6 +31,7 @@ from bokeh.palettes import Category20
 from bokeh.plotting import figure
 
 from spmopt.errors import SpmoptError
+from spmopt.workbench.places import SHOWN_AT_ONCE, Places
 from spmopt.workbench.reoptimise import Reoptimisation
 from spmopt.workbench.session import Edit, Session
 from spmopt.workbench.shapes import unit_labels, unit_shapes
@@ -131,6 +132,7 @@ def build(doc: Document, session: Session) -> Page:
     )
     plot.scatter("x", "y", source=homes, marker="star", size=14, fill_color="#ffffff", line_color="#000000")
     plot.add_layout(LabelSet(x="x", y="y", text="rep", source=homes, x_offset=8, y_offset=4, text_font_size="9pt"))
+    _place_names(plot, session.places, homes)
 
     table = _grid("table", _columns(session), 900, 330)
     delta = _grid("delta", _delta_columns(session), 420, 200, _empty_delta(session))
@@ -151,7 +153,7 @@ def build(doc: Document, session: Session) -> Page:
             value=session.territories[0],
             name="territory",
         ),
-        status=Div(text=f"Editing {session.start_name}", name="status", width=420),
+        status=Div(text=f"Editing {session.start_name}. {session.start_note}".strip(" ."), name="status", width=420),
         summary=Div(name="summary", width=420),
         latency=Div(name="latency", visible=False),
         version_name=TextInput(title="Version name", value="v1", name="version_name"),
@@ -186,6 +188,66 @@ def build(doc: Document, session: Session) -> Page:
     refresh(page, Edit(message=""))
     _offer_versions(page)
     return page
+
+
+PLACE_NAMES = """
+const d = places.data, x0 = plot.x_range.start, x1 = plot.x_range.end, y0 = plot.y_range.start;
+const y1 = plot.y_range.end;
+let w = 0, h = 0;
+try { w = plot.inner_width; h = plot.inner_height } catch { return }  // not laid out yet: its ranges will change
+if (!(w > 0 && h > 0 && x1 > x0 && y1 > y0)) return;
+const sx = w / (x1 - x0), sy = h / (y1 - y0), keep = {x: [], y: [], name: [], dx: [], dy: []}, taken = [];
+const clear = (cx, cy, half) =>
+  taken.every(([qx, qy, qh]) => Math.abs(qx - cx) >= qh + half || Math.abs(qy - cy) >= 13);
+for (let i = 0; i < homes.data.x.length; i++) {  // the reps' names, right of and above their stars
+  const half = 3.8 * homes.data.rep[i].length + 4;
+  taken.push([(homes.data.x[i] - x0) * sx + 8 + half, (homes.data.y[i] - y0) * sy + 10, half]);
+}
+for (let i = 0; i < d.x.length && keep.x.length < limit; i++) {
+  const px = (d.x[i] - x0) * sx, py = (d.y[i] - y0) * sy, half = 3.4 * d.name[i].length + 4;
+  // below the place, else above, right or left of it: the first spot that is free
+  for (const [dx, dy] of [[0, -11], [0, 11], [half + 3, 0], [-half - 3, 0]]) {
+    const cx = px + dx, cy = py + dy;
+    if (cx < half || cx > w - half || cy < 8 || cy > h - 8 || !clear(cx, cy, half)) continue;
+    taken.push([cx, cy, half]);
+    keep.x.push(d.x[i]); keep.y.push(d.y[i]); keep.name.push(d.name[i]); keep.dx.push(dx); keep.dy.push(dy);
+    break;
+  }
+}
+shown.data = keep;
+"""
+"""Draw the largest places that fit, in pixels at the current zoom, without two names overlapping (a name is
+taken as 6.8 px a character wide and 13 px high at 8pt), nor over a rep's name."""
+
+
+def _place_names(plot, found: Places, homes: ColumnDataSource) -> None:
+    """Place names that follow the zoom: the largest that fit without overlapping, redrawn on every pan or zoom
+    in the browser (the server is not asked)."""
+    if not found.name:
+        return
+    every = ColumnDataSource({"x": list(found.x), "y": list(found.y), "name": list(found.name)}, name="places")
+    shown = ColumnDataSource({"x": [], "y": [], "name": [], "dx": [], "dy": []}, name="place_names")
+    plot.add_layout(
+        LabelSet(
+            x="x",
+            y="y",
+            text="name",
+            source=shown,
+            text_font_size="8pt",
+            text_align="center",
+            text_baseline="middle",
+            x_offset="dx",
+            y_offset="dy",
+            text_color="#1a1a1a",
+            background_fill_color="#ffffff",
+            background_fill_alpha=0.55,
+        )
+    )
+    args = {"places": every, "shown": shown, "homes": homes, "plot": plot, "limit": SHOWN_AT_ONCE}
+    pick = CustomJS(args=args, code=PLACE_NAMES)
+    for axis in (plot.x_range, plot.y_range):
+        axis.js_on_change("start", pick)
+        axis.js_on_change("end", pick)
 
 
 def refresh(page: Page, edit: Edit) -> None:
@@ -261,8 +323,13 @@ def _show(table: DataTable, data: dict[str, list]) -> None:
     table.source.data = data
 
 
+DISTINCT = (*Category20[20][0::2], *Category20[20][1::2])
+"""Category20's ten strong colours first, then their light partners: neighbours in a list of territories get
+different hues, not a blue and a lighter blue."""
+
+
 def _palette(names: list[str] | tuple[str, ...]) -> dict[str, str]:
-    return dict(zip(names, islice(cycle(Category20[20]), len(names)), strict=True))
+    return dict(zip(names, islice(cycle(DISTINCT), len(names)), strict=True))
 
 
 def _levels(session: Session) -> list[str]:

@@ -1,7 +1,7 @@
 """The planner's path through the workbench on the Georgia demo, in chromium: open today's alignment (every band
 broken), re-optimise to a plan within every band, move three counties by clicking them and watch a band break,
 undo and watch it mend, move one county, lock it and re-optimise around it, save the version, and check that the
-saved overlay is a scenario spmopt accepts."""
+saved overlay is a scenario spmopt accepts; city names follow the zoom."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_OK = "() => Bokeh.documents[0].get_model_by_name('table').source.data.ok.every(x => x)"
+PLACE_NAMES = """() => { const doc = Bokeh.documents[0], p = doc.get_model_by_name('map');
+  const d = doc.get_model_by_name('place_names').data, sx = p.inner_width / (p.x_range.end - p.x_range.start);
+  const sy = p.inner_height / (p.y_range.end - p.y_range.start);
+  return d.name.map((n, i) => [n, (d.x[i] - p.x_range.start) * sx + d.dx[i], (d.y[i] - p.y_range.start) * sy + d.dy[i]])
+}"""
+ZOOM = """([x, y, r]) => { const p = Bokeh.documents[0].get_model_by_name('map');
+  p.x_range.start = x - r; p.x_range.end = x + r; p.y_range.start = y - r; p.y_range.end = y + r; }"""
 ANY_BROKEN = "() => !Bokeh.documents[0].get_model_by_name('table').source.data.ok.every(x => x)"
 
 
@@ -93,9 +100,23 @@ def test_the_demo_edited_in_the_workbench(tmp_path: Path) -> None:
             page.get_by_label("Version name").fill("macon")
             page.get_by_role("button", name="Save version", exact=True).click()
             _wait_for(page, STATUS + ".startsWith('saved')")
+
+            # City names: the largest that fit at the state's scale; zoomed into Atlanta, its suburbs.
+            state = page.evaluate(PLACE_NAMES)
+            atlanta = session.data.units.loc["13121", ["x_km", "y_km"]]
+            page.evaluate(ZOOM, [float(atlanta.x_km), float(atlanta.y_km), 40.0])
+            page.wait_for_timeout(500)
+            metro = page.evaluate(PLACE_NAMES)
             browser.close()
     finally:
         bench.stop()
+    assert {"Atlanta", "Macon", "Savannah", "Augusta", "Columbus"} <= {n for n, _, _ in state}
+    assert {"Decatur", "Marietta", "Roswell"} <= {n for n, _, _ in metro}
+    assert len(metro) > 10
+    for shown in (state, metro):
+        for i, (a, ax, ay) in enumerate(shown):  # no two names drawn over each other (8pt: ~6.8 px a letter)
+            for b, bx, by in shown[i + 1 :]:
+                assert abs(ax - bx) >= 3.4 * (len(a) + len(b)) + 8 or abs(ay - by) >= 13, (a, b)
     assert errors == []
     assert [u for u in requests if not u.startswith(f"http://127.0.0.1:{bench.port}/")] == []
     for shot in shots:

@@ -3,6 +3,7 @@ re-optimising keeps the edits; saved versions are folders `spmopt run` accepts, 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from spmopt.preparation import prepare
 from spmopt.scenario import load_scenario
 from spmopt.territory.assess import assess_alignment
 from spmopt.workbench.reoptimise import Reoptimisation, design_around, with_limit
-from spmopt.workbench.session import Session
+from spmopt.workbench.session import Session, complete_today
 from spmopt.workbench.versions import compare, list_versions, save_version, version_locks
 
 
@@ -183,3 +184,23 @@ def test_a_reoptimisation_reports_progress_then_an_alignment_that_keeps_the_edit
     assert "progress" in kinds
     assert kinds[-1] == "done", messages
     assert messages[-1].alignment["u02"] == "R1"
+
+
+def test_units_without_a_rep_today_start_with_their_neighbours(tmp_path: Path) -> None:
+    path = make_grid(tmp_path)
+    # u00 is left out; u02's rep has left (neighbours u01 R1, u12 R2: a tie, the first name); u03 is left out too
+    # (u13 R2, u04 R3 and u02, placed in the same round: R2).
+    rows = [f"{u},{'GONE' if u == 'u02' else today(u)}" for u in UNITS if u not in ("u00", "u03")]
+    (tmp_path / "current.csv").write_text("unit_id,territory_id\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    prepared = prepare(load_scenario(path))
+    session = Session.open(path, prepared, None)
+    assert [session.alignment[u] for u in ("u00", "u02", "u03")] == ["R1", "R1", "R2"]
+    assert session.start_note.startswith("3 unit(s) have no rep today")
+    assert "u00, u02, u03" in session.start_note
+    assert session.assess().territories["units"].sum() == len(UNITS)
+    # Without an adjacency graph, each goes to the nearest rep's home territory (R1's home is at 0.3, 2 km).
+    base, filled = complete_today(
+        prepared.data.current_alignment, dataclasses.replace(prepared.data, adjacency=None), session.rep_of
+    )
+    assert filled == ("u00", "u02", "u03")
+    assert [base[u] for u in filled] == ["R1", "R2", "R2"]
