@@ -38,6 +38,8 @@ class Snapshot:
     """Territory of each unit, in the units' order."""
     locks: tuple[tuple[str, str], ...]
     """(unit, territory), sorted."""
+    hierarchy: Hierarchy | None
+    """Territory -> district -> region as it was (re-designing the districts is an edit too)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +75,7 @@ class Session:
         self._redo: list[Snapshot] = []
         self.hierarchy: Hierarchy | None = None
         if self.config.hierarchy is not None:
-            reps = {t: self.rep_of.get(t) for t in self.territories}
-            self.hierarchy = build_hierarchy(self.config, self.data, self.start, reps)
+            self.hierarchy = build_hierarchy(self.config, self.data, self.start, self._reps())
 
     @classmethod
     def open(cls, scenario: Path, prepared: Prepared, alignment: Path | None) -> Session:
@@ -153,6 +154,21 @@ class Session:
         self.locks = {**{str(u): str(t) for u, t in named.items()}, **locks}
         return Edit(moved, message=f"opened version {name}: {len(moved)} unit(s) differ from before (Undo to go back)")
 
+    def redesign_districts(self) -> Edit:
+        """Group the territories into districts (and regions) again for the alignment as it is now, with the
+        scenario's hierarchy settings: one undoable edit. Districts read from a file are the file's."""
+        if self.hierarchy is None or self.config.hierarchy is None:
+            raise DataError("the scenario has no hierarchy section: there are no districts to re-design")
+        if self.config.hierarchy.file is not None:
+            raise DataError(f"the districts come from {self.config.hierarchy.file}: change them there")
+        new = build_hierarchy(self.config, self.data, self.alignment, self._reps())
+        before = dict(zip(self.hierarchy.table["territory_id"], self.hierarchy.table["district_id"], strict=True))
+        after = dict(zip(new.table["territory_id"], new.table["district_id"], strict=True))
+        self._remember()
+        self.hierarchy = new
+        changed = [t for t in after if after[t] != before.get(t)]
+        return Edit(message=f"districts re-designed for this alignment: {len(changed)} territories change district")
+
     def undo(self) -> Edit:
         return self._step(self._undo, self._redo, "undo", "undid")
 
@@ -208,8 +224,11 @@ class Session:
 
     # -- internals ----------------------------------------------------------------------------------------------
 
+    def _reps(self) -> dict[str, str | None]:
+        return {t: self.rep_of.get(t) for t in self.territories}
+
     def _snapshot(self) -> Snapshot:
-        return Snapshot(tuple(self.alignment.tolist()), tuple(sorted(self.locks.items())))
+        return Snapshot(tuple(self.alignment.tolist()), tuple(sorted(self.locks.items())), self.hierarchy)
 
     def _remember(self) -> None:
         self._undo.append(self._snapshot())
@@ -219,6 +238,7 @@ class Session:
         before = self.alignment
         self.alignment = pd.Series(list(snap.alignment), index=pd.Index(self.units, name="unit_id"), dtype=object)
         self.locks = dict(snap.locks)
+        self.hierarchy = snap.hierarchy
         return tuple(u for u in self.units if before[u] != self.alignment[u])
 
     def _step(self, source: list[Snapshot], target: list[Snapshot], action: str, done: str) -> Edit:

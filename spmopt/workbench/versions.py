@@ -1,7 +1,8 @@
 """Saved workbench versions: each a folder `<scenario folder>/workbench/<version>/` that `spmopt run` accepts.
 
 A version holds the alignment (`alignment.csv`), the locks (`locks.csv`), its assessment (`assessment.csv`), each
-CRM account's new owner (`account_assignments.csv`, with `data.accounts`), a manifest, and `scenario.yaml`: an
+CRM account's new owner (`account_assignments.csv`, with `data.accounts`), with a hierarchy its districts as the
+planner saw them (`hierarchy.csv`, `districts.csv`, `regions.csv`), a manifest, and `scenario.yaml`: an
 overlay that `extends:` the original scenario, keeps the version's locks and adds its alignment as a candidate, so
 `spmopt run workbench/<version>/scenario.yaml` re-designs around the locks and prices the version beside the
 design. The folder is written whole or not at all, and only a folder spmopt wrote is ever replaced."""
@@ -44,6 +45,13 @@ def save_version(session: Session, name: str) -> Path:
         ).to_csv(p, index=False),
         "scenario.yaml": lambda p: p.write_text(overlay, encoding="utf-8"),
     }
+    if session.hierarchy is not None and (rollup := session.roll_up()) is not None:
+        table = session.hierarchy.table
+        extra["hierarchy.csv"] = lambda p: table.to_csv(p, index=False)
+        extra["districts.csv"] = lambda p: rollup.districts.to_csv(p, index=False)
+        if rollup.regions is not None:
+            regions = rollup.regions
+            extra["regions.csv"] = lambda p: regions.to_csv(p, index=False)
     facts = assessment.facts.model_copy(update={"source": f"workbench version {name} of {session.scenario.name}"})
     write_assessment_outputs(
         dataclasses.replace(assessment, facts=facts),
@@ -82,10 +90,10 @@ def version_locks(version: Version) -> dict[str, str]:
     return dict(zip(frame["unit_id"], frame["territory_id"], strict=True))
 
 
-def compare(session: Session, other: Version) -> tuple[list[str], pd.DataFrame]:
-    """Units whose territory differs from `other`, and per territory the change of each balance measure
-    (this alignment minus the version)."""
-    here = session.alignment
+def compare(session: Session, other: Version, base: Version | None = None) -> tuple[list[str], pd.DataFrame]:
+    """Units whose territory differs between `base` (the alignment being edited when None) and `other`, and per
+    territory the change of its units and of each balance measure (`base` minus `other`)."""
+    here = session.alignment if base is None else base.alignment.reindex(session.alignment.index)
     there = other.alignment.reindex(here.index)
     moved = [u for u in session.units if here[u] != there[u]]
     rows = []

@@ -38,6 +38,8 @@ from spmopt.workbench.shapes import unit_labels, unit_shapes
 from spmopt.workbench.versions import compare, list_versions, save_version, version_locks
 
 BROKEN = "#c62828"
+CURRENT = "current edits"
+"""The alignment being edited, as one side of a comparison."""
 FINE = "#ffffff"
 MAP_WIDTH, MAP_HEIGHT = 860, 760
 PAGE = """{% block postamble %}<style>.spmopt-top { display: flex; gap: 16px; align-items: flex-start; }</style>
@@ -64,6 +66,7 @@ class Page:
     latency: Div
     version_name: TextInput
     versions: Select
+    base: Select
     seconds: Spinner
     level: Select
     rollup: DataTable
@@ -157,7 +160,8 @@ def build(doc: Document, session: Session) -> Page:
         summary=Div(name="summary", width=420),
         latency=Div(name="latency", visible=False),
         version_name=TextInput(title="Version name", value="v1", name="version_name"),
-        versions=Select(title="Compare with", options=[], name="versions"),
+        versions=Select(title="Compare with", options=[], name="versions", width=140),
+        base=Select(title="this", options=[CURRENT], value=CURRENT, name="base", width=140),
         seconds=Spinner(title="Re-optimise limit (s)", low=5, high=600, step=5, value=20, name="seconds", width=140),
         level=Select(title="Colour by", options=_levels(session), value="territory", name="level", width=140),
         rollup=_grid("rollup", districts, 900, 200),
@@ -166,14 +170,16 @@ def build(doc: Document, session: Session) -> Page:
     page.level.visible = session.hierarchy is not None
     page.level.on_change("value", lambda attr, old, new: refresh(page, Edit(message=f"coloured by {new}")))
     buttons = _buttons(page, doc)
+    buttons["districts"].visible = session.hierarchy is not None and session.hierarchy.source == "designed"
     controls = column(
         page.territory,
         row(buttons["assign"], buttons["lock"], buttons["unlock"]),
         row(buttons["undo"], buttons["redo"]),
         row(page.seconds, buttons["reoptimise"], buttons["cancel"]),
         row(page.version_name, buttons["save"]),
-        row(page.versions, buttons["compare"], buttons["open"]),
-        page.level,
+        row(page.base, page.versions),
+        row(buttons["compare"], buttons["open"]),
+        row(page.level, buttons["districts"]),
         page.status,
         page.summary,
         page.delta,
@@ -453,16 +459,19 @@ def _buttons(page: Page, doc: Document) -> dict[str, Button]:
         _offer_versions(page)
 
     def compare_with() -> None:
-        chosen = next((v for v in list_versions(session) if v.name == page.versions.value), None)
-        if chosen is None:
+        saved = {v.name: v for v in list_versions(session)}
+        chosen, base = saved.get(page.versions.value), saved.get(page.base.value)
+        if chosen is None or (base is None and page.base.value != CURRENT):
             page.compared.data = {"xs": [], "ys": []}
             _show(page.delta, _empty_delta(session))
+            page.status.text = "choose the saved version to compare with"
             return
-        moved, table = compare(session, chosen)
+        moved, table = compare(session, chosen, base)
         where = [session.units.index(u) for u in moved]
         page.compared.data = {"xs": [page.shapes["xs"][i] for i in where], "ys": [page.shapes["ys"][i] for i in where]}
         _show(page.delta, {c: table[c].tolist() for c in table.columns})
-        page.status.text = f"{len(moved)} unit(s) differ from version {chosen.name} (dashed)"
+        this = "the alignment being edited" if base is None else f"version {base.name}"
+        page.status.text = f"{len(moved)} unit(s) differ between {this} and version {chosen.name} (dashed)"
 
     def open_version() -> None:
         chosen = next((v for v in list_versions(session) if v.name == page.versions.value), None)
@@ -482,10 +491,11 @@ def _buttons(page: Page, doc: Document) -> dict[str, Button]:
         "save": ("Save version", save),
         "compare": ("Compare", compare_with),
         "open": ("Open", open_version),
+        "districts": ("Re-design districts", lambda: act(session.redesign_districts)),
     }
     out = {}
     for key, (label, handler) in handlers.items():
-        button = Button(label=label, name=key, width=110)
+        button = Button(label=label, name=key, width=110 if len(label) < 14 else 160)
         button.on_click(handler)
         out[key] = button
     return out
@@ -517,3 +527,6 @@ def _offer_versions(page: Page) -> None:
     page.versions.options = ["", *names]
     if page.versions.value not in page.versions.options:
         page.versions.value = ""
+    page.base.options = [CURRENT, *names]
+    if page.base.value not in page.base.options:
+        page.base.value = CURRENT

@@ -162,10 +162,12 @@ def test_edit_undo_lock_reoptimise_save_and_compare_in_chromium(tmp_path: Path) 
             _wait_for(page, STATUS + ".startsWith('saved')")
             page.reload(wait_until="networkidle")
             _wait_for(page, READY)
-            page.locator("select").nth(1).select_option("v1")
+            page.get_by_label("Compare with").select_option("v1")
             page.get_by_role("button", name="Compare", exact=True).click()
-            _wait_for(page, STATUS + ".includes('differ from version v1')")
-            assert page.evaluate(STATUS).startswith("0 unit(s) differ from version v1")
+            _wait_for(page, STATUS + ".includes('and version v1')")
+            assert page.evaluate(STATUS).startswith(
+                "0 unit(s) differ between the alignment being edited and version v1"
+            )
             page.screenshot(path=str(tmp_path / "final.png"))
             browser.close()
     finally:
