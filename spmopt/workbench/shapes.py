@@ -15,10 +15,19 @@ Rings = list[list[list[float]]]
 """One unit for Bokeh's multi_polygons: per polygon part, the exterior ring then its holes."""
 
 
+DRAWN_DETAIL = 4000
+"""Outlines are simplified to 1/4000 of the map's larger side (a quarter pixel on the page's map at full extent):
+a ZIP or tract file can carry hundreds of vertices a unit, which the browser would send and redraw on every edit
+without any visible difference."""
+
+
 def unit_shapes(data: PlanningData) -> tuple[list[Rings], list[Rings]]:
     """Each unit's x and y rings, in the units' order."""
     if data.geometry is not None:
-        shapes = list(data.geometry.geometry.loc[data.units.index])
+        geoms = data.geometry.geometry.loc[data.units.index].to_numpy()
+        bounds = data.geometry.total_bounds
+        tolerance = max(bounds[2] - bounds[0], bounds[3] - bounds[1]) / DRAWN_DETAIL
+        shapes = list(shapely.simplify(geoms, tolerance, preserve_topology=True))
     else:
         shapes = list(_discs(data.units[["x_km", "y_km"]].to_numpy()))
     xs, ys = [], []
