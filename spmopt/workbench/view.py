@@ -61,6 +61,7 @@ class Page:
     delta: DataTable
     locked: ColumnDataSource
     territory: Select
+    selection: Div
     status: Div
     summary: Div
     latency: Div
@@ -90,6 +91,7 @@ def build(doc: Document, session: Session) -> Page:
             "colour": [colours[t] for t in session.alignment],
             "line": [FINE] * len(session.units),
             "width": [0.5] * len(session.units),
+            **{f"measure_{m}": session.data.units[m].astype(float).tolist() for m in _measures(session)},
         }
     )
     plot = figure(
@@ -123,7 +125,15 @@ def build(doc: Document, session: Session) -> Page:
         name="units",
     )
     plot.add_tools(
-        HoverTool(renderers=[shapes], tooltips=[("unit", "@unit_id"), ("", "@label"), ("territory", "@territory")])
+        HoverTool(
+            renderers=[shapes],
+            tooltips=[
+                ("unit", "@unit_id"),
+                ("", "@label"),
+                ("territory", "@territory"),
+                *((m, f"@{{measure_{m}}}{{0,0.[00]}}") for m in _measures(session)),
+            ],
+        )
     )
     compared = ColumnDataSource({"xs": [], "ys": []})
     plot.multi_polygons(
@@ -156,12 +166,13 @@ def build(doc: Document, session: Session) -> Page:
             value=session.territories[0],
             name="territory",
         ),
+        selection=Div(name="selection", width=420),
         status=Div(text=f"Editing {session.start_name}. {session.start_note}".strip(" ."), name="status", width=420),
         summary=Div(name="summary", width=420),
         latency=Div(name="latency", visible=False),
         version_name=TextInput(title="Version name", value="v1", name="version_name"),
-        versions=Select(title="Compare with", options=[], name="versions", width=140),
-        base=Select(title="this", options=[CURRENT], value=CURRENT, name="base", width=140),
+        versions=Select(title="with version", options=[], name="versions", width=140),
+        base=Select(title="Compare", options=[CURRENT], value=CURRENT, name="base", width=140),
         seconds=Spinner(title="Re-optimise limit (s)", low=5, high=600, step=5, value=20, name="seconds", width=140),
         level=Select(title="Colour by", options=_levels(session), value="territory", name="level", width=140),
         rollup=_grid("rollup", districts, 900, 200),
@@ -169,10 +180,15 @@ def build(doc: Document, session: Session) -> Page:
     )
     page.level.visible = session.hierarchy is not None
     page.level.on_change("value", lambda attr, old, new: refresh(page, Edit(message=f"coloured by {new}")))
+    units.selected.js_on_change(
+        "indices",
+        CustomJS(args={"units": units, "measures": _measures(session), "target": page.selection}, code=SELECTION),
+    )
     buttons = _buttons(page, doc)
     buttons["districts"].visible = session.hierarchy is not None and session.hierarchy.source == "designed"
     controls = column(
         page.territory,
+        page.selection,
         row(buttons["assign"], buttons["lock"], buttons["unlock"]),
         row(buttons["undo"], buttons["redo"]),
         row(page.seconds, buttons["reoptimise"], buttons["cancel"]),
@@ -304,6 +320,21 @@ def _redraw(page: Page, edit: Edit) -> None:
     page.summary.text = "<br>".join(parts)
     if edit.message:
         page.status.text = edit.message
+
+
+def _measures(session: Session) -> list[str]:
+    """The measures a unit's hover and the selection's sum show: the balance measures."""
+    return [b.measure for b in session.inputs.bands]
+
+
+SELECTION = """
+const d = units.data, picked = units.selected.indices;
+if (!picked.length) { target.text = ''; return }
+const sums = measures.map((m) => picked.reduce((acc, i) => acc + d['measure_' + m][i], 0));
+const fmt = (v) => v.toLocaleString('en-US', {maximumFractionDigits: 2});
+target.text = `${picked.length} unit(s) selected: ` + measures.map((m, k) => `${m} ${fmt(sums[k])}`).join(', ');
+"""
+"""The selection's size and sums, computed in the browser as the planner selects (no round trip)."""
 
 
 def _grid(name: str, columns: list[TableColumn], width: int, height: int, data: dict | None = None) -> DataTable:

@@ -124,6 +124,8 @@ def test_edit_undo_lock_reoptimise_save_and_compare_in_chromium(tmp_path: Path) 
             # Move three units of R1's column 1 to R2 by clicking them: R1 and R2 leave their ±5% band.
             for k, unit in enumerate(("u01", "u11", "u21")):
                 _click_unit(page, session, unit, shift=k > 0)
+            # The selection's sums, shown as it is made (10 potential a unit).
+            assert page.get_by_text("unit(s) selected").inner_text() == "3 unit(s) selected: potential 30"
             page.locator("select").first.select_option("R2")
             page.get_by_role("button", name="Assign", exact=True).click()
             _wait_for(page, "() => Bokeh.documents[0].get_model_by_name('table').source.data.units[1] === 15")
@@ -162,7 +164,7 @@ def test_edit_undo_lock_reoptimise_save_and_compare_in_chromium(tmp_path: Path) 
             _wait_for(page, STATUS + ".startsWith('saved')")
             page.reload(wait_until="networkidle")
             _wait_for(page, READY)
-            page.get_by_label("Compare with").select_option("v1")
+            page.get_by_label("with version").select_option("v1")
             page.get_by_role("button", name="Compare", exact=True).click()
             _wait_for(page, STATUS + ".includes('and version v1')")
             assert page.evaluate(STATUS).startswith(
