@@ -141,11 +141,10 @@ def build(doc: Document, session: Session) -> Page:
     )
     reps = session.data.reps
     homes = ColumnDataSource(
-        {"x": reps["x_km"].tolist(), "y": reps["y_km"].tolist(), "rep": [str(r) for r in reps.index]}
+        {"x": reps["x_km"].tolist(), "y": reps["y_km"].tolist(), "name": [str(r) for r in reps.index]}
     )
     plot.scatter("x", "y", source=homes, marker="star", size=14, fill_color="#ffffff", line_color="#000000")
-    plot.add_layout(LabelSet(x="x", y="y", text="rep", source=homes, x_offset=8, y_offset=4, text_font_size="9pt"))
-    _place_names(plot, session.places, homes)
+    _names(plot, session.places, homes)
 
     table = _grid("table", _columns(session), 900, 330)
     delta = _grid("delta", _delta_columns(session), 420, 200, _empty_delta(session))
@@ -212,61 +211,69 @@ def build(doc: Document, session: Session) -> Page:
     return page
 
 
-PLACE_NAMES = """
-const d = places.data, x0 = plot.x_range.start, x1 = plot.x_range.end, y0 = plot.y_range.start;
-const y1 = plot.y_range.end;
+NAMES = """
+const x0 = plot.x_range.start, x1 = plot.x_range.end, y0 = plot.y_range.start, y1 = plot.y_range.end;
 let w = 0, h = 0;
 try { w = plot.inner_width; h = plot.inner_height } catch { return }  // not laid out yet: its ranges will change
 if (!(w > 0 && h > 0 && x1 > x0 && y1 > y0)) return;
-const sx = w / (x1 - x0), sy = h / (y1 - y0), keep = {x: [], y: [], name: [], dx: [], dy: []}, taken = [];
+const sx = w / (x1 - x0), sy = h / (y1 - y0), taken = [];
 const clear = (cx, cy, half) =>
   taken.every(([qx, qy, qh]) => Math.abs(qx - cx) >= qh + half || Math.abs(qy - cy) >= 13);
-for (let i = 0; i < homes.data.x.length; i++) {  // the reps' names, right of and above their stars
-  const half = 3.8 * homes.data.rep[i].length + 4;
-  taken.push([(homes.data.x[i] - x0) * sx + 8 + half, (homes.data.y[i] - y0) * sy + 10, half]);
-}
-for (let i = 0; i < d.x.length && keep.x.length < limit; i++) {
-  const px = (d.x[i] - x0) * sx, py = (d.y[i] - y0) * sy, half = 3.4 * d.name[i].length + 4;
-  // below the place, else above, right or left of it: the first spot that is free
-  for (const [dx, dy] of [[0, -11], [0, 11], [half + 3, 0], [-half - 3, 0]]) {
-    const cx = px + dx, cy = py + dy;
-    if (cx < half || cx > w - half || cy < 8 || cy > h - 8 || !clear(cx, cy, half)) continue;
-    taken.push([cx, cy, half]);
-    keep.x.push(d.x[i]); keep.y.push(d.y[i]); keep.name.push(d.name[i]); keep.dx.push(dx); keep.dy.push(dy);
-    break;
+const inside = (cx, cy, half) => cx >= half && cx <= w - half && cy >= 8 && cy <= h - 8;
+const place = (source, shown, perChar, sides, always, limit) => {
+  const d = source.data, keep = {x: [], y: [], name: [], dx: [], dy: []};
+  for (let i = 0; i < d.x.length && keep.x.length < limit; i++) {
+    const px = (d.x[i] - x0) * sx, py = (d.y[i] - y0) * sy, half = perChar * d.name[i].length + 4;
+    const spots = sides(half).filter(([dx, dy]) => inside(px + dx, py + dy, half));
+    let spot = spots.find(([dx, dy]) => clear(px + dx, py + dy, half));
+    if (spot === undefined && always) spot = spots.length ? spots[0] : sides(half)[0];
+    if (spot === undefined) continue;
+    taken.push([px + spot[0], py + spot[1], half]);
+    keep.x.push(d.x[i]); keep.y.push(d.y[i]); keep.name.push(d.name[i]); keep.dx.push(spot[0]); keep.dy.push(spot[1]);
   }
-}
-shown.data = keep;
+  shown.data = keep;
+};
+for (let i = 0; i < homes.data.x.length; i++)  // the stars themselves
+  taken.push([(homes.data.x[i] - x0) * sx, (homes.data.y[i] - y0) * sy, 7]);
+// every rep's name, right of its star, else left, above or below: the first free side
+place(homes, rep_names, 3.8, (half) => [[half + 10, 0], [-half - 10, 0], [0, 14], [0, -14]], true, Infinity);
+// the largest places that fit: below the place, else above, right or left of it, or clear of a star on it
+const sides = (half) => [[0, -11], [0, 11], [half + 8, 0], [-half - 8, 0], [0, -15], [0, 15]];
+place(places, place_names, 3.4, sides, false, limit);
 """
-"""Draw the largest places that fit, in pixels at the current zoom, without two names overlapping (a name is
-taken as 6.8 px a character wide and 13 px high at 8pt), nor over a rep's name."""
+"""Names placed in pixels at the current zoom: every rep's beside its star on the first side where it overlaps
+nothing, then the largest places that fit without overlapping anything (a name is taken as 7.6 px a character
+wide at 9pt, 6.8 px at 8pt, and 13 px high)."""
 
 
-def _place_names(plot, found: Places, homes: ColumnDataSource) -> None:
-    """Place names that follow the zoom: the largest that fit without overlapping, redrawn on every pan or zoom
-    in the browser (the server is not asked)."""
-    if not found.name:
-        return
+def _names(plot, found: Places, homes: ColumnDataSource) -> None:
+    """Rep and place names that follow the zoom, placed in the browser on every pan or zoom (the server is not
+    asked)."""
     every = ColumnDataSource({"x": list(found.x), "y": list(found.y), "name": list(found.name)}, name="places")
-    shown = ColumnDataSource({"x": [], "y": [], "name": [], "dx": [], "dy": []}, name="place_names")
-    plot.add_layout(
-        LabelSet(
-            x="x",
-            y="y",
-            text="name",
-            source=shown,
-            text_font_size="8pt",
-            text_align="center",
-            text_baseline="middle",
-            x_offset="dx",
-            y_offset="dy",
-            text_color="#1a1a1a",
-            background_fill_color="#ffffff",
-            background_fill_alpha=0.55,
+    shown = {}
+    for key, size, colour, background in (
+        ("rep_names", "9pt", "#000000", 0.7),
+        ("place_names", "8pt", "#1a1a1a", 0.55),
+    ):
+        shown[key] = ColumnDataSource({"x": [], "y": [], "name": [], "dx": [], "dy": []}, name=key)
+        plot.add_layout(
+            LabelSet(
+                x="x",
+                y="y",
+                text="name",
+                source=shown[key],
+                text_font_size=size,
+                text_align="center",
+                text_baseline="middle",
+                x_offset="dx",
+                y_offset="dy",
+                text_color=colour,
+                background_fill_color="#ffffff",
+                background_fill_alpha=background,
+            )
         )
-    )
-    args = {"places": every, "shown": shown, "homes": homes, "plot": plot, "limit": SHOWN_AT_ONCE}
-    pick = CustomJS(args=args, code=PLACE_NAMES)
+    args = {"places": every, "homes": homes, "plot": plot, "limit": SHOWN_AT_ONCE, **shown}
+    pick = CustomJS(args=args, code=NAMES)
     for axis in (plot.x_range, plot.y_range):
         axis.js_on_change("start", pick)
         axis.js_on_change("end", pick)

@@ -23,11 +23,14 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_OK = "() => Bokeh.documents[0].get_model_by_name('table').source.data.ok.every(x => x)"
-PLACE_NAMES = """() => { const doc = Bokeh.documents[0], p = doc.get_model_by_name('map');
-  const d = doc.get_model_by_name('place_names').data, sx = p.inner_width / (p.x_range.end - p.x_range.start);
-  const sy = p.inner_height / (p.y_range.end - p.y_range.start);
-  return d.name.map((n, i) => [n, (d.x[i] - p.x_range.start) * sx + d.dx[i], (d.y[i] - p.y_range.start) * sy + d.dy[i]])
-}"""
+NAMES = """() => { const doc = Bokeh.documents[0], p = doc.get_model_by_name('map'), out = [];
+  const sx = p.inner_width / (p.x_range.end - p.x_range.start), sy = p.inner_height / (p.y_range.end - p.y_range.start);
+  for (const [key, perChar] of [['rep_names', 3.8], ['place_names', 3.4]]) {
+    const d = doc.get_model_by_name(key).data;
+    d.name.forEach((n, i) => out.push([key, n, (d.x[i] - p.x_range.start) * sx + d.dx[i],
+                                       (d.y[i] - p.y_range.start) * sy + d.dy[i], perChar * n.length + 4]));
+  }
+  return out }"""
 ZOOM = """([x, y, r]) => { const p = Bokeh.documents[0].get_model_by_name('map');
   p.x_range.start = x - r; p.x_range.end = x + r; p.y_range.start = y - r; p.y_range.end = y + r; }"""
 ANY_BROKEN = "() => !Bokeh.documents[0].get_model_by_name('table').source.data.ok.every(x => x)"
@@ -101,22 +104,23 @@ def test_the_demo_edited_in_the_workbench(tmp_path: Path) -> None:
             page.get_by_role("button", name="Save version", exact=True).click()
             _wait_for(page, STATUS + ".startsWith('saved')")
 
-            # City names: the largest that fit at the state's scale; zoomed into Atlanta, its suburbs.
-            state = page.evaluate(PLACE_NAMES)
+            # Rep and city names: every rep's and the largest cities that fit at the state's scale; zoomed into
+            # Atlanta, its suburbs.
+            state = page.evaluate(NAMES)
             atlanta = session.data.units.loc["13121", ["x_km", "y_km"]]
             page.evaluate(ZOOM, [float(atlanta.x_km), float(atlanta.y_km), 40.0])
             page.wait_for_timeout(500)
-            metro = page.evaluate(PLACE_NAMES)
+            metro = page.evaluate(NAMES)
             browser.close()
     finally:
         bench.stop()
-    assert {"Atlanta", "Macon", "Savannah", "Augusta", "Columbus"} <= {n for n, _, _ in state}
-    assert {"Decatur", "Marietta", "Roswell"} <= {n for n, _, _ in metro}
-    assert len(metro) > 10
+    assert sorted(n for k, n, *_ in state if k == "rep_names") == sorted(session.data.reps.index)
+    assert {"Macon", "Savannah", "Augusta", "Columbus"} <= {n for k, n, *_ in state if k == "place_names"}
+    assert {"Atlanta", "Decatur", "Marietta", "Roswell"} <= {n for k, n, *_ in metro if k == "place_names"}
     for shown in (state, metro):
-        for i, (a, ax, ay) in enumerate(shown):  # no two names drawn over each other (8pt: ~6.8 px a letter)
-            for b, bx, by in shown[i + 1 :]:
-                assert abs(ax - bx) >= 3.4 * (len(a) + len(b)) + 8 or abs(ay - by) >= 13, (a, b)
+        for i, (_, a, ax, ay, ah) in enumerate(shown):  # no two names drawn over each other
+            for _, b, bx, by, bh in shown[i + 1 :]:
+                assert abs(ax - bx) >= ah + bh or abs(ay - by) >= 13, (a, b)
     assert errors == []
     assert [u for u in requests if not u.startswith(f"http://127.0.0.1:{bench.port}/")] == []
     for shot in shots:
