@@ -17,7 +17,10 @@ def workbench(
     scenario: Path,
     alignment: Annotated[
         Path | None,
-        typer.Option(help="unit_id,territory_id for every unit to start from (default: today's alignment)"),
+        typer.Option(
+            help="unit_id,territory_id for every unit to start from (default: today's alignment; without one, "
+            "each unit with its nearest rep)"
+        ),
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one)")] = None,
     browser: Annotated[bool, typer.Option(help="Open the page in the default browser")] = True,

@@ -56,8 +56,7 @@ class Session:
     """The alignment being edited. Not thread-safe: the web server calls it from its one event loop."""
 
     def __init__(self, scenario: Path, prepared: Prepared, start: pd.Series, start_name: str) -> None:
-        if prepared.data.reps is None:
-            raise DataError(f"{scenario}: the workbench needs data.reps: territories are edited by rep")
+        _need_reps(scenario, prepared.data)
         self.scenario = scenario
         self.config: ScenarioConfig = prepared.config
         self.data: PlanningData = prepared.data
@@ -86,11 +85,16 @@ class Session:
             return cls(scenario, prepared, start, alignment.name)
         cfg = prepared.config
         today = cfg.data.current_alignment or (cfg.data.accounts.file if cfg.data.accounts is not None else None)
+        _need_reps(scenario, data)
         if data.current_alignment is None or today is None:
-            raise DataError(
-                f"{scenario}: the scenario has no today's alignment (data.current_alignment or data.accounts); "
-                "open one with --alignment FILE, e.g. a run's alignment.csv"
+            empty = pd.Series(dtype=object)
+            base = complete_today(empty, data, territory_reps(data, scenario, "the reps"))[0]
+            session = cls(scenario, prepared, with_moves(base, scenario, None, None, data), "nearest reps")
+            session.start_note = (
+                "the scenario has no today's alignment, so every unit starts with its nearest rep: Re-optimise "
+                "designs one, or open a file with --alignment FILE (e.g. a run's alignment.csv)"
             )
+            return session
         base, filled = complete_today(data.current_alignment, data, territory_reps(data, today, "today's alignment"))
         session = cls(scenario, prepared, with_moves(base, today, None, None, data), "today")
         if filled:
@@ -289,6 +293,11 @@ def complete_today(today: pd.Series, data: PlanningData, rep_of: dict[str, str])
             placed[unit] = territory.get(nearest, nearest)
     base = pd.Series({u: placed[u] for u in map(str, data.units.index) if u in placed}, dtype=object)
     return base, tuple(order)
+
+
+def _need_reps(scenario: Path, data: PlanningData) -> None:
+    if data.reps is None:
+        raise DataError(f"{scenario}: the workbench needs data.reps: territories are edited by rep")
 
 
 def version_folder(scenario: Path, name: str) -> Path:

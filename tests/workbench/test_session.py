@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from grid import UNITS, make_grid, today
+import yaml
+from grid import REPS, UNITS, make_grid, today
 from typer.testing import CliRunner
 
 from spmopt.cli import app
@@ -204,3 +205,18 @@ def test_units_without_a_rep_today_start_with_their_neighbours(tmp_path: Path) -
     )
     assert filled == ("u00", "u02", "u03")
     assert [base[u] for u in filled] == ["R1", "R2", "R2"]
+
+
+def test_without_todays_alignment_every_unit_starts_with_its_nearest_rep(tmp_path: Path) -> None:
+    path = make_grid(tmp_path)
+    spec = yaml.safe_load(path.read_text())
+    del spec["data"]["current_alignment"]
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    session = Session.open(path, prepare(load_scenario(path)), None)
+    homes = {rep: (1000 * c + 300, 1000 * r) for rep, (c, r) in REPS.items()}
+    for unit in UNITS:
+        x, y = 1000 * int(unit[2]), 1000 * int(unit[1])
+        nearest = min(homes, key=lambda rep: (homes[rep][0] - x) ** 2 + (homes[rep][1] - y) ** 2)
+        assert session.alignment[unit] == nearest, unit
+    assert session.start_name == "nearest reps"
+    assert "no today's alignment" in session.start_note
