@@ -16,7 +16,7 @@ import pandas as pd
 
 from spmopt.config import ScenarioConfig
 from spmopt.data.loader import PlanningData, read_candidate_alignment, territory_reps, with_moves
-from spmopt.errors import DataError
+from spmopt.errors import DataError, SpmoptError
 from spmopt.preparation import Prepared
 from spmopt.report.rollup import RollUp, roll_up
 from spmopt.territory.assess import Assessment, assess_alignment
@@ -74,7 +74,16 @@ class Session:
         self._redo: list[Snapshot] = []
         self.hierarchy: Hierarchy | None = None
         if self.config.hierarchy is not None:
-            self.hierarchy = build_hierarchy(self.config, self.data, self.start, self._reps())
+            try:
+                self.hierarchy = build_hierarchy(self.config, self.data, self.start, self._reps())
+            except SpmoptError as exc:
+                if self.config.hierarchy.file is not None:
+                    raise
+                # Today's alignment may be too uneven for balanced districts; the planner edits it first.
+                self.note(
+                    f"no districts yet: they cannot be designed for the starting alignment ({exc}); "
+                    "Re-design districts once the territories are edited"
+                )
 
     @classmethod
     def open(cls, scenario: Path, prepared: Prepared, alignment: Path | None) -> Session:
@@ -90,7 +99,7 @@ class Session:
             empty = pd.Series(dtype=object)
             base = complete_today(empty, data, territory_reps(data, scenario, "the reps"))[0]
             session = cls(scenario, prepared, with_moves(base, scenario, None, None, data), "nearest reps")
-            session.start_note = (
+            session.note(
                 "the scenario has no today's alignment, so every unit starts with its nearest rep: Re-optimise "
                 "designs one, or open a file with --alignment FILE (e.g. a run's alignment.csv)"
             )
@@ -99,11 +108,15 @@ class Session:
         session = cls(scenario, prepared, with_moves(base, today, None, None, data), "today")
         if filled:
             shown = ", ".join(filled[:5]) + (f" and {len(filled) - 5} more" if len(filled) > 5 else "")
-            session.start_note = (
+            session.note(
                 f"{len(filled)} unit(s) have no rep today (only open accounts, or new) and start in the territory "
                 f"most of their neighbours are in: {shown}"
             )
         return session
+
+    def note(self, text: str) -> None:
+        """Add `text` to what the planner is told about the start."""
+        self.start_note = f"{self.start_note}. {text}" if self.start_note else text
 
     # -- edits --------------------------------------------------------------------------------------------------
 
@@ -161,12 +174,13 @@ class Session:
     def redesign_districts(self) -> Edit:
         """Group the territories into districts (and regions) again for the alignment as it is now, with the
         scenario's hierarchy settings: one undoable edit. Districts read from a file are the file's."""
-        if self.hierarchy is None or self.config.hierarchy is None:
+        if self.config.hierarchy is None:
             raise DataError("the scenario has no hierarchy section: there are no districts to re-design")
         if self.config.hierarchy.file is not None:
             raise DataError(f"the districts come from {self.config.hierarchy.file}: change them there")
         new = build_hierarchy(self.config, self.data, self.alignment, self._reps())
-        before = dict(zip(self.hierarchy.table["territory_id"], self.hierarchy.table["district_id"], strict=True))
+        old = self.hierarchy.table if self.hierarchy is not None else pd.DataFrame(columns=new.table.columns)
+        before = dict(zip(old["territory_id"], old["district_id"], strict=True))
         after = dict(zip(new.table["territory_id"], new.table["district_id"], strict=True))
         self._remember()
         self.hierarchy = new

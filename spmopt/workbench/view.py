@@ -148,8 +148,7 @@ def build(doc: Document, session: Session) -> Page:
 
     table = _grid("table", _columns(session), 900, 330)
     delta = _grid("delta", _delta_columns(session), 420, 200, _empty_delta(session))
-    rollup = session.roll_up()
-    districts = [] if rollup is None else [TableColumn(field=c, title=c) for c in rollup.districts.columns]
+    grouped = session.config.hierarchy is not None
     locked = ColumnDataSource({"x": [], "y": []})
     plot.scatter("x", "y", source=locked, marker="square_x", size=9, fill_alpha=0, line_color="#222222")
     page = Page(
@@ -166,7 +165,7 @@ def build(doc: Document, session: Session) -> Page:
             name="territory",
         ),
         selection=Div(name="selection", width=420),
-        status=Div(text=f"Editing {session.start_name}. {session.start_note}".strip(" ."), name="status", width=420),
+        status=Div(text=_opening(session), name="status", width=420),
         summary=Div(name="summary", width=420),
         latency=Div(name="latency", visible=False),
         version_name=TextInput(title="Version name", value="v1", name="version_name"),
@@ -174,17 +173,17 @@ def build(doc: Document, session: Session) -> Page:
         base=Select(title="Compare", options=[CURRENT], value=CURRENT, name="base", width=140),
         seconds=Spinner(title="Re-optimise limit (s)", low=5, high=600, step=5, value=20, name="seconds", width=140),
         level=Select(title="Colour by", options=_levels(session), value="territory", name="level", width=140),
-        rollup=_grid("rollup", districts, 900, 200),
+        rollup=_grid("rollup", [], 900, 200),
         shapes={"xs": xs, "ys": ys, "colours": colours},
     )
-    page.level.visible = session.hierarchy is not None
+    page.level.visible = grouped
     page.level.on_change("value", lambda attr, old, new: refresh(page, Edit(message=f"coloured by {new}")))
     units.selected.js_on_change(
         "indices",
         CustomJS(args={"units": units, "measures": _measures(session), "target": page.selection}, code=SELECTION),
     )
     buttons = _buttons(page, doc)
-    buttons["districts"].visible = session.hierarchy is not None and session.hierarchy.source == "designed"
+    buttons["districts"].visible = grouped and session.config.hierarchy.file is None
     controls = column(
         page.territory,
         page.selection,
@@ -203,7 +202,7 @@ def build(doc: Document, session: Session) -> Page:
     controls.name = "controls"
     doc.add_root(plot)
     doc.add_root(controls)
-    doc.add_root(column(page.table, *([page.rollup] if rollup is not None else []), name="tables"))
+    doc.add_root(column(page.table, *([page.rollup] if grouped else []), name="tables"))
     doc.template = PAGE
     doc.title = f"spmopt workbench: {session.config.name}"
     refresh(page, Edit(message=""))
@@ -294,6 +293,11 @@ def _redraw(page: Page, edit: Edit) -> None:
     assessment = session.assess()
     terr = assessment.territories
     broken = set(terr.loc[~terr["ok"], "territory_id"])
+    levels = _levels(session)
+    if page.level.options != levels:  # districts designed (or undone) since the last edit
+        page.level.options = levels
+    if page.level.value not in levels:
+        page.level.value = "territory"
     level = session.level_of(page.level.value)
     colours = _palette(sorted(set(level.values()))) if page.level.value != "territory" else page.shapes["colours"]
     alignment = list(session.alignment)
@@ -314,7 +318,11 @@ def _redraw(page: Page, edit: Edit) -> None:
     rollup = session.roll_up()
     if rollup is not None:
         frame = rollup.districts
+        if not page.rollup.columns:
+            page.rollup.columns = [TableColumn(field=c, title=c) for c in frame.columns]
         _show(page.rollup, {c: frame[c].tolist() for c in frame.columns})
+    elif page.rollup.source.data:
+        _show(page.rollup, {c.field: [] for c in page.rollup.columns})
     facts = assessment.facts
     parts = [f"{len(terr) - len(broken)} of {len(terr)} territories within every requirement"]
     if facts.moved_share_pct is not None:
@@ -327,6 +335,11 @@ def _redraw(page: Page, edit: Edit) -> None:
     page.summary.text = "<br>".join(parts)
     if edit.message:
         page.status.text = edit.message
+
+
+def _opening(session: Session) -> str:
+    note = session.start_note
+    return f"Editing {session.start_name}" + (f". {note[:1].upper()}{note[1:]}" if note else "")
 
 
 def _measures(session: Session) -> list[str]:

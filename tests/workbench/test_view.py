@@ -136,3 +136,36 @@ def test_two_saved_versions_are_compared_with_each_other(tmp_path: Path) -> None
     assert dict(zip(delta["territory_id"], delta["units"], strict=True)) == {"R1": 2, "R2": -2, "R3": 0}
     assert dict(zip(delta["territory_id"], delta["potential"], strict=True)) == {"R1": 20, "R2": -20, "R3": 0}
     assert len(page.compared.data["xs"]) == 2
+
+
+def test_districts_that_cannot_be_designed_at_the_start_come_once_the_territories_allow(tmp_path: Path) -> None:
+    path = make_grid(tmp_path)
+    spec = yaml.safe_load(path.read_text())
+    # Two districts within +-5% of 180 potential: impossible from three territories of 120 each.
+    spec["hierarchy"] = {"districts": 2, "balance": [{"measure": "potential", "tolerance": 0.05}]}
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    session = Session.open(path, prepare(load_scenario(path)), None)
+    assert session.hierarchy is None
+    assert session.start_note.startswith("no districts yet: they cannot be designed for the starting alignment")
+    doc = Document()
+    page = build(doc, session)
+    assert page.status.text.startswith("Editing today. No districts yet")
+    assert page.level.options == ["territory"]
+    assert doc.select_one({"name": "districts"}).visible
+    click(doc, "districts")
+    assert page.status.text.startswith("<b>refused</b>: hierarchy: 2 districts")
+    ids = page.units.data["unit_id"]
+    page.units.selected.indices = [ids.index(f"u{r}3") for r in range(6)]  # R2 60, R3 180: R1+R2 | R3
+    page.territory.value = "R3"
+    click(doc, "assign")
+    click(doc, "districts")
+    assert sorted(page.rollup.source.data["potential"]) == [180, 180]
+    assert page.level.options == ["territory", "district"]
+    page.level.value = "district"
+    colours = page.units.data["colour"]
+    assert colours[ids.index("u00")] == colours[ids.index("u02")]  # R1 and R2 share a district
+    assert colours[ids.index("u00")] != colours[ids.index("u05")]
+    click(doc, "undo")  # no districts again
+    assert page.level.options == ["territory"]
+    assert page.level.value == "territory"
+    assert page.rollup.source.data["potential"] == []
