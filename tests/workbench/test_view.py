@@ -38,6 +38,15 @@ def open_page(root: Path, hierarchy: bool = False):
     return doc, build(doc, session)
 
 
+def two_districts(root: Path, tolerance: float) -> Session:
+    """A session on the grid with two districts designed within +-`tolerance` on potential."""
+    path = make_grid(root)
+    spec = yaml.safe_load(path.read_text())
+    spec["hierarchy"] = {"districts": 2, "balance": [{"measure": "potential", "tolerance": tolerance}]}
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return Session.open(path, prepare(load_scenario(path)), None)
+
+
 def test_the_buttons_move_lock_and_undo_and_the_table_follows(tmp_path: Path) -> None:
     doc, page = open_page(tmp_path)
     ids = page.units.data["unit_id"]
@@ -74,11 +83,7 @@ def test_districts_roll_up_live_and_colour_the_map(tmp_path: Path) -> None:
 
 
 def test_designed_districts_are_redesigned_for_the_edited_alignment_and_undo_restores_them(tmp_path: Path) -> None:
-    path = make_grid(tmp_path)
-    spec = yaml.safe_load(path.read_text())
-    spec["hierarchy"] = {"districts": 2, "balance": [{"measure": "potential", "tolerance": 0.5}]}
-    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    session = Session.open(path, prepare(load_scenario(path)), None)
+    session = two_districts(tmp_path, 0.5)
     doc = Document()
     page = build(doc, session)
     assert doc.select_one({"name": "districts"}).visible
@@ -139,12 +144,8 @@ def test_two_saved_versions_are_compared_with_each_other(tmp_path: Path) -> None
 
 
 def test_districts_that_cannot_be_designed_at_the_start_come_once_the_territories_allow(tmp_path: Path) -> None:
-    path = make_grid(tmp_path)
-    spec = yaml.safe_load(path.read_text())
     # Two districts within +-5% of 180 potential: impossible from three territories of 120 each.
-    spec["hierarchy"] = {"districts": 2, "balance": [{"measure": "potential", "tolerance": 0.05}]}
-    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    session = Session.open(path, prepare(load_scenario(path)), None)
+    session = two_districts(tmp_path, 0.05)
     assert session.hierarchy is None
     assert session.start_note.startswith("no districts yet: they cannot be designed for the starting alignment")
     doc = Document()
