@@ -156,7 +156,7 @@ class Session:
     def replace_alignment(self, alignment: pd.Series, message: str) -> Edit:
         """Take a whole alignment (a re-optimised one) as one undoable edit."""
         new = alignment.reindex(list(self.units)).astype(str)
-        moved = tuple(u for u in self.units if new[u] != self.alignment[u])
+        moved = self._differing(new, self.alignment)
         self._remember()
         self.alignment = new
         return Edit(moved, message=message)
@@ -164,7 +164,7 @@ class Session:
     def open_version(self, alignment: pd.Series, locks: dict[str, str], name: str) -> Edit:
         """Take a saved version's alignment and locks as one undoable edit (named accounts stay locked)."""
         new = alignment.reindex(list(self.units)).astype(str)
-        moved = tuple(u for u in self.units if new[u] != self.alignment[u])
+        moved = self._differing(new, self.alignment)
         self._remember()
         self.alignment = new
         named = self.data.named_units if self.data.named_units is not None else pd.Series(dtype=object)
@@ -232,7 +232,7 @@ class Session:
 
     def edited(self) -> list[str]:
         """Units in another territory than at the start of the session."""
-        return [u for u in self.units if self.alignment[u] != self.start[u]]
+        return list(self._differing(self.alignment, self.start))
 
     def locks_for_reoptimising(self) -> dict[str, str]:
         """What a re-optimisation must keep: the locks, and every unit the planner moved where it was put."""
@@ -241,6 +241,10 @@ class Session:
         return keep
 
     # -- internals ----------------------------------------------------------------------------------------------
+
+    def _differing(self, a: pd.Series, b: pd.Series) -> tuple[str, ...]:
+        """Units in another territory in `a` than in `b` (both in the units' order)."""
+        return tuple(u for u, d in zip(self.units, a.to_numpy() != b.to_numpy(), strict=True) if d)
 
     def _reps(self) -> dict[str, str | None]:
         return {t: self.rep_of.get(t) for t in self.territories}
@@ -257,7 +261,7 @@ class Session:
         self.alignment = pd.Series(list(snap.alignment), index=pd.Index(self.units, name="unit_id"), dtype=object)
         self.locks = dict(snap.locks)
         self.hierarchy = snap.hierarchy
-        return tuple(u for u in self.units if before[u] != self.alignment[u])
+        return self._differing(before, self.alignment)
 
     def _step(self, source: list[Snapshot], target: list[Snapshot], action: str, done: str) -> Edit:
         if not source:
