@@ -183,6 +183,7 @@ def build(doc: Document, session: Session) -> Page:
         CustomJS(args={"units": units, "measures": _measures(session), "target": page.selection}, code=SELECTION),
     )
     buttons = _buttons(page, doc)
+    doc.js_on_event("document_ready", CustomJS(args={"undo": buttons["undo"], "redo": buttons["redo"]}, code=KEYS))
     buttons["districts"].visible = grouped and session.config.hierarchy.file is None
     controls = column(
         page.territory,
@@ -335,6 +336,20 @@ def _redraw(page: Page, edit: Edit) -> None:
     page.summary.text = "<br>".join(parts)
     if edit.message:
         page.status.text = edit.message
+
+
+KEYS = """
+document.addEventListener('keydown', (event) => {
+  const typing = ['INPUT', 'TEXTAREA', 'SELECT'].includes(event.composedPath()[0]?.tagName);
+  if (typing || !(event.ctrlKey || event.metaKey)) return;
+  const key = event.key.toLowerCase();
+  const button = key === 'z' ? (event.shiftKey ? redo : undo) : key === 'y' ? redo : null;
+  if (button === null) return;
+  event.preventDefault();
+  for (const view of Bokeh.index.find(button)) view.button_el.click();
+});
+"""
+"""Ctrl+Z (Cmd+Z) undoes and Ctrl+Y or Ctrl+Shift+Z redoes, as the buttons do; not while typing in a field."""
 
 
 def _opening(session: Session) -> str:
