@@ -1,9 +1,11 @@
 """Workbench update latency: how long after an edit the planner sees every figure of `spmopt assess` redrawn.
 
-Two sizes: the demo (159 Georgia counties, 9 reps, today's alignment) and a 2,025-unit grid (45 x 45 units 1 km
+Three sizes: the demo (159 Georgia counties, 9 reps, today's alignment), a 2,025-unit grid (45 x 45 units 1 km
 apart, rook adjacency, 20 reps at seeded cells, two balance measures, contiguity, a disruption cap; today's
-alignment gives each unit to the nearest rep). Each edit moves one boundary unit (seeded) into a neighbour's
-territory, as a planner's click does. Two figures per edit:
+alignment gives each unit to the nearest rep), and a CRM export over Texas (40,000 seeded accounts at the 1,745
+standard ZIPs of the offline ZIP data, 25 reps at seeded ZIPs, each account owned by its nearest rep, 15% by
+another; drawn as the ZIPs' Voronoi cells, moved share counted account by account). Each edit moves one boundary
+unit (seeded) into a neighbour's territory, as a planner's click does. Two figures per edit:
 
 * server: the edit applied and the whole page recomputed (assessment, map colours and outlines, table, summary)
   in the workbench's own handler, without a browser;
@@ -31,6 +33,7 @@ from spmopt.workbench.session import Session
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scenarios" / "demo.yaml"
 SIDE, REPS = 45, 20
+CRM_ACCOUNTS, CRM_REPS = 40_000, 25
 
 
 def write_grid(folder: Path, seed: int = 7) -> Path:
@@ -66,6 +69,56 @@ def write_grid(folder: Path, seed: int = 7) -> Path:
             "balance": [{"measure": "potential", "tolerance": 0.1}, {"measure": "workload", "tolerance": 0.15}],
             "contiguity": True,
             "max_disruption": 0.3,
+        },
+    }
+    path = folder / "scenario.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def write_crm(folder: Path, seed: int = 3) -> Path:
+    """A CRM export over the 1,745 standard ZIPs of Texas (see the module docstring)."""
+    import zipcodes
+
+    rng = np.random.default_rng(seed)
+    rows = [z for z in zipcodes.filter_by(state="TX") if z["zip_code_type"] == "STANDARD" and z["lat"]]
+    lat = np.array([float(z["lat"]) for z in rows])
+    lon = np.array([float(z["long"]) for z in rows])
+    at = rng.integers(0, len(rows), CRM_ACCOUNTS)
+    homes = rng.choice(len(rows), CRM_REPS, replace=False)
+    reps = pd.DataFrame({"rep_id": [f"Rep {k + 1:02d}" for k in range(CRM_REPS)], "lat": lat[homes], "lon": lon[homes]})
+    reps.to_csv(folder / "reps.csv", index=False)
+    nearest = ((lat[at, None] - lat[homes]) ** 2 + (lon[at, None] - lon[homes]) ** 2).argmin(axis=1)
+    owner = reps["rep_id"].to_numpy()[nearest]
+    elsewhere = rng.random(CRM_ACCOUNTS) < 0.15
+    owner[elsewhere] = reps["rep_id"].to_numpy()[rng.integers(0, CRM_REPS, int(elsewhere.sum()))]
+    pd.DataFrame(
+        {
+            "Account ID": [f"A{i:06d}" for i in range(CRM_ACCOUNTS)],
+            "Account Name": [f"Account {i}" for i in range(CRM_ACCOUNTS)],
+            "BillingPostalCode": [rows[i]["zip_code"] for i in at],
+            "Account Owner": owner,
+            "Annual Potential": rng.lognormal(10, 1, CRM_ACCOUNTS).round(),
+            "Visits per Year": rng.integers(2, 20, CRM_ACCOUNTS),
+        }
+    ).to_csv(folder / "accounts.csv", index=False)
+    columns = {"account_id": "Account ID", "name": "Account Name", "owner": "Account Owner"}
+    columns |= {"postal_code": "BillingPostalCode", "potential": "Annual Potential", "workload": "Visits per Year"}
+    spec = {
+        "name": "crm_texas",
+        "seed": seed,
+        "data": {
+            "accounts": {"file": "accounts.csv", "columns": columns},
+            "reps": "reps.csv",
+            "adjacency_from": "points",
+        },
+        "territory": {
+            "balance": [{"measure": "potential", "tolerance": 0.1}, {"measure": "accounts", "tolerance": 0.15}],
+            "contiguity": True,
+            "islands": "bridge",
+            "max_disruption": 0.5,
+            "compactness": "distance",
+            "distance_weight": "workload",
         },
     }
     path = folder / "scenario.yaml"
@@ -169,7 +222,11 @@ def workbench_benchmark(edits: int = 20, browser: bool = True) -> dict[str, obje
     """Latency of `edits` edits on the demo and on the 2,025-unit grid."""
     out: dict[str, object] = {"edits": edits, "sizes": []}
     with tempfile.TemporaryDirectory(prefix="spmopt-workbench-") as tmp:
-        for name, scenario in (("demo", DEMO), ("grid2025", write_grid(Path(tmp)))):
+        root = Path(tmp)
+        (root / "grid").mkdir()
+        (root / "crm").mkdir()
+        sizes = (("demo", DEMO), ("grid2025", write_grid(root / "grid")), ("crm_texas", write_crm(root / "crm")))
+        for name, scenario in sizes:
             units, server = _server(scenario, edits)
             row = {"scenario": name, "units": units, "server": server}
             if browser:
