@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from spmopt.data.loader import read_candidate_alignment
+from spmopt.data.loader import read_candidate_alignment, read_moves
 from spmopt.folder import check_output_folder
 from spmopt.report.assessment import write_assessment_outputs
 from spmopt.workbench.session import WORKBENCH_FOLDER, Session, version_folder
@@ -84,10 +84,10 @@ def list_versions(session: Session) -> list[Version]:
     return out
 
 
-def version_locks(version: Version) -> dict[str, str]:
-    """The locks a version was saved with."""
-    frame = pd.read_csv(version.folder / "locks.csv", dtype=str, keep_default_na=False)
-    return dict(zip(frame["unit_id"], frame["territory_id"], strict=True))
+def version_locks(session: Session, version: Version) -> dict[str, str]:
+    """The locks a version was saved with, read as locks files are (a file edited by hand into something else is
+    refused naming its row)."""
+    return read_moves(version.folder / "locks.csv", session.data, "version locks").to_dict()
 
 
 def compare(session: Session, other: Version, base: Version | None = None) -> tuple[list[str], pd.DataFrame]:

@@ -322,7 +322,7 @@ def _redraw(page: Page, edit: Edit) -> None:
         if not page.rollup.columns:
             page.rollup.columns = [TableColumn(field=c, title=c) for c in frame.columns]
         _show(page.rollup, {c: frame[c].tolist() for c in frame.columns})
-    elif page.rollup.source.data:
+    elif any(page.rollup.source.data.values()):  # districts undone: empty the table once
         _show(page.rollup, {c.field: [] for c in page.rollup.columns})
     facts = assessment.facts
     parts = [f"{len(terr) - len(broken)} of {len(terr)} territories within every requirement"]
@@ -544,7 +544,7 @@ def _buttons(page: Page, doc: Document) -> dict[str, Button]:
         if chosen is None:
             page.status.text = "choose a saved version to open"
             return
-        act(lambda: session.open_version(chosen.alignment, version_locks(chosen), chosen.name))
+        act(lambda: session.open_version(chosen.alignment, version_locks(session, chosen), chosen.name))
 
     handlers = {
         "assign": ("Assign", lambda: act(lambda: session.assign(_selected(page), page.territory.value))),

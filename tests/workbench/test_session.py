@@ -151,12 +151,18 @@ def test_a_saved_version_opens_as_one_undoable_edit(tmp_path: Path) -> None:
     session.undo()
     assert session.edited() == []
     (version,) = list_versions(session)
-    edit = session.open_version(version.alignment, version_locks(version), "v1")
+    edit = session.open_version(version.alignment, version_locks(session, version), "v1")
     assert edit.moved == ("u02",)
     assert session.locks == {"u02": "R1"}
     session.undo()
     assert session.locks == {}
     assert session.edited() == []
+    # A version's locks edited by hand into nonsense are refused with the file and row, the session untouched.
+    (version.folder / "locks.csv").write_text("unit_id,territory_id\nu02,R9\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"locks.csv: row 2: territory_id 'R9'"):
+        version_locks(session, version)
+    (version.folder / "locks.csv").write_text("unit_id,territory_id\n", encoding="utf-8")
+    assert version_locks(session, version) == {}
 
 
 def test_a_cancelled_reoptimisation_stops_its_process_and_changes_nothing(tmp_path: Path) -> None:
